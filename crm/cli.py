@@ -1,0 +1,26 @@
+"""The `crm` command line (SPEC §1). Each command group lives in `crm/commands/`; later features register theirs
+here the same way."""
+
+from __future__ import annotations
+
+import click
+
+from crm.commands import accounts, db, run, seed
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """TTPU CRM warehouse: ingestion API, marts, reports and bots."""
+
+
+cli.add_command(run.up)
+cli.add_command(run.serve)
+cli.add_command(run.check)
+cli.add_command(db.db)
+cli.add_command(accounts.users)
+cli.add_command(accounts.tokens)
+cli.add_command(seed.seed)
+
+
+def main() -> None:
+    cli()

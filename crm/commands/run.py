@@ -1,0 +1,72 @@
+"""`crm up`, `crm serve` and `crm check`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from crm import server
+from crm.checks import run_checks
+from crm.commands.common import host_option, port_option, seed_real_catalog, settings_or_exit, upgrade_database
+from crm.context import console, err_console, run_in_session
+from crm.demo import DEMO_USERS, ensure_demo_accounts
+from ingest.app import create_app
+from ingest.settings import Settings
+
+
+def _print_demo(creds: dict[str, str]) -> None:
+    console.print("[bold]Demo logins[/]")
+    for role, email in DEMO_USERS.items():
+        console.print(f"  {role:<6} {email}  password: {creds[f'{role}_password']}")
+    console.print("[bold]Bot service tokens[/] (X-SERVICE-TOKEN)")
+    for service in ("bot1", "bot2"):
+        console.print(f"  {service}  {creds[service]}", soft_wrap=True)
+
+
+def _print_urls(settings: Settings, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    console.print(f"[bold green]Serving[/] {base}  ·  readiness {base}/readyz")
+    if settings.openapi_public:
+        console.print(f"  API docs {base}/schema  ·  OpenAPI {base}/schema/openapi.json")
+
+
+@click.command()
+@click.option("--demo", is_flag=True, help="create demo users, bot tokens and mock data")
+@host_option
+@port_option
+def up(demo: bool, host: str, port: int) -> None:
+    """Everything on one machine: migrate, seed, (demo data), then serve the API."""
+    settings = settings_or_exit()
+    upgrade_database(settings)
+    seed_real_catalog(settings)
+    if demo:
+        creds = run_in_session(settings, lambda s: ensure_demo_accounts(s, settings))
+        _print_demo(creds)
+    _print_urls(settings, host, port)
+    asyncio.run(server.serve_with(create_app(settings), host, port, jobs=[]))
+
+
+@click.command()
+@host_option
+@port_option
+@click.option("--workers", default=1, show_default=True, type=int, help="worker processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """The HTTP API only (production: several workers behind a proxy)."""
+    settings = settings_or_exit()
+    _print_urls(settings, host, port)
+    server.serve(host, port, workers)
+
+
+@click.command()
+def check() -> None:
+    """Validate the configuration for production; exits non-zero on any finding."""
+    settings = settings_or_exit()
+    findings = run_checks(settings)
+    for finding in findings:
+        err_console.print(f"[bold red]✗[/] {finding.problem}  [dim]→ {finding.fix}[/]")
+    if findings:
+        err_console.print(f"{len(findings)} problem(s) found (CRM_ENV={settings.env})")
+        sys.exit(1)
+    console.print(f"[green]✓[/] configuration OK (CRM_ENV={settings.env})")

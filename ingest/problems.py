@@ -1,0 +1,194 @@
+"""RFC 9457 problem+json for every error, each with a stable `code` and the request id (SPEC §12)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import IntegrityError
+
+from ingest.observability import request_id_of
+
+log = logging.getLogger("crm.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_CODES = {
+    400: "BAD_REQUEST",
+    401: "NOT_AUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "UNPROCESSABLE",
+    429: "RATE_LIMITED",
+    503: "UNAVAILABLE",
+}
+
+
+class FieldError(msgspec.Struct, omit_defaults=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """The body of every error response."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str = ""
+    field: str | None = None
+    errors: list[FieldError] | None = None
+    request_id: str = ""
+
+
+class ProblemError(Exception):
+    """Raise this from any layer to answer with a problem: status, stable code, a sentence, and the field at fault."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.field = field
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    title = HTTP_TITLES.get(status, "Error")
+    body = Problem(
+        type=f"https://ttpu-crm.example/problems/{code.lower().replace('_', '-')}",
+        title=title,
+        status=status,
+        code=code,
+        detail=detail,
+        field=field,
+        errors=errors,
+        request_id=request_id_of(request.scope),
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+HTTP_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+_MSGSPEC_PATH = re.compile(r" - at `(\$[^`]*)`$")
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
+
+
+def _field_errors(exc: ValidationException) -> list[FieldError]:
+    """Turn Litestar's validation detail into `{field, message}` pairs, with msgspec's `$.a.b` paths."""
+    errors: list[FieldError] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        key = str(item.get("key", ""))
+        if item.get("source") == "body" or key == "data":
+            match = _MSGSPEC_PATH.search(message)
+            path = match.group(1) if match else "$"
+            message = _MSGSPEC_PATH.sub("", message)
+            unknown = _UNKNOWN_FIELD.search(message)
+            if unknown:
+                path = f"{path}.{unknown.group(1)}" if path != "$" else f"$.{unknown.group(1)}"
+            errors.append(FieldError(field=path, message=message))
+        else:
+            errors.append(FieldError(field=key or "request", message=message))
+    return errors
+
+
+def handle_problem(request: Request[Any, Any, Any], exc: ProblemError) -> Response[Problem]:
+    return problem_response(
+        request, exc.status, exc.code, exc.detail, field=exc.field, errors=exc.errors, headers=exc.headers
+    )
+
+
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    errors = _field_errors(exc)
+    detail = str(exc.detail)
+    if "malformed" in detail.lower() or ("json" in detail.lower() and not errors):
+        return problem_response(request, 400, "MALFORMED_JSON", "The request body is not valid JSON.", field="$")
+    first = errors[0] if errors else None
+    return problem_response(
+        request,
+        400,
+        "VALIDATION_ERROR",
+        f"{first.field}: {first.message}" if first else detail,
+        field=first.field if first else None,
+        errors=errors or None,
+    )
+
+
+def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    if status >= 500:
+        return handle_internal(request, exc)
+    detail = str(exc.detail) if exc.detail else HTTP_TITLES.get(status, "Error")
+    if status == 400 and "json" in detail.lower():
+        return problem_response(request, 400, "MALFORMED_JSON", "The request body is not valid JSON.", field="$")
+    headers = {k: v for k, v in (exc.headers or {}).items()}
+    return problem_response(request, status, STATUS_CODES.get(status, "ERROR"), detail, headers=headers)
+
+
+def handle_integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Problem]:
+    # Business conflicts are mapped where they happen; this catches the rest (a race on a unique key).
+    log.info("integrity conflict", extra={"request_id": request_id_of(request.scope), "error": type(exc.orig).__name__})
+    return problem_response(request, 409, "CONFLICT", "The change conflicts with existing data.")
+
+
+def handle_internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.exception("unhandled error", exc_info=exc, extra={"request_id": request_id_of(request.scope)})
+    return problem_response(
+        request, 500, "INTERNAL_ERROR", "Something went wrong on our side; quote the request id when reporting it."
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ProblemError: handle_problem,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    IntegrityError: handle_integrity,
+    Exception: handle_internal,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "FieldError", "MediaType", "Problem", "ProblemError"]
