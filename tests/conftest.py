@@ -30,8 +30,9 @@ def pg_base_url() -> str | None:
     return os.environ.get(PG_ENV) or None
 
 
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+def unique_db_name(purpose: str) -> str:
+    """A database name no other concurrent test process uses (xdist workers, parallel runs on one server)."""
+    return f"crm_test_{purpose}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 def pg_admin_dsn(url: str) -> str:
@@ -66,7 +67,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_session_url() -> Iterator[str]:
-    name = f"crm_test_{_worker()}"
+    name = unique_db_name("session")
     url = create_pg_database(name)
     migrate.upgrade(url)
     yield url
