@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from sqlalchemy.exc import IntegrityError
 
 from ingest.observability import request_id_of
@@ -111,12 +111,18 @@ HTTP_TITLES = {
     503: "Service Unavailable",
 }
 
-_MSGSPEC_PATH = re.compile(r" - at `(\$[^`]*)`$")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
 
 
+def _json_path(key: str) -> str:
+    """Litestar reports body paths relative to the body (`answers.score`, `data` for the root); we answer `$...`."""
+    if key in ("", "data"):
+        return "$"
+    return "$" + ("" if key.startswith("[") else ".") + key
+
+
 def _field_errors(exc: ValidationException) -> list[FieldError]:
-    """Turn Litestar's validation detail into `{field, message}` pairs, with msgspec's `$.a.b` paths."""
+    """Turn Litestar's validation detail into `{field, message}` pairs: `$.a.b` for the body, names for parameters."""
     errors: list[FieldError] = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
@@ -124,17 +130,33 @@ def _field_errors(exc: ValidationException) -> list[FieldError]:
             continue
         message = str(item.get("message", "invalid value"))
         key = str(item.get("key", ""))
-        if item.get("source") == "body" or key == "data":
-            match = _MSGSPEC_PATH.search(message)
-            path = match.group(1) if match else "$"
-            message = _MSGSPEC_PATH.sub("", message)
-            unknown = _UNKNOWN_FIELD.search(message)
-            if unknown:
-                path = f"{path}.{unknown.group(1)}" if path != "$" else f"$.{unknown.group(1)}"
-            errors.append(FieldError(field=path, message=message))
-        else:
+        if item.get("source") != "body":
             errors.append(FieldError(field=key or "request", message=message))
+            continue
+        path = _json_path(key)
+        if unknown := _UNKNOWN_FIELD.search(message):
+            path = f"{path}.{unknown.group(1)}"
+        elif message == "'data'":  # msgspec's KeyError text when there is no body at all
+            message = "A JSON body is required."
+        errors.append(FieldError(field=path, message=message))
     return errors
+
+
+def _is_decode_error(exc: BaseException) -> bool:
+    """True when the body could not be parsed at all (Litestar wraps msgspec's DecodeError; its subclass
+    ValidationError means the JSON parsed but did not fit the Struct)."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(isinstance(e, msgspec.ValidationError) for e in chain):
+        return False
+    return any(isinstance(e, (SerializationException, msgspec.DecodeError)) for e in chain)
+
+
+def _malformed(request: Request[Any, Any, Any]) -> Response[Problem]:
+    return problem_response(request, 400, "MALFORMED_JSON", "The request body is not valid JSON.", field="$")
 
 
 def handle_problem(request: Request[Any, Any, Any], exc: ProblemError) -> Response[Problem]:
@@ -144,10 +166,10 @@ def handle_problem(request: Request[Any, Any, Any], exc: ProblemError) -> Respon
 
 
 def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    if _is_decode_error(exc):
+        return _malformed(request)
     errors = _field_errors(exc)
     detail = str(exc.detail)
-    if "malformed" in detail.lower() or ("json" in detail.lower() and not errors):
-        return problem_response(request, 400, "MALFORMED_JSON", "The request body is not valid JSON.", field="$")
     first = errors[0] if errors else None
     return problem_response(
         request,
@@ -163,9 +185,11 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     status = exc.status_code
     if status >= 500:
         return handle_internal(request, exc)
+    if status == 400 and _is_decode_error(exc):
+        return _malformed(request)
     detail = str(exc.detail) if exc.detail else HTTP_TITLES.get(status, "Error")
-    if status == 400 and "json" in detail.lower():
-        return problem_response(request, 400, "MALFORMED_JSON", "The request body is not valid JSON.", field="$")
+    if status == 413:
+        detail = "The request body is larger than this endpoint accepts (1 MiB unless it says otherwise)."
     headers = {k: v for k, v in (exc.headers or {}).items()}
     return problem_response(request, status, STATUS_CODES.get(status, "ERROR"), detail, headers=headers)
 
