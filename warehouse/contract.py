@@ -1,0 +1,304 @@
+"""The published marts (SPEC §7): name, grain, key, sort order and every column's Arrow type, plus the reader API
+that `reports/` uses. This file is the contract between the warehouse build and everything that reads snapshots.
+
+Conventions that hold for every mart, on SQLite and Postgres alike:
+- ids are canonical lowercase UUID strings with dashes (`"3f2a…-…"`), never raw bytes or 32-char hex;
+- instants are `timestamp[us, tz=UTC]`; local calendar days (`*_date`) are `date32` in `settings.timezone`;
+- catalog references carry `<dim>_id` and `<dim>_code`; facts also carry `<dim>_name` (the catalog `name`, RS §5.4
+  label) and `<dim>_name_uz/_ru/_en`; rollups carry only id and code (join `dim_catalog` for labels);
+- counts are int64; `course_year` is int16 in 1..5 (5 = graduated).
+
+Reader API (implemented in `warehouse/snapshot.py`)::
+
+    current(settings) -> Snapshot | None           # the published snapshot (reads data_dir/warehouse/current.json)
+
+    class Snapshot:                                # frozen; one published build
+        id: str                                    # sortable: "20260115T093000Z-1a2b3c"
+        built_at: datetime                         # UTC, aware
+        watermark: dict[str, dict[str, str]]       # per source table {"updated_at": iso, "id": uuid}
+        row_counts: dict[str, int]                 # per mart
+        files: dict[str, Path]                     # per mart: absolute path of its Parquet file
+        full: bool                                 # True when this build was a full rebuild
+        def age_seconds(self) -> float
+        def etag(self) -> str                      # '"<id>"', for the ETag header
+        def duckdb(self, load: Iterable[str] = ()) -> duckdb.DuckDBPyConnection
+            # a NEW in-memory DuckDB connection with one view per mart (named as the mart); marts named in
+            # `load` are copied into memory tables instead of views (faster repeated scans, more memory).
+
+    class SnapshotReader:                          # one per process (e.g. in app.state); thread-safe
+        def __init__(self, settings, load: Iterable[str] = ()) -> None
+        def snapshot(self) -> Snapshot | None      # re-reads current.json only when it changed (stat)
+        def cursor(self) -> tuple[Snapshot, duckdb.DuckDBPyConnection] | None
+            # a cursor over a shared connection for the current snapshot, reopened when current.json changes;
+            # use one cursor per request/thread (DuckDB cursors are cheap; connections are not thread-safe).
+
+Hot-path layout (DESIGN: no endpoint scans a million rows per request):
+- `agg_*_daily` rollups answer whole local days; `fct_applications` is sorted by (kind, submitted_at), so the two
+  partial edge days of a window that does not start/end at local midnight are a range scan;
+- `agg_admissions_daily_by` is the narrow "day × one dimension" rollup per group-by of the admissions endpoints;
+- `fct_survey_responses.superseded_at` makes "latest response per student and campaign inside [from, to)" a plain
+  filter: a response is the latest in the window iff `from <= submitted_at < to` and
+  (`superseded_at IS NULL OR superseded_at >= to`) (the next newer response of that student and campaign, in RS §5.2
+  order (submitted_at, created_at, id), is then outside the window). With no window: `is_latest` (= fct_survey_latest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+TS = pa.timestamp("us", tz="UTC")
+ID = pa.string()
+COUNT = pa.int64()
+YEAR = pa.int16()
+
+APPLICATION_KINDS = ("admissions-2026", "campus-tour", "foundation", "polito-academy")
+EMPLOYED = "employed"  # exact match (RS §5.8 as fixed): any other status, including "", counts as unemployed
+ADMISSIONS_DIMENSIONS = ("direction", "track", "region", "status")
+
+
+@dataclass(frozen=True)
+class Mart:
+    name: str
+    grain: str
+    key: tuple[str, ...]
+    schema: pa.Schema
+    sort_by: tuple[str, ...]
+    nullable: frozenset[str] = frozenset()  # columns allowed to hold nulls (key columns listed here may be null)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.names
+
+
+def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
+    return pa.schema([pa.field(name, dtype) for name, dtype in fields])
+
+
+def _labels(dim: str) -> list[tuple[str, pa.DataType]]:
+    return [
+        (f"{dim}_id", ID),
+        (f"{dim}_code", pa.string()),
+        (f"{dim}_name", pa.string()),
+        (f"{dim}_name_uz", pa.string()),
+        (f"{dim}_name_ru", pa.string()),
+        (f"{dim}_name_en", pa.string()),
+    ]
+
+
+def _label_cols(*dims: str) -> frozenset[str]:
+    return frozenset(
+        f"{d}_{suffix}" for d in dims for suffix in ("id", "code", "name", "name_uz", "name_ru", "name_en")
+    )
+
+
+DIM_CATALOG = Mart(
+    name="dim_catalog",
+    grain="one row per catalog item (every type, active or not)",
+    key=("item_id",),
+    schema=_schema(
+        ("item_id", ID),
+        ("type", pa.string()),
+        ("code", pa.string()),
+        ("name", pa.string()),
+        ("name_uz", pa.string()),
+        ("name_ru", pa.string()),
+        ("name_en", pa.string()),
+        ("parent_id", ID),
+        ("is_active", pa.bool_()),
+        ("sort_order", pa.int32()),
+    ),
+    sort_by=("type", "sort_order", "code"),
+    nullable=frozenset({"parent_id"}),
+)
+
+FCT_APPLICATIONS = Mart(
+    name="fct_applications",
+    grain="one row per bot1 application of any kind",
+    key=("application_id",),
+    schema=_schema(
+        ("application_id", ID),
+        ("kind", pa.string()),  # one of APPLICATION_KINDS
+        ("applicant_id", ID),
+        ("status", pa.string()),  # new | submitted | in_progress | approved | rejected
+        ("submitted_at", TS),  # null ⇔ status = new
+        ("submitted_date", pa.date32()),  # local day of submitted_at
+        ("created_at", TS),
+        ("updated_at", TS),
+        *_labels("region"),  # the applicant's region
+        *_labels("direction"),  # admissions-2026 only
+        *_labels("track"),  # admissions-2026 only
+        *_labels("subject"),  # polito-academy only
+        ("preferred_date", pa.date32()),  # campus-tour only
+    ),
+    sort_by=("kind", "submitted_at", "application_id"),  # nulls (status new) last within a kind
+    nullable=frozenset({"submitted_at", "submitted_date", "preferred_date"})
+    | _label_cols("region", "direction", "track", "subject"),
+)
+
+AGG_ADMISSIONS_DAILY = Mart(
+    name="agg_admissions_daily",
+    grain="admissions-2026 applications with submitted_at: local date × direction × track × region × status",
+    key=("submitted_date", "direction_id", "track_id", "region_id", "status"),
+    schema=_schema(
+        ("submitted_date", pa.date32()),
+        ("direction_id", ID),
+        ("direction_code", pa.string()),
+        ("track_id", ID),
+        ("track_code", pa.string()),
+        ("region_id", ID),
+        ("region_code", pa.string()),
+        ("status", pa.string()),
+        ("applications", COUNT),
+    ),
+    sort_by=("submitted_date", "direction_code", "track_code", "region_code", "status"),
+    nullable=frozenset({"track_id", "track_code", "region_id", "region_code"}),
+)
+
+AGG_ADMISSIONS_DAILY_BY = Mart(
+    name="agg_admissions_daily_by",
+    grain="admissions-2026 applications with submitted_at: dimension × local date × value (one narrow rollup per "
+    "group-by: filter `dimension`); value is the catalog id (direction/track/region, null when unset) or the status",
+    key=("dimension", "submitted_date", "value"),
+    schema=_schema(
+        ("dimension", pa.string()),  # one of ADMISSIONS_DIMENSIONS
+        ("submitted_date", pa.date32()),
+        ("value", pa.string()),
+        ("code", pa.string()),  # catalog code for catalog dimensions, the status itself for `status`
+        ("applications", COUNT),
+    ),
+    sort_by=("dimension", "submitted_date", "value"),
+    nullable=frozenset({"value", "code"}),
+)
+
+AGG_POLITO_DAILY = Mart(
+    name="agg_polito_daily",
+    grain="polito-academy applications with submitted_at: local date × subject × status",
+    key=("submitted_date", "subject_id", "status"),
+    schema=_schema(
+        ("submitted_date", pa.date32()),
+        ("subject_id", ID),
+        ("subject_code", pa.string()),
+        ("status", pa.string()),
+        ("applications", COUNT),
+    ),
+    sort_by=("submitted_date", "subject_code", "status"),
+    nullable=frozenset({"subject_id", "subject_code"}),
+)
+
+AGG_APPLICATIONS_DAILY = Mart(
+    name="agg_applications_daily",
+    grain="all applications: local date (null for status new) × kind × applicant region × status (funnel, by-region)",
+    key=("submitted_date", "kind", "region_id", "status"),
+    schema=_schema(
+        ("submitted_date", pa.date32()),
+        ("kind", pa.string()),
+        ("region_id", ID),
+        ("region_code", pa.string()),
+        ("status", pa.string()),
+        ("applications", COUNT),
+    ),
+    sort_by=("submitted_date", "kind", "region_code", "status"),
+    nullable=frozenset({"submitted_date", "region_id", "region_code"}),
+)
+
+_RESPONSE_COLUMNS = (
+    ("response_id", ID),
+    ("student_id", ID),
+    ("student_external_id", pa.string()),
+    ("survey_campaign", pa.string()),
+    ("submitted_at", TS),
+    ("submitted_date", pa.date32()),  # local day
+    ("created_at", TS),
+    # the response's own program and course year (copied from the roster when it was submitted; RS §5.2 groups by these)
+    *_labels("program"),
+    ("course_year", YEAR),
+    # the roster row as it is now
+    ("roster_id", ID),
+    ("roster_campaign", pa.string()),
+    ("roster_program_id", ID),
+    ("roster_course_year", YEAR),
+    ("roster_is_active", pa.bool_()),
+    ("employment_status", pa.string()),
+    ("employed", pa.bool_()),  # employment_status == "employed", exactly
+    ("employment_company", pa.string()),
+    ("employment_role", pa.string()),
+    ("student_region_id", ID),
+    # the submitted_at of the next newer response of this student and campaign (RS §5.2 order); null when latest
+    ("superseded_at", TS),
+    ("is_latest", pa.bool_()),
+)
+
+FCT_SURVEY_RESPONSES = Mart(
+    name="fct_survey_responses",
+    grain="one row per survey response (append-only history)",
+    key=("response_id",),
+    schema=_schema(*_RESPONSE_COLUMNS),
+    # a student's responses in one campaign are adjacent, newest first (RS §5.2: submitted_at, created_at, id desc)
+    sort_by=("survey_campaign", "student_id", "submitted_at desc", "created_at desc", "response_id desc"),
+    nullable=frozenset({"student_region_id", "superseded_at"}),
+)
+
+FCT_SURVEY_LATEST = Mart(
+    name="fct_survey_latest",
+    grain="the latest response (RS §5.2 order) per student and survey campaign, all time",
+    key=("survey_campaign", "student_id"),
+    schema=_schema(*_RESPONSE_COLUMNS),
+    sort_by=("survey_campaign", "student_id"),
+    nullable=frozenset({"student_region_id", "superseded_at"}),
+)
+
+AGG_COVERAGE = Mart(
+    name="agg_coverage",
+    grain="campaign × program × course year (all time): roster total = active roster rows with roster_campaign = "
+    "campaign (by the roster's program/year); responded/employed/unemployed = latest responses with survey_campaign "
+    "= campaign (by the response's program/year); planned = active enrollment headcounts with that campaign",
+    key=("campaign", "program_id", "course_year"),
+    schema=_schema(
+        ("campaign", pa.string()),
+        *_labels("program"),
+        ("course_year", YEAR),
+        ("roster_total", COUNT),
+        ("responded", COUNT),
+        ("employed", COUNT),
+        ("unemployed", COUNT),  # responded - employed (every non-"employed" status, including blank)
+        ("planned_headcount", COUNT),  # sum over all active academic years; see fct_enrollment for one year
+    ),
+    sort_by=("campaign", "program_code", "course_year"),
+)
+
+FCT_ENROLLMENT = Mart(
+    name="fct_enrollment",
+    grain="one row per active planned-headcount row (campaign × academic year × program × course year)",
+    key=("campaign", "academic_year", "program_id", "course_year"),
+    schema=_schema(
+        ("campaign", pa.string()),
+        ("academic_year", pa.string()),
+        *_labels("program"),
+        ("course_year", YEAR),
+        ("student_count", COUNT),
+    ),
+    sort_by=("campaign", "academic_year", "program_code", "course_year"),
+)
+
+MARTS: dict[str, Mart] = {
+    m.name: m
+    for m in (
+        DIM_CATALOG,
+        FCT_APPLICATIONS,
+        AGG_ADMISSIONS_DAILY,
+        AGG_ADMISSIONS_DAILY_BY,
+        AGG_POLITO_DAILY,
+        AGG_APPLICATIONS_DAILY,
+        FCT_SURVEY_RESPONSES,
+        FCT_SURVEY_LATEST,
+        AGG_COVERAGE,
+        FCT_ENROLLMENT,
+    )
+}
+
+# Layout under settings.data_dir
+WAREHOUSE_DIR = "warehouse"
+SNAPSHOTS_DIR = "snapshots"
+CURRENT_FILE = "current.json"
