@@ -1,0 +1,117 @@
+"""Publishing: Parquet files into a new snapshot folder, then an atomic `os.replace` of current.json; pruning of
+old snapshots after a grace period; the record of the last failed build."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from ingest.settings import Settings
+from warehouse import contract as c
+from warehouse.snapshot import current_path, snapshots_dir, warehouse_dir
+
+STAGING_SUBDIR = "stg"
+TMP_SUFFIX = ".tmp"
+FAILURE_FILE = "last_failure.json"
+GRACE_SECONDS = 3600  # readers may hold views over a replaced snapshot this long
+KEEP_PREVIOUS = 2  # and the newest few old snapshots are kept whatever their age
+ROW_GROUP_ROWS = 128 * 1024  # fct tables are sorted, so row-group statistics let DuckDB skip most of a window
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write to a temporary file, fsync, then rename over `path`: readers see the old or the new file, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def write_mart(df: pl.DataFrame, spec: c.Mart, path: Path) -> None:
+    """The mart as Parquet with exactly the contract's Arrow schema."""
+    table = df.to_arrow().cast(spec.schema)
+    pq.write_table(table, path, compression="zstd", compression_level=1, row_group_size=ROW_GROUP_ROWS)
+
+
+def write_staged(df: pl.DataFrame, path: Path) -> None:
+    df.write_parquet(path, compression="lz4", statistics=False)
+
+
+def new_snapshot_dir(settings: Settings, snapshot_id: str) -> Path:
+    """The temporary folder a build writes into; renamed to snapshots/<id> once every file is written."""
+    tmp = snapshots_dir(settings) / f"{snapshot_id}{TMP_SUFFIX}"
+    (tmp / STAGING_SUBDIR).mkdir(parents=True)
+    return tmp
+
+
+def seal(tmp: Path) -> Path:
+    """fsync every file and rename the temporary folder to its final name."""
+    for path in tmp.rglob("*"):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    final = tmp.with_name(tmp.name.removesuffix(TMP_SUFFIX))
+    os.replace(tmp, final)
+    _fsync_dir(final.parent)
+    return final
+
+
+def swap_current(settings: Settings, manifest: dict[str, Any]) -> None:
+    """The commit point of a build: after this rename every reader sees the new snapshot."""
+    write_json_atomic(current_path(settings), manifest)
+
+
+def record_failure(settings: Settings, failure: dict[str, Any]) -> None:
+    warehouse_dir(settings).mkdir(parents=True, exist_ok=True)
+    write_json_atomic(warehouse_dir(settings) / FAILURE_FILE, failure)
+
+
+def last_failure(settings: Settings) -> dict[str, Any] | None:
+    try:
+        return json.loads((warehouse_dir(settings) / FAILURE_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def prune(settings: Settings, current_id: str, grace_seconds: float = GRACE_SECONDS) -> list[str]:
+    """Remove leftovers of dead builds and snapshots replaced more than `grace_seconds` ago (keeping a few).
+
+    Runs under the build lock, so any temporary folder belongs to a build that is no longer running."""
+    root = snapshots_dir(settings)
+    if not root.is_dir():
+        return []
+    removed = []
+    for path in root.iterdir():
+        if path.name.endswith(TMP_SUFFIX):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    # newest first (ids sort by build time); a snapshot was replaced when the next newer one was sealed
+    sealed = sorted((p for p in root.iterdir() if p.is_dir()), reverse=True)
+    sealed_at = [p.stat().st_mtime for p in sealed]
+    now = time.time()
+    for index in range(KEEP_PREVIOUS + 1, len(sealed)):
+        path = sealed[index]
+        if path.name != current_id and now - sealed_at[index - 1] > grace_seconds:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
