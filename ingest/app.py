@@ -17,6 +17,7 @@ from ingest.body_policy import MAX_BODY_BYTES, require_accepted_content_type
 from ingest.db import Database
 from ingest.docs import docs_assets_router, openapi_config
 from ingest.health import healthz, readyz
+from ingest.ingest_routes import ingest_routers
 from ingest.migrate import head_revision
 from ingest.observability import add_request_id_header, configure_logging, request_id_middleware
 from ingest.problems import EXCEPTION_HANDLERS
@@ -38,7 +39,7 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
 
 def api_route_handlers() -> list[Any]:
     """Everything under /api/v1. Each feature module contributes its routers here."""
-    return []
+    return [*ingest_routers()]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
