@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from crm.commands import accounts, db, run, seed
+from crm.commands import accounts, bot, db, run, seed
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,6 +20,7 @@ cli.add_command(db.db)
 cli.add_command(accounts.users)
 cli.add_command(accounts.tokens)
 cli.add_command(seed.seed)
+cli.add_command(bot.bot)
 
 
 def main() -> None:

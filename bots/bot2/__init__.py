@@ -1,0 +1,1 @@
+"""Bot2: the student and graduate employment survey."""

@@ -1,0 +1,229 @@
+"""What both bots' forms share: the user's language and profile kept in FSM data across forms, the answers of
+the form in progress with its idempotency key, sending prompts, and telling the user what became of a submission."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, User
+
+from bots.delivery import Outcome
+from bots.deps import Deps
+from bots.texts import lang_of, t
+
+LANG = "lang"
+PROFILE = "profile"
+FORM = "form"
+FORM_KEY = "form_key"
+KEPT = (LANG, PROFILE)  # survive /cancel, /menu and finished forms
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+PROFILE_FIELDS = {"email", "phone", "first_name", "last_name", "birth_date", "region", "gender"}
+KNOWN_FIELDS = PROFILE_FIELDS | {
+    "direction", "track", "subject", "program", "preferred_date", "student_external_id", "course_year", "answers"
+}  # fmt: skip
+
+
+async def get_lang(state: FSMContext) -> str:
+    return lang_of((await state.get_data()).get(LANG))
+
+
+async def has_lang(state: FSMContext) -> bool:
+    return LANG in await state.get_data()
+
+
+async def set_lang(state: FSMContext, lang: str) -> None:
+    await state.update_data({LANG: lang_of(lang)})
+
+
+async def get_profile(state: FSMContext) -> dict[str, Any]:
+    return dict((await state.get_data()).get(PROFILE) or {})
+
+
+async def update_profile(state: FSMContext, **values: Any) -> dict[str, Any]:
+    profile = await get_profile(state)
+    profile.update(values)
+    await state.update_data({PROFILE: profile})
+    return profile
+
+
+async def get_form(state: FSMContext) -> dict[str, Any]:
+    return dict((await state.get_data()).get(FORM) or {})
+
+
+async def put(state: FSMContext, **values: Any) -> dict[str, Any]:
+    """Record answers of the form in progress."""
+    form = await get_form(state)
+    form.update(values)
+    await state.update_data({FORM: form})
+    return form
+
+
+async def begin(state: FSMContext, first: State, **values: Any) -> None:
+    """Start a form: fresh answers and a new idempotency key, so a repeated "confirm" can never send it twice."""
+    data = {k: v for k, v in (await state.get_data()).items() if k in KEPT}
+    data[FORM] = dict(values)
+    data[FORM_KEY] = str(uuid.uuid4())
+    await state.set_data(data)
+    await state.set_state(first)
+
+
+async def finish(state: FSMContext) -> None:
+    """End the form in progress; language and profile stay."""
+    data = {k: v for k, v in (await state.get_data()).items() if k in KEPT}
+    await state.set_data(data)
+    await state.set_state(None)
+
+
+async def form_key(state: FSMContext) -> str:
+    data = await state.get_data()
+    key = data.get(FORM_KEY)
+    if not key:
+        key = str(uuid.uuid4())
+        await state.update_data({FORM_KEY: key})
+    return key
+
+
+async def send(bot: Bot, chat_id: int, text: str, markup: Markup = None) -> None:
+    await bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+
+
+async def drop_keyboard(callback: CallbackQuery) -> None:
+    """Remove the inline keyboard that was pressed, so it cannot be pressed twice (best effort)."""
+    if callback.message is not None and hasattr(callback.message, "edit_reply_markup"):
+        with contextlib.suppress(TelegramAPIError):
+            await callback.message.edit_reply_markup(reply_markup=None)
+
+
+def date_text(value: date | str) -> str:
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return day.strftime("%d.%m.%Y")
+
+
+def problem_field(problem: dict[str, Any]) -> str | None:
+    """The field a problem names, as a plain name (`$.payload.region_id` → `region`)."""
+    name = problem.get("field")
+    if not name:
+        errors = problem.get("errors") or []
+        name = errors[0].get("field") if errors and isinstance(errors[0], dict) else None
+    if not name:
+        return None
+    last = re.split(r"[.\[\]$]+", str(name).strip("$."))
+    base = next((part for part in reversed(last) if part and not part.isdigit()), "")
+    return re.sub(r"_(id|code)$", "", base) or None
+
+
+def fix_text(lang: str, problem: dict[str, Any], kind: str = "") -> str:
+    """What the user should change: bot1's profile fields live in Settings, everything else is in the form."""
+    field = problem_field(problem)
+    if field not in KNOWN_FIELDS:
+        return t(lang, "fix_generic")
+    in_profile = kind.startswith("bot1.") and field in PROFILE_FIELDS
+    return t(lang, "fix_profile" if in_profile else "fix_form", field=t(lang, f"field_{field}"))
+
+
+def outcome_text(lang: str, outcome: Outcome, *, background: bool = False) -> str:
+    """What to tell the user: registered, queued for delivery, or refused with what to fix."""
+    ref = outcome.item.ref
+    if outcome.state == "delivered":
+        return t(lang, "delivered_later" if background else "submit_delivered", ref=ref)
+    if outcome.state == "rejected":
+        reason = str(outcome.problem.get("detail") or outcome.problem.get("title") or outcome.problem.get("code"))
+        fix = fix_text(lang, outcome.problem, outcome.item.kind)
+        return t(lang, "submit_rejected", ref=ref, reason=reason, fix=fix)
+    return t(lang, "submit_deferred", ref=ref)
+
+
+@dataclass
+class Turn:
+    """One update being handled: who, where, in which language, with the bot's dependencies and FSM context."""
+
+    bot: Bot
+    chat_id: int
+    user: User
+    deps: Deps
+    state: FSMContext
+    lang: str
+
+    @classmethod
+    async def of(cls, event: Message | CallbackQuery, deps: Deps, state: FSMContext) -> Turn:
+        if isinstance(event, CallbackQuery):
+            chat_id = event.message.chat.id if event.message is not None else event.from_user.id
+        else:
+            chat_id = event.chat.id
+        assert event.bot is not None and event.from_user is not None
+        return cls(event.bot, chat_id, event.from_user, deps, state, await get_lang(state))
+
+    async def say(self, key: str, markup: Markup = None, **values: object) -> None:
+        await send(self.bot, self.chat_id, t(self.lang, key, **values), markup)
+
+    async def say_text(self, text: str, markup: Markup = None) -> None:
+        """Send a text already taken from the catalogue (e.g. joined summary lines)."""
+        await send(self.bot, self.chat_id, text, markup)
+
+    async def go(self, step: State) -> None:
+        """Move to a step and ask its question."""
+        await self.state.set_state(step)
+        await PROMPTS.ask(step.state, self)
+
+    async def reask(self) -> bool:
+        """Ask the current step's question again; False when no form is in progress."""
+        current = await self.state.get_state()
+        return current is not None and await PROMPTS.ask(current, self)
+
+    async def submit(self, kind: str, payload: dict[str, Any]) -> Outcome:
+        """Store the form's submission in the outbox under the form's key, then try to deliver it."""
+        key = await form_key(self.state)
+        return await self.deps.sender.submit(
+            kind, payload, chat_id=self.chat_id, user_id=self.user.id, lang=self.lang, key=key
+        )
+
+
+Prompt = Callable[[Turn], Awaitable[None]]
+
+
+class Prompts:
+    """The question of every form step, so any step can be asked again (after /lang, a bad answer, a restart)."""
+
+    def __init__(self) -> None:
+        self._prompts: dict[str, Prompt] = {}
+
+    def of(self, step: State) -> Callable[[Prompt], Prompt]:
+        def register(fn: Prompt) -> Prompt:
+            self._prompts[step.state] = fn  # type: ignore[index]
+            return fn
+
+        return register
+
+    async def ask(self, step: str, turn: Turn) -> bool:
+        prompt = self._prompts.get(step)
+        if prompt is None:
+            return False
+        await prompt(turn)
+        return True
+
+
+PROMPTS = Prompts()
+
+
+def make_notifier(bot: Bot, *, silent_kinds: frozenset[str] = frozenset()):
+    """Tell users about outcomes reached in the background (after a queued submission is finally delivered)."""
+
+    async def notify(outcome: Outcome) -> None:
+        item = outcome.item
+        if item.chat_id is None or (outcome.state == "delivered" and item.kind in silent_kinds):
+            return
+        await bot.send_message(chat_id=item.chat_id, text=outcome_text(item.lang, outcome, background=True))
+
+    return notify

@@ -1,0 +1,149 @@
+"""Keyboards and the callback data they carry. Inline buttons carry ids (catalog UUIDs, fixed choice values), so a
+press is never matched back by its label; labels come from the texts catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+from bots.catalog_cache import CatalogItem
+from bots.texts import LANGS, t
+from bots.validators import COURSE_YEARS, TIME_SLOTS
+
+
+class LangCB(CallbackData, prefix="lang"):
+    code: str
+
+
+class MenuCB(CallbackData, prefix="menu"):
+    item: str
+
+
+class PickCB(CallbackData, prefix="pick"):
+    """A fixed choice: `field` is the question (gender, employed, ...), `value` the answer id."""
+
+    field: str
+    value: str
+
+
+class CatalogCB(CallbackData, prefix="cat"):
+    type: str
+    id: str
+
+
+class ActCB(CallbackData, prefix="act"):
+    """A form action: confirm, restart, cancel, skip, retry."""
+
+    name: str
+
+
+T = TypeVar("T")
+REMOVE = ReplyKeyboardRemove()
+
+
+def _inline(rows: Sequence[Sequence[tuple[str, CallbackData]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=text, callback_data=cb.pack()) for text, cb in row] for row in rows]
+    )
+
+
+def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def languages() -> InlineKeyboardMarkup:
+    return _inline([[(t(code, f"btn_lang_{code}"), LangCB(code=code)) for code in LANGS]])
+
+
+def contact(lang: str) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=t(lang, "btn_share_contact"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def gender(lang: str) -> InlineKeyboardMarkup:
+    return _inline(
+        [[(t(lang, "btn_male"), PickCB(field="gender", value="male")),
+          (t(lang, "btn_female"), PickCB(field="gender", value="female"))]]
+    )  # fmt: skip
+
+
+def yes_no(lang: str, field: str) -> InlineKeyboardMarkup:
+    return _inline(
+        [[(t(lang, "btn_yes"), PickCB(field=field, value="yes")), (t(lang, "btn_no"), PickCB(field=field, value="no"))]]
+    )
+
+
+def skip(lang: str) -> InlineKeyboardMarkup:
+    return _inline([[(t(lang, "btn_skip"), ActCB(name="skip"))]])
+
+
+def confirm(lang: str) -> InlineKeyboardMarkup:
+    return _inline(
+        [
+            [(t(lang, "btn_confirm"), ActCB(name="confirm"))],
+            [(t(lang, "btn_restart_form"), ActCB(name="restart")), (t(lang, "btn_cancel"), ActCB(name="cancel"))],
+        ]
+    )
+
+
+def retry(lang: str) -> InlineKeyboardMarkup:
+    return _inline([[(t(lang, "btn_retry"), ActCB(name="retry")), (t(lang, "btn_cancel"), ActCB(name="cancel"))]])
+
+
+def catalog(lang: str, items: Sequence[CatalogItem], columns: int = 1) -> InlineKeyboardMarkup:
+    buttons = [(item.label(lang), CatalogCB(type=item.type, id=item.id)) for item in items]
+    return _inline(_chunks(buttons, columns))
+
+
+def main_menu(lang: str) -> InlineKeyboardMarkup:
+    def b(key: str, item: str) -> tuple[str, CallbackData]:
+        return t(lang, key), MenuCB(item=item)
+
+    return _inline(
+        [
+            [b("btn_menu_campus", "campus"), b("btn_menu_admissions", "admissions")],
+            [b("btn_menu_foundation", "foundation"), b("btn_menu_polito", "polito")],
+            [b("btn_menu_apps", "apps"), b("btn_menu_settings", "settings")],
+        ]
+    )
+
+
+def settings(lang: str) -> InlineKeyboardMarkup:
+    return _inline(
+        [
+            [(t(lang, "btn_change_lang"), MenuCB(item="lang")), (t(lang, "btn_edit_profile"), MenuCB(item="profile"))],
+            [(t(lang, "btn_main_menu"), MenuCB(item="home"))],
+        ]
+    )
+
+
+def home(lang: str) -> InlineKeyboardMarkup:
+    return _inline([[(t(lang, "btn_main_menu"), MenuCB(item="home"))]])
+
+
+def time_slots(lang: str) -> InlineKeyboardMarkup:
+    buttons = [(slot, PickCB(field="time", value=slot.replace(":", ""))) for slot in TIME_SLOTS]
+    return _inline(_chunks(buttons, 3))
+
+
+def course_years(lang: str) -> InlineKeyboardMarkup:
+    buttons = [(t(lang, "btn_course_year", n=n), PickCB(field="year", value=str(n))) for n in COURSE_YEARS if n != 5]
+    rows = _chunks(buttons, 2)
+    rows.append([(t(lang, "btn_graduated"), PickCB(field="year", value="5"))])
+    return _inline(rows)
+
+
+def link(text: str, url: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=text, url=url)]])

@@ -1,0 +1,112 @@
+"""What works the same in both bots at any step: /cancel, /menu, /lang, the language buttons, answers that do not
+fit the step (re-asked), stale buttons (answered, never ignored), and the global error handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiogram import F, Router
+from aiogram.filters import Command, ExceptionTypeFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, ErrorEvent, Message
+
+from bots import keyboards
+from bots.deps import Deps
+from bots.forms import Turn, drop_keyboard, finish, get_lang, set_lang
+from bots.texts import t
+
+log = logging.getLogger(__name__)
+
+Home = Callable[[Turn], Awaitable[None]]
+
+
+def commands_router(home: Home) -> Router:
+    """Included first, so the commands win over any step's text handler."""
+    router = Router(name="navigation.commands")
+
+    @router.message(Command("cancel"))
+    async def cancel(message: Message, state: FSMContext, deps: Deps) -> None:
+        turn = await Turn.of(message, deps, state)
+        if await state.get_state() is None:
+            await turn.say("nothing_to_cancel", keyboards.REMOVE)
+        else:
+            await finish(state)
+            await turn.say("cancelled", keyboards.REMOVE)
+        await home(turn)
+
+    @router.message(Command("menu"))
+    async def menu(message: Message, state: FSMContext, deps: Deps) -> None:
+        await finish(state)
+        await home(await Turn.of(message, deps, state))
+
+    @router.message(Command("lang"))
+    async def lang(message: Message, state: FSMContext, deps: Deps) -> None:
+        await (await Turn.of(message, deps, state)).say("choose_language", keyboards.languages())
+
+    @router.callback_query(keyboards.ActCB.filter(F.name == "cancel"))
+    async def cancel_button(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
+        await callback.answer()
+        await drop_keyboard(callback)
+        await finish(state)
+        turn = await Turn.of(callback, deps, state)
+        await turn.say("cancelled", keyboards.REMOVE)
+        await home(turn)
+
+    return router
+
+
+def fallback_router(home: Home) -> Router:
+    """Included last: whatever no step handled."""
+    router = Router(name="navigation.fallback")
+
+    @router.callback_query(keyboards.LangCB.filter())
+    async def language(callback: CallbackQuery, callback_data: keyboards.LangCB, state: FSMContext, deps: Deps) -> None:
+        """A language button outside the language step (/lang): switch, then carry on where the user was."""
+        await callback.answer()
+        await drop_keyboard(callback)
+        await set_lang(state, callback_data.code)
+        turn = await Turn.of(callback, deps, state)
+        await turn.say("language_set")
+        if not await turn.reask():
+            await home(turn)
+
+    @router.callback_query()
+    async def stale(callback: CallbackQuery, state: FSMContext) -> None:
+        await callback.answer(t(await get_lang(state), "stale_button"), show_alert=True)
+
+    @router.message()
+    async def unexpected(message: Message, state: FSMContext, deps: Deps) -> None:
+        turn = await Turn.of(message, deps, state)
+        if await state.get_state() is None:
+            await turn.say("not_understood")
+            return
+        await turn.say("use_buttons")
+        await turn.reask()
+
+    return router
+
+
+def error_router() -> Router:
+    router = Router(name="navigation.errors")
+
+    @router.errors(ExceptionTypeFilter(Exception))
+    async def on_error(event: ErrorEvent, state: FSMContext | None = None) -> bool:
+        """Log without personal data, tell the user their answers are kept; the FSM state is left as it was."""
+        update = event.update
+        log.error("update %s failed: %s", update.update_id, type(event.exception).__name__, exc_info=event.exception)
+        lang = await get_lang(state) if state is not None else None
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer(t(lang, "error_generic"), show_alert=True)
+            except Exception:  # the callback may be too old to answer
+                log.debug("could not answer the callback of update %s", update.update_id)
+            return True
+        if update.message is not None:
+            try:
+                await update.message.answer(t(lang, "error_generic"))
+            except Exception:
+                log.debug("could not reply to update %s", update.update_id)
+        return True
+
+    return router

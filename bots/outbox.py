@@ -1,0 +1,209 @@
+"""The durable outbox: every submission is committed to a local SQLite file (WAL, synchronous=FULL) with a UUID
+idempotency key before the user hears that it was accepted. Delivered items move to `delivered` (ids only, no
+personal data); refused ones to `dead_letter` with the server's problem."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    chat_id INTEGER,
+    user_id INTEGER,
+    lang TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS ix_outbox_due ON outbox (next_attempt_at, seq);
+CREATE INDEX IF NOT EXISTS ix_outbox_user ON outbox (user_id);
+CREATE TABLE IF NOT EXISTS dead_letter (
+    idempotency_key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    chat_id INTEGER,
+    user_id INTEGER,
+    lang TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    failed_at REAL NOT NULL,
+    status INTEGER NOT NULL,
+    problem TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_dead_letter_user ON dead_letter (user_id);
+CREATE TABLE IF NOT EXISTS delivered (
+    idempotency_key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    user_id INTEGER,
+    server_id TEXT NOT NULL DEFAULT '',
+    delivered_at REAL NOT NULL
+);
+"""
+_COLUMNS = "seq, idempotency_key, kind, payload, chat_id, user_id, lang, created_at, attempts"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    seq: int
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    chat_id: int | None
+    user_id: int | None
+    lang: str
+    created_at: float
+    attempts: int
+
+    @property
+    def ref(self) -> str:
+        """A short reference the user can quote to staff."""
+        return self.key[:8].upper()
+
+    @classmethod
+    def from_row(cls, row: Any) -> OutboxItem:
+        seq, key, kind, payload, chat_id, user_id, lang, created_at, attempts = row
+        return cls(seq, key, kind, json.loads(payload), chat_id, user_id, lang, created_at, attempts)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    key: str
+    kind: str
+    user_id: int | None
+    status: int
+    problem: dict[str, Any]
+
+
+class Outbox:
+    """One SQLite connection; aiosqlite runs it on its own thread so the event loop never blocks on fsync."""
+
+    def __init__(self, conn: aiosqlite.Connection, clock: Any = time.time) -> None:
+        self.conn = conn
+        self.clock = clock
+
+    @classmethod
+    async def open(cls, path: Path, clock: Any = time.time) -> Outbox:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path)
+        await conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before put() returns, so "accepted" is never said about a lost row.
+        await conn.execute("PRAGMA synchronous=FULL")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.executescript(SCHEMA)
+        await conn.commit()
+        return cls(conn, clock)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def put(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        chat_id: int | None,
+        user_id: int | None,
+        lang: str,
+        key: str | None = None,
+    ) -> OutboxItem:
+        """Store a submission (once per key) and commit; returns the stored item."""
+        key = key or str(uuid.uuid4())
+        now = self.clock()
+        await self.conn.execute(
+            "INSERT INTO outbox (idempotency_key, kind, payload, chat_id, user_id, lang, created_at, next_attempt_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+            (key, kind, json.dumps(payload, ensure_ascii=False), chat_id, user_id, lang, now, now),
+        )
+        await self.conn.commit()
+        item = await self.get(key)
+        if item is None:  # already delivered or dead-lettered under this key: rebuild it for the caller
+            return OutboxItem(0, key, kind, payload, chat_id, user_id, lang, now, 0)
+        return item
+
+    async def get(self, key: str) -> OutboxItem | None:
+        async with self.conn.execute(f"SELECT {_COLUMNS} FROM outbox WHERE idempotency_key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return OutboxItem.from_row(row) if row else None
+
+    async def due(self, now: float | None = None, limit: int = 100, *, force: bool = False) -> list[OutboxItem]:
+        """Items whose next attempt is due (all of them with `force`), oldest first."""
+        now = self.clock() if now is None else now
+        sql = f"SELECT {_COLUMNS} FROM outbox"
+        args: tuple[Any, ...] = ()
+        if not force:
+            sql += " WHERE next_attempt_at <= ?"
+            args = (now,)
+        async with self.conn.execute(f"{sql} ORDER BY seq LIMIT ?", (*args, limit)) as cur:
+            return [OutboxItem.from_row(r) for r in await cur.fetchall()]
+
+    async def next_due_at(self) -> float | None:
+        async with self.conn.execute("SELECT MIN(next_attempt_at) FROM outbox") as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def pending(self, user_id: int | None = None) -> list[OutboxItem]:
+        sql, args = f"SELECT {_COLUMNS} FROM outbox", ()
+        if user_id is not None:
+            sql, args = f"{sql} WHERE user_id = ?", (user_id,)
+        async with self.conn.execute(f"{sql} ORDER BY seq", args) as cur:
+            return [OutboxItem.from_row(r) for r in await cur.fetchall()]
+
+    async def mark_delivered(self, key: str, server_id: str = "") -> bool:
+        """Move an item out of the queue; False when it was no longer queued (someone else finished it)."""
+        cur = await self.conn.execute("DELETE FROM outbox WHERE idempotency_key = ? RETURNING kind, user_id", (key,))
+        row = await cur.fetchone()
+        await cur.close()
+        if row:
+            await self.conn.execute(
+                "INSERT OR REPLACE INTO delivered (idempotency_key, kind, user_id, server_id, delivered_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (key, row[0], row[1], server_id, self.clock()),
+            )
+        await self.conn.commit()
+        return row is not None
+
+    async def dead_letter(self, key: str, status: int, problem: dict[str, Any]) -> bool:
+        """Move a refused item to the dead-letter table (same transaction); False when it was no longer queued."""
+        item = await self.get(key)
+        if item is None:
+            return False
+        await self.conn.execute(
+            "INSERT OR REPLACE INTO dead_letter (idempotency_key, kind, payload, chat_id, user_id, lang, created_at,"
+            " failed_at, status, problem) SELECT idempotency_key, kind, payload, chat_id, user_id, lang, created_at,"
+            " ?, ?, ? FROM outbox WHERE idempotency_key = ?",
+            (self.clock(), status, json.dumps(problem, ensure_ascii=False), key),
+        )
+        await self.conn.execute("DELETE FROM outbox WHERE idempotency_key = ?", (key,))
+        await self.conn.commit()
+        return True
+
+    async def reschedule(self, keys: list[str], next_attempt_at: float, error: str) -> None:
+        await self.conn.executemany(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE idempotency_key = ?",
+            [(next_attempt_at, error[:500], key) for key in keys],
+        )
+        await self.conn.commit()
+
+    async def dead_letters(self, user_id: int | None = None) -> list[DeadLetter]:
+        sql, args = "SELECT idempotency_key, kind, user_id, status, problem FROM dead_letter", ()
+        if user_id is not None:
+            sql, args = f"{sql} WHERE user_id = ?", (user_id,)
+        async with self.conn.execute(f"{sql} ORDER BY failed_at", args) as cur:
+            rows = await cur.fetchall()
+        return [DeadLetter(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    async def delivered_count(self) -> int:
+        async with self.conn.execute("SELECT COUNT(*) FROM delivered") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0

@@ -1,0 +1,92 @@
+"""`crm bot run bot1|bot2`: long polling with one instance per bot token (a lock file), the outbox sender beside
+it, and the Bot API server taken from TELEGRAM_API_URL when set (self-hosted or fake servers)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+
+from bots.api_client import ApiClient
+from bots.catalog_cache import CatalogCache
+from bots.config import BotConfig
+from bots.delivery import Sender
+from bots.deps import Deps
+from bots.dispatcher import SILENT_KINDS, build_dispatcher
+from bots.forms import make_notifier
+from bots.fsm_storage import open_storage
+from bots.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class AlreadyRunning(RuntimeError):
+    """Another process polls with the same bot token (two pollers would steal each other's updates)."""
+
+
+@contextlib.contextmanager
+def polling_lock(path: Path) -> Iterator[None]:
+    """An exclusive, non-blocking flock held for the life of the process (released by the OS if it dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            raise AlreadyRunning(
+                f"another process (pid {holder or '?'}) is already polling with this bot token"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def lock_path(config: BotConfig) -> Path:
+    bot_id = config.bot_token.split(":", 1)[0]
+    return config.data_dir / "bots" / f"polling-{bot_id}.lock"
+
+
+def make_bot(config: BotConfig) -> Bot:
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(config.telegram_api_url))
+        if config.telegram_api_url
+        else AiohttpSession()
+    )
+    return Bot(config.bot_token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+async def run(config: BotConfig) -> None:
+    """Poll until interrupted (SIGINT/SIGTERM); the outbox keeps whatever is not yet delivered."""
+    with polling_lock(lock_path(config)):
+        bot = make_bot(config)
+        api = ApiClient(config.api_url, config.service_token)
+        outbox = await Outbox.open(config.state_dir / "outbox.sqlite3")
+        storage = await open_storage(config.state_dir / "fsm.sqlite3", config.redis_url)
+        sender = Sender(outbox, api, notify=make_notifier(bot, silent_kinds=SILENT_KINDS))
+        deps = Deps(config, api, CatalogCache(api, config.state_dir, ttl=config.catalog_ttl), outbox, sender)
+        dp = build_dispatcher(deps, storage)
+        sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
+        pending = len(await outbox.pending())
+        log.info("%s polling (outbox: %d queued)", config.name, pending)
+        try:
+            await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(), close_bot_session=True)
+        finally:
+            sender_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender_task
+            await storage.close()
+            await outbox.close()
+            await api.aclose()
