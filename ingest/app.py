@@ -39,7 +39,9 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
 
 def api_route_handlers() -> list[Any]:
     """Everything under /api/v1. Each feature module contributes its routers here."""
-    return [*ingest_routers()]
+    from reports.routes import reports_routers  # reports imports ingest: import here, not at module load
+
+    return [*ingest_routers(), *reports_routers()]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -1,0 +1,256 @@
+"""The analytics endpoints under /api/v1/analytics (SPEC §8): the eight of RS §5 with their paths and body shapes,
+and the new daily series, funnel, by-region and employment. They read only the published marts, through the
+per-snapshot indexes of `reports.analytics_data`, and answer with the snapshot headers and ETag / 304."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Request, Response, Router, get
+
+from ingest.guards import requires_viewer
+from reports import analytics_queries as q
+from reports.analytics_data import AnalyticsData
+from reports.params import (
+    AcademicYearParam,
+    CampaignParam,
+    CourseYearParam,
+    FromParam,
+    GroupByParam,
+    KindParam,
+    LangParam,
+    ToParam,
+    academic_year_of,
+    campaign_of,
+    course_year_of,
+    group_by_of,
+    kind_of,
+    lang_of,
+)
+from reports.snapshot_http import (
+    json_response,
+    no_snapshot,
+    not_modified,
+    not_modified_response,
+    ready,
+    request_etag,
+    snapshot_headers,
+    store_of,
+)
+from reports.windows import Window, parse_window
+
+Req = Request[Any, Any, Any]
+_encoder = msgspec.json.Encoder()
+
+
+def _window(request: Req, raw_from: str | None, raw_to: str | None) -> Window:
+    return parse_window(raw_from, raw_to, request.app.state.settings.tz)
+
+
+async def _answer(request: Req, compute: Callable[[AnalyticsData], Any], *, bot2: str | None = None) -> Response[bytes]:
+    """Common flow: the current snapshot (503 before the first), ETag / 304, then the body from its indexes.
+    `bot2` names the campaign whose survey index the body needs (built off the event loop on first use)."""
+    state = request.app.state
+    data = store_of(state).data()
+    if data is None:
+        raise no_snapshot()
+    etag = request_etag(data.snapshot, request, state.settings)
+    headers = snapshot_headers(data.snapshot, etag)
+    if not_modified(request, etag):
+        return not_modified_response(headers)
+    await ready(data.catalog)
+    if bot2 is None:
+        await ready(data.applications)
+    else:
+        surveys = await ready(data.surveys)
+        await ready(data.coverage)
+        if not surveys.ready(bot2):
+            await anyio.to_thread.run_sync(surveys.campaign, bot2)
+    return json_response(_encoder.encode(compute(data)), headers)
+
+
+# --- bot1 --------------------------------------------------------------------------------------------------------
+
+
+@get("/admissions-2026/by-direction", summary="Admissions 2026 applications by direction (count desc)")
+async def admissions_by_direction(
+    request: Req, from_: FromParam = None, to: ToParam = None, lang: LangParam = None
+) -> Response[list[q.DirectionCount]]:
+    window, language = _window(request, from_, to), lang_of(lang)
+    return await _answer(request, lambda d: q.by_direction(d, window, language))
+
+
+@get("/admissions-2026/by-track", summary="Admissions 2026 applications by track (unset tracks left out)")
+async def admissions_by_track(
+    request: Req, from_: FromParam = None, to: ToParam = None, lang: LangParam = None
+) -> Response[list[q.TrackCount]]:
+    window, language = _window(request, from_, to), lang_of(lang)
+    return await _answer(request, lambda d: q.by_track(d, window, language))
+
+
+@get("/polito-academy/by-subject", summary="Polito Academy requests by subject (unset subjects left out)")
+async def polito_by_subject(
+    request: Req, from_: FromParam = None, to: ToParam = None, lang: LangParam = None
+) -> Response[list[q.SubjectCount]]:
+    window, language = _window(request, from_, to), lang_of(lang)
+    return await _answer(request, lambda d: q.by_subject(d, window, language))
+
+
+@get("/admissions-2026/daily", summary="Admissions 2026 applications per local day, optionally per group")
+async def admissions_daily(
+    request: Req, from_: FromParam = None, to: ToParam = None, group_by: GroupByParam = None, lang: LangParam = None
+) -> Response[q.DailyAdmissions]:
+    window, dim, language = _window(request, from_, to), group_by_of(group_by), lang_of(lang)
+    return await _answer(request, lambda d: q.admissions_daily(d, window, dim, language))
+
+
+@get("/applications/funnel", summary="Applications by kind and status (drafts count only in an unbounded window)")
+async def applications_funnel(request: Req, from_: FromParam = None, to: ToParam = None) -> Response[q.Funnel]:
+    window = _window(request, from_, to)
+    return await _answer(request, lambda d: q.funnel(d, window))
+
+
+@get("/applications/by-region", summary="Applications by the applicant's region, with a breakdown by kind")
+async def applications_by_region(
+    request: Req, from_: FromParam = None, to: ToParam = None, kind: KindParam = None, lang: LangParam = None
+) -> Response[list[q.RegionCount]]:
+    window, only, language = _window(request, from_, to), kind_of(kind), lang_of(lang)
+    return await _answer(request, lambda d: q.by_region(d, window, language, only))
+
+
+# --- bot2 --------------------------------------------------------------------------------------------------------
+
+
+class _Bot2:
+    """The parameters every bot2 endpoint shares, validated."""
+
+    def __init__(
+        self,
+        request: Req,
+        raw_from: str | None,
+        raw_to: str | None,
+        campaign: str | None,
+        academic_year: str | None,
+        lang: str | None,
+    ) -> None:
+        self.window = _window(request, raw_from, raw_to)
+        self.campaign = campaign_of(campaign)
+        self.academic_year = academic_year_of(academic_year)
+        self.lang = lang_of(lang)
+
+    def grid(self, data: AnalyticsData) -> q.CoverageGrid:
+        return q.coverage_grid(data, self.window, self.campaign, self.academic_year)
+
+
+@get("/bot2/course-year-coverage", summary="Coverage per course year 1..5 (roster totals of the campaign)")
+async def course_year_coverage(
+    request: Req,
+    from_: FromParam = None,
+    to: ToParam = None,
+    campaign: CampaignParam = None,
+    academic_year: AcademicYearParam = None,
+) -> Response[list[q.YearCoverage]]:
+    p = _Bot2(request, from_, to, campaign, academic_year, None)
+    return await _answer(request, lambda d: q.course_year_coverage(p.grid(d)), bot2=p.campaign)
+
+
+@get("/bot2/program-coverage", summary="Coverage per program (every program with roster rows or responses)")
+async def program_coverage(
+    request: Req,
+    from_: FromParam = None,
+    to: ToParam = None,
+    campaign: CampaignParam = None,
+    academic_year: AcademicYearParam = None,
+    course_year: CourseYearParam = None,
+    lang: LangParam = None,
+) -> Response[list[q.ProgramCoverage]]:
+    p = _Bot2(request, from_, to, campaign, academic_year, lang)
+    year = course_year_of(course_year, required=False)
+    return await _answer(
+        request, lambda d: q.program_coverage(p.grid(d), d.catalog.get(), year, p.lang), bot2=p.campaign
+    )
+
+
+@get("/bot2/program-course-matrix", summary="Coverage per program × course year")
+async def program_course_matrix(
+    request: Req,
+    from_: FromParam = None,
+    to: ToParam = None,
+    campaign: CampaignParam = None,
+    academic_year: AcademicYearParam = None,
+    lang: LangParam = None,
+) -> Response[q.ProgramCourseMatrix]:
+    p = _Bot2(request, from_, to, campaign, academic_year, lang)
+    return await _answer(
+        request, lambda d: q.program_course_matrix(p.grid(d), d.catalog.get(), p.lang), bot2=p.campaign
+    )
+
+
+@get("/bot2/program-details-by-year", summary="One course year: coverage and employment per program")
+async def program_details_by_year(
+    request: Req,
+    from_: FromParam = None,
+    to: ToParam = None,
+    campaign: CampaignParam = None,
+    academic_year: AcademicYearParam = None,
+    course_year: CourseYearParam = None,
+    lang: LangParam = None,
+) -> Response[list[q.ProgramDetails]]:
+    year = course_year_of(course_year, required=True)
+    p = _Bot2(request, from_, to, campaign, academic_year, lang)
+    assert year is not None
+    return await _answer(
+        request, lambda d: q.program_details_by_year(p.grid(d), d.catalog.get(), year, p.lang), bot2=p.campaign
+    )
+
+
+@get("/bot2/enrollments-overview", summary="Totals, per course year and per program × year")
+async def enrollments_overview(
+    request: Req,
+    from_: FromParam = None,
+    to: ToParam = None,
+    campaign: CampaignParam = None,
+    academic_year: AcademicYearParam = None,
+    lang: LangParam = None,
+) -> Response[q.EnrollmentsOverview]:
+    p = _Bot2(request, from_, to, campaign, academic_year, lang)
+    return await _answer(request, lambda d: q.enrollments_overview(p.grid(d), d.catalog.get(), p.lang), bot2=p.campaign)
+
+
+@get("/bot2/employment", summary="Employed / unemployed (exact status `employed`) by program and course year")
+async def bot2_employment(
+    request: Req,
+    from_: FromParam = None,
+    to: ToParam = None,
+    campaign: CampaignParam = None,
+    lang: LangParam = None,
+) -> Response[q.Employment]:
+    p = _Bot2(request, from_, to, campaign, None, lang)
+    return await _answer(
+        request, lambda d: q.employment(p.grid(d), d.catalog.get(), p.campaign, p.lang), bot2=p.campaign
+    )
+
+
+def analytics_router() -> Router:
+    return Router(
+        path="/analytics",
+        guards=[requires_viewer],
+        tags=["analytics"],
+        route_handlers=[
+            admissions_by_direction,
+            admissions_by_track,
+            polito_by_subject,
+            admissions_daily,
+            applications_funnel,
+            applications_by_region,
+            course_year_coverage,
+            program_coverage,
+            program_course_matrix,
+            program_details_by_year,
+            enrollments_overview,
+            bot2_employment,
+        ],
+    )

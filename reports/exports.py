@@ -1,0 +1,193 @@
+"""`GET /api/v1/exports/{dataset}.{csv|parquet|xlsx}` (SPEC §9) and the same export to a file for `crm export` and
+scheduled reports. Rows stream from the published snapshot; an unfiltered mart as Parquet is its snapshot file."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import tzinfo
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Request, Response, Router, get
+from litestar.params import Parameter
+from litestar.response import File, Stream
+
+from ingest.guards import requires_viewer
+from ingest.problems import ProblemError
+from ingest.settings import Settings
+from reports.datasets import DATASETS, Dataset, Filters, check_filters, dataset_of, filename, query, status_of
+from reports.export_writers import FORMATS, QueryBatches, chunks, file_chunks
+from reports.params import (
+    CampaignParam,
+    FromParam,
+    KindParam,
+    LangParam,
+    ToParam,
+    campaign_of,
+    kind_of,
+    lang_of,
+)
+from reports.snapshot_http import (
+    no_snapshot,
+    not_modified,
+    not_modified_response,
+    request_etag,
+    snapshot_headers,
+    store_of,
+)
+from reports.windows import Window, parse_window
+from warehouse.snapshot import Snapshot, current
+
+Req = Request[Any, Any, Any]
+StatusParam = Annotated[str | None, Parameter(description="application status (datasets with a status column)")]
+
+
+class DatasetInfo(msgspec.Struct):
+    name: str
+    description: str
+    formats: list[str]
+    filters: list[str]
+    url: str
+
+
+def _filters_of(dataset: Dataset) -> list[str]:
+    names = ["from", "to"] if dataset.time_column else []
+    names += [
+        n
+        for n, ok in (
+            ("campaign", dataset.campaign_column),
+            ("kind", dataset.has_kind),
+            ("status", dataset.has_status),
+            ("lang", dataset.flattened),
+        )
+        if ok
+    ]
+    return names
+
+
+def build_filters(
+    dataset: Dataset,
+    window: Window,
+    campaign: str | None,
+    kind: str | None,
+    status: str | None,
+    lang: str | None,
+) -> Filters:
+    if lang is not None and not dataset.flattened:
+        raise ProblemError(
+            400,
+            "FILTER_NOT_SUPPORTED",
+            f"{dataset.name} has no labels; lang applies to applications and survey-responses.",
+            field="lang",
+        )
+    filters = Filters(window, campaign, kind, status, lang or "en")
+    check_filters(dataset, filters)
+    return filters
+
+
+def split_name(name: str) -> tuple[Dataset, str]:
+    stem, dot, fmt = name.rpartition(".")
+    if not dot or fmt not in FORMATS:
+        raise ProblemError(
+            404, "UNKNOWN_FORMAT", f"Export as one of {', '.join(FORMATS)}: /exports/<dataset>.csv", field="format"
+        )
+    return dataset_of(stem), fmt
+
+
+def serves_snapshot_file(dataset: Dataset, filters: Filters, fmt: str) -> bool:
+    """An unfiltered mart as Parquet is exactly the snapshot's file: send it as is."""
+    return fmt == "parquet" and not dataset.flattened and not filters.any
+
+
+def export_chunks(snapshot: Snapshot, dataset: Dataset, filters: Filters, fmt: str, tz: tzinfo) -> Any:
+    """The export's bytes as an iterator (opens the query now, so a bad query fails before the first byte)."""
+    if serves_snapshot_file(dataset, filters, fmt):
+        return file_chunks(snapshot.files[dataset.mart])
+    sql, params = query(dataset, filters, tz)
+    source = QueryBatches(snapshot, sql, params)
+    return chunks(fmt, source, source.schema, sheet=dataset.name)
+
+
+def write_export(
+    settings: Settings, dataset: Dataset, filters: Filters, fmt: str, out: Path, snapshot: Snapshot | None = None
+) -> tuple[Path, Snapshot]:
+    """Write one export to `out` (a file, or a directory that gets the descriptive file name) from `snapshot` (default:
+    the current one); for the CLI and the report runner. Written under a temporary name first, so a failed export
+    never leaves a partial file."""
+    snapshot = snapshot or current(settings)
+    if snapshot is None:
+        raise no_snapshot()
+    if out.is_dir():
+        out = out / filename(dataset, filters, snapshot.built_at, fmt, settings.tz)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        if serves_snapshot_file(dataset, filters, fmt):
+            shutil.copyfile(snapshot.files[dataset.mart], partial)
+        else:
+            with partial.open("wb") as fh:
+                for chunk in export_chunks(snapshot, dataset, filters, fmt, settings.tz):
+                    fh.write(chunk)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return out, snapshot
+
+
+@get("/", summary="The datasets that can be exported, with their filters")
+async def list_exports() -> list[DatasetInfo]:
+    return [
+        DatasetInfo(d.name, d.description, list(FORMATS), _filters_of(d), f"/api/v1/exports/{d.name}.csv")
+        for d in sorted(DATASETS.values(), key=lambda d: d.name)
+    ]
+
+
+@get(
+    "/{name:str}",
+    summary="Export a dataset as CSV, Parquet or XLSX (streamed; `name` is `<dataset>.<format>`)",
+    description="Datasets: every published mart, plus `applications` and `survey-responses` (labels in `lang`). "
+    "Filters as the analytics endpoints; answers carry X-Snapshot-Id, X-Data-Built-At and an ETag.",
+)
+async def export_dataset(
+    request: Req,
+    name: str,
+    from_: FromParam = None,
+    to: ToParam = None,
+    campaign: CampaignParam = None,
+    kind: KindParam = None,
+    status: StatusParam = None,
+    lang: LangParam = None,
+) -> Response[bytes]:
+    settings: Settings = request.app.state.settings
+    dataset, fmt = split_name(name)
+    window = parse_window(from_, to, settings.tz)
+    filters = build_filters(
+        dataset,
+        window,
+        campaign_of(campaign) if campaign is not None else None,
+        kind_of(kind),
+        status_of(status),
+        lang_of(lang),
+    )
+    snapshot = store_of(request.app.state).snapshot()
+    if snapshot is None:
+        raise no_snapshot()
+    etag = request_etag(snapshot, request, settings)
+    headers = snapshot_headers(snapshot, etag)
+    if not_modified(request, etag):
+        return not_modified_response(headers)
+    download = filename(dataset, filters, snapshot.built_at, fmt, settings.tz)
+    if serves_snapshot_file(dataset, filters, fmt):
+        return File(  # type: ignore[return-value]
+            path=snapshot.files[dataset.mart], filename=download, media_type=FORMATS[fmt], headers=headers
+        )
+    body = await anyio.to_thread.run_sync(export_chunks, snapshot, dataset, filters, fmt, settings.tz)
+    headers["Content-Disposition"] = f'attachment; filename="{download}"'
+    return Stream(body, media_type=FORMATS[fmt], headers=headers)  # type: ignore[return-value]
+
+
+def exports_router() -> Router:
+    return Router(
+        path="/exports", guards=[requires_viewer], tags=["exports"], route_handlers=[list_exports, export_dataset]
+    )

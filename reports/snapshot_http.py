@@ -1,0 +1,106 @@
+"""How read endpoints tie their answers to the published snapshot: the per-process analytics store, the 503 before the
+first build, the `X-Snapshot-Id` / `X-Data-Built-At` / `ETag` headers and `304 Not Modified`."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any
+
+import anyio.to_thread
+from litestar import Request, Response
+from litestar.datastructures import State
+
+from ingest.problems import ProblemError
+from ingest.settings import Settings
+from reports.analytics_data import AnalyticsData, Lazy, T
+from warehouse.snapshot import Snapshot, SnapshotReader
+
+JSON = "application/json"
+_store_lock = threading.Lock()
+
+
+class AnalyticsStore:
+    """The current snapshot's `AnalyticsData`, replaced when a new snapshot is published (one per process)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.reader = SnapshotReader(settings)
+        self._data: AnalyticsData | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Snapshot | None:
+        return self.reader.snapshot()
+
+    def data(self) -> AnalyticsData | None:
+        snapshot = self.reader.snapshot()
+        if snapshot is None:
+            return None
+        data = self._data
+        if data is None or data.snapshot.id != snapshot.id:
+            with self._lock:
+                if self._data is None or self._data.snapshot.id != snapshot.id:
+                    self._data = AnalyticsData(snapshot, self.settings.tz)
+                data = self._data
+        return data
+
+
+def store_of(state: State) -> AnalyticsStore:
+    store = state.get("reports_store")
+    if store is None:
+        with _store_lock:
+            store = state.get("reports_store")
+            if store is None:
+                store = AnalyticsStore(state.settings)
+                state.reports_store = store
+    return store
+
+
+def no_snapshot() -> ProblemError:
+    return ProblemError(
+        503,
+        "NO_SNAPSHOT",
+        "No warehouse snapshot is published yet; run `crm warehouse build` (the worker builds one every "
+        "CRM_BUILD_EVERY seconds).",
+        headers={"Retry-After": "30"},
+    )
+
+
+async def ready(lazy: Lazy[T]) -> T:
+    """The value of a lazily built part; the first build runs in a worker thread so the event loop keeps serving."""
+    if lazy.ready:
+        return lazy.get()
+    return await anyio.to_thread.run_sync(lazy.get)
+
+
+def snapshot_headers(snapshot: Snapshot, etag: str) -> dict[str, str]:
+    return {
+        "X-Snapshot-Id": snapshot.id,
+        "X-Data-Built-At": snapshot.built_at.isoformat(),
+        "ETag": etag,
+        "Cache-Control": "private, no-cache",
+    }
+
+
+def request_etag(snapshot: Snapshot, request: Request[Any, Any, Any], settings: Settings) -> str:
+    """An ETag for this URL at this snapshot: the snapshot id plus a digest of path, query and time zone (naive
+    times in the query are read in it)."""
+    raw = f"{request.url.path}?{request.scope.get('query_string', b'').decode('latin-1')}#{settings.timezone}"
+    digest = hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+    return f'"{snapshot.id}-{digest}"'
+
+
+def not_modified(request: Request[Any, Any, Any], etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    candidates = {c.strip().removeprefix("W/") for c in header.split(",")}
+    return etag in candidates or "*" in candidates
+
+
+def not_modified_response(headers: dict[str, str]) -> Response[bytes]:
+    return Response(b"", status_code=304, headers=headers)
+
+
+def json_response(body: bytes, headers: dict[str, str]) -> Response[bytes]:
+    return Response(body, media_type=JSON, headers=headers)
