@@ -35,8 +35,9 @@ KNOWN_FIELDS = PROFILE_FIELDS | {
 }  # fmt: skip
 
 
-async def get_lang(state: FSMContext) -> str:
-    return lang_of((await state.get_data()).get(LANG))
+async def get_lang(state: FSMContext, fallback: str | None = None) -> str:
+    """The language the user chose; before any choice, their Telegram app's language if we speak it."""
+    return lang_of((await state.get_data()).get(LANG) or fallback)
 
 
 async def has_lang(state: FSMContext) -> bool:
@@ -163,7 +164,8 @@ class Turn:
         else:
             chat_id = event.chat.id
         assert event.bot is not None and event.from_user is not None
-        return cls(event.bot, chat_id, event.from_user, deps, state, await get_lang(state))
+        user = event.from_user
+        return cls(event.bot, chat_id, user, deps, state, await get_lang(state, user.language_code))
 
     async def say(self, key: str, markup: Markup = None, **values: object) -> None:
         await send(self.bot, self.chat_id, t(self.lang, key, **values), markup)
