@@ -7,12 +7,10 @@ still processing is waited for and then replayed, rather than answered 409.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import msgspec
 from litestar import Request, Router, post
-from litestar.params import JSONBody
+from litestar.params import JSONBody, SkipValidation
 
 from ingest import submissions
 from ingest.audit import request_context
@@ -22,16 +20,9 @@ from ingest.observability import request_id_of
 from ingest.problems import HTTP_TITLES, Problem, ProblemError
 from ingest.service_auth import caller_of, either_bot
 from ingest.submissions import Submission
+from ingest.submit_endpoint import strict
 
 MAX_BATCH_BODY_BYTES = 8 * 1024 * 1024  # 1,000 items of a few KiB each
-_MSGSPEC_AT = re.compile(r" - at `\$([^`]*)`$")
-
-
-def _payload_problem(index: int, exc: msgspec.ValidationError) -> ProblemError:
-    message = str(exc)
-    match = _MSGSPEC_AT.search(message)
-    path = f"$.items[{index}].payload{match.group(1) if match else ''}"
-    return ProblemError(400, "VALIDATION_ERROR", f"{path}: {_MSGSPEC_AT.sub('', message)}", field=path)
 
 
 def _item_field(index: int, field: str | None) -> str | None:
@@ -69,15 +60,16 @@ def _submission(index: int, item: Any, service: str, context: dict[str, Any]) ->
         )
         return sub
     try:
-        sub.body = msgspec.convert(item.payload, BATCH_KIND_STRUCT[item.kind])
-    except msgspec.ValidationError as exc:
-        sub.fail(_payload_problem(index, exc))
+        sub.body = strict(item.payload, BATCH_KIND_STRUCT[item.kind], prefix=f"$.items[{index}].payload")
+    except ProblemError as problem:
+        sub.fail(problem)
     return sub
 
 
 @post("/batch", status_code=200, request_max_body_size=MAX_BATCH_BODY_BYTES, summary="Submit up to 1,000 items")
-async def ingest_batch(request: Request[Any, Any, Any], data: JSONBody[BatchRequest]) -> BatchResponse:
+async def ingest_batch(request: Request[Any, Any, Any], data: SkipValidation[JSONBody[BatchRequest]]) -> BatchResponse:
     """Items `{kind, idempotency_key, payload}` of the calling bot's kinds; results in item order."""
+    data = strict(data, BatchRequest)
     service = caller_of(request).service
     context = request_context(request, request.app.state.settings)
     subs = [_submission(i, item, service, context) for i, item in enumerate(data.items)]

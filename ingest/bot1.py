@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, Parameter, SkipValidation
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
@@ -33,7 +33,9 @@ _IDEMPOTENCY_DOC = "Send `Idempotency-Key` (a UUID): a retry with the same key a
 
 
 @post("/applicants/upsert", status_code=200, summary="Create or partially update an applicant")
-async def applicant_upsert(request: Request[Any, Any, Any], data: JSONBody[ApplicantUpsert]) -> Response[ApplicantOut]:
+async def applicant_upsert(
+    request: Request[Any, Any, Any], data: SkipValidation[JSONBody[ApplicantUpsert]]
+) -> Response[ApplicantOut]:
     """Absent or blank fields keep the stored values. 201 when the applicant is new, 200 otherwise."""
     return await submit_one(request, "bot1.applicant", data)
 
@@ -45,21 +47,21 @@ async def applicant_upsert(request: Request[Any, Any, Any], data: JSONBody[Appli
     description=_IDEMPOTENCY_DOC,
 )
 async def admissions_submit(
-    request: Request[Any, Any, Any], data: JSONBody[Admissions2026Submit]
+    request: Request[Any, Any, Any], data: SkipValidation[JSONBody[Admissions2026Submit]]
 ) -> Response[ApplicationCreated]:
     return await submit_one(request, "bot1.admissions_2026", data)
 
 
 @post("/campus-tour/submit", status_code=201, summary="Submit a campus tour request", description=_IDEMPOTENCY_DOC)
 async def campus_tour_submit(
-    request: Request[Any, Any, Any], data: JSONBody[CampusTourSubmit]
+    request: Request[Any, Any, Any], data: SkipValidation[JSONBody[CampusTourSubmit]]
 ) -> Response[ApplicationCreated]:
     return await submit_one(request, "bot1.campus_tour", data)
 
 
 @post("/foundation/submit", status_code=201, summary="Submit a foundation request", description=_IDEMPOTENCY_DOC)
 async def foundation_submit(
-    request: Request[Any, Any, Any], data: JSONBody[FoundationSubmit]
+    request: Request[Any, Any, Any], data: SkipValidation[JSONBody[FoundationSubmit]]
 ) -> Response[ApplicationCreated]:
     return await submit_one(request, "bot1.foundation", data)
 
@@ -68,7 +70,7 @@ async def foundation_submit(
     "/polito-academy/submit", status_code=201, summary="Submit a Polito Academy request", description=_IDEMPOTENCY_DOC
 )
 async def polito_academy_submit(
-    request: Request[Any, Any, Any], data: JSONBody[PolitoAcademySubmit]
+    request: Request[Any, Any, Any], data: SkipValidation[JSONBody[PolitoAcademySubmit]]
 ) -> Response[ApplicationCreated]:
     return await submit_one(request, "bot1.polito_academy", data)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, post
-from litestar.params import JSONBody
+from litestar.params import JSONBody, SkipValidation
 
 from ingest.contracts import SurveySubmit, SurveySubmitted
 from ingest.service_auth import bot2_only
@@ -13,7 +13,9 @@ from ingest.submit_endpoint import submit_one
 
 
 @post("/surveys/submit", status_code=201, summary="Submit a survey response")
-async def survey_submit(request: Request[Any, Any, Any], data: JSONBody[SurveySubmit]) -> Response[SurveySubmitted]:
+async def survey_submit(
+    request: Request[Any, Any, Any], data: SkipValidation[JSONBody[SurveySubmit]]
+) -> Response[SurveySubmitted]:
     """The roster decides program and course year; an unknown student needs `program_id`/`program_code` and is
     enrolled in roster campaign `bot2_auto`. Responses are appended. Send `Idempotency-Key` (a UUID)."""
     return await submit_one(request, "bot2.survey", data)

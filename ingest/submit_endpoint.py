@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -10,18 +11,44 @@ from litestar import Request, Response
 from ingest import idempotency, submissions
 from ingest.audit import request_context
 from ingest.catalog_refs import catalog_of
+from ingest.contracts import BATCH_KIND_STRUCT
+from ingest.problems import ProblemError
 from ingest.service_auth import caller_of
 from ingest.submissions import Submission
 
 JSON = "application/json"
+T = TypeVar("T")
+_AT = re.compile(r" - at `(\$[^`]*)`$")
+_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
 
 
-async def submit_one(request: Request[Any, Any, Any], kind: str, body: msgspec.Struct) -> Response[Any]:
-    """Store one submission: 201 with its answer, 200 + `Idempotent-Replayed: true` on a replay, or a problem."""
+def validation_problem(exc: msgspec.ValidationError, prefix: str = "$") -> ProblemError:
+    """A msgspec error as 400 VALIDATION_ERROR naming the JSON path (`$.answers.score`, `$.unknown_field`)."""
+    message = str(exc)
+    match = _AT.search(message)
+    path = prefix + (match.group(1)[1:] if match else "")
+    message = _AT.sub("", message)
+    if unknown := _UNKNOWN.search(message):
+        path = f"{path}.{unknown.group(1)}"
+    return ProblemError(400, "VALIDATION_ERROR", f"{path}: {message}", field=path)
+
+
+def strict(data: Any, type_: type[T], prefix: str = "$") -> T:
+    """Convert a decoded JSON body strictly: a string is never taken for a number (Litestar's own conversion is lax,
+    so handlers take the body with `SkipValidation` and call this)."""
+    try:
+        return msgspec.convert(data, type_, strict=True)
+    except msgspec.ValidationError as exc:
+        raise validation_problem(exc, prefix) from None
+
+
+async def submit_one(request: Request[Any, Any, Any], kind: str, data: Any) -> Response[Any]:
+    """Store one submission (`data`: the decoded JSON body): 201 with its answer, 200 + `Idempotent-Replayed: true`
+    on a replay, or a problem."""
     caller = caller_of(request)
     sub = Submission(
         kind=kind,
-        body=body,
+        body=strict(data, BATCH_KIND_STRUCT[kind]),
         key=idempotency.key_from_headers(request.headers),
         context=request_context(request, request.app.state.settings),
     )

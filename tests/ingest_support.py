@@ -48,7 +48,8 @@ class Tokens:
 async def catalog(session: AsyncSession) -> Catalog:
     await seed_catalog(session)
     await session.commit()
-    rows = await session.execute(select(CatalogItem.type, CatalogItem.code, CatalogItem.id))
+    rows = (await session.execute(select(CatalogItem.type, CatalogItem.code, CatalogItem.id))).all()
+    await session.commit()  # SQLite: never leave the fixture holding the write lock
     return Catalog({(t, c): i for t, c, i in rows})
 
 
