@@ -173,4 +173,6 @@ async def make_harness(
     deps = Deps(config, api, CatalogCache(api, config.state_dir, ttl=config.catalog_ttl), outbox, sender)
     if utcnow is not None:
         deps.utcnow = utcnow
-    return BotHarness(build_dispatcher(deps, storage), bot, deps, storage, network)
+    harness = BotHarness(build_dispatcher(deps, storage), bot, deps, storage, network)
+    harness._seen = len(bot.recorder.calls)  # a restarted bot keeps the chat history, not the unread marker
+    return harness

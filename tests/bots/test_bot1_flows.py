@@ -13,7 +13,6 @@ from ingest.schema import (
     Admissions2026Application,
     Applicant,
     CampusTourRequest,
-    CatalogItem,
     FoundationRequest,
     PolitoAcademyRequest,
 )
