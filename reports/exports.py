@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 import msgspec
 from litestar import Request, Response, Router, get
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import File, Stream
 
 from ingest.guards import requires_viewer
@@ -41,7 +41,7 @@ from reports.windows import Window, parse_window
 from warehouse.snapshot import Snapshot, current
 
 Req = Request[Any, Any, Any]
-StatusParam = Annotated[str | None, Parameter(description="application status (datasets with a status column)")]
+StatusParam = Annotated[str | None, QueryParameter(description="application status (datasets with a status column)")]
 
 
 class DatasetInfo(msgspec.Struct):
@@ -151,7 +151,7 @@ async def list_exports() -> list[DatasetInfo]:
 )
 async def export_dataset(
     request: Req,
-    name: str,
+    name: Annotated[str, PathParameter(description="`<dataset>.<csv|parquet|xlsx>`")],
     from_: FromParam = None,
     to: ToParam = None,
     campaign: CampaignParam = None,

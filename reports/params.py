@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from ingest.problems import ProblemError
 from warehouse.contract import ADMISSIONS_DIMENSIONS, APPLICATION_KINDS
@@ -14,24 +14,28 @@ LANGS = ("uz", "ru", "en")
 
 FromParam = Annotated[
     str | None,
-    Parameter(
-        query="from",
+    QueryParameter(
+        name="from",
         description="start of the half-open window [from, to): ISO date or datetime; naive values are in "
         "CRM_TIMEZONE; omitted = unbounded",
     ),
 ]
 ToParam = Annotated[
     str | None,
-    Parameter(description="end of the window (exclusive); a date alone includes that whole day; omitted = unbounded"),
+    QueryParameter(
+        description="end of the window (exclusive); a date alone includes that whole day; omitted = unbounded"
+    ),
 ]
-CampaignParam = Annotated[str | None, Parameter(description="survey/roster campaign (default `default`)")]
+CampaignParam = Annotated[str | None, QueryParameter(description="survey/roster campaign (default `default`)")]
 AcademicYearParam = Annotated[
-    str | None, Parameter(description="academic year of the planned headcounts (default: the latest one)")
+    str | None, QueryParameter(description="academic year of the planned headcounts (default: the latest one)")
 ]
-CourseYearParam = Annotated[str | None, Parameter(description="course year 1..5 (5 = graduated)")]
-LangParam = Annotated[str | None, Parameter(description="label language: uz, ru or en (default: the catalog name)")]
-GroupByParam = Annotated[str | None, Parameter(description="direction, track, region or status")]
-KindParam = Annotated[str | None, Parameter(description="application kind: " + ", ".join(APPLICATION_KINDS))]
+CourseYearParam = Annotated[str | None, QueryParameter(description="course year 1..5 (5 = graduated)")]
+LangParam = Annotated[
+    str | None, QueryParameter(description="label language: uz, ru or en (default: the catalog name)")
+]
+GroupByParam = Annotated[str | None, QueryParameter(description="direction, track, region or status")]
+KindParam = Annotated[str | None, QueryParameter(description="application kind: " + ", ".join(APPLICATION_KINDS))]
 
 
 def campaign_of(raw: str | None) -> str:

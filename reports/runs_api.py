@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import anyio.to_thread
 import msgspec
 from litestar import Request, Router, get
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import File
 
 from ingest.guards import requires_viewer
@@ -21,6 +21,7 @@ from reports.schedule import ConfigError, ReportsConfig, load_config, next_fire
 
 Req = Request[Any, Any, Any]
 MAX_PAGE_SIZE = 500
+RunId = Annotated[str, PathParameter(description="the run's id")]
 
 
 class ScheduledReport(msgspec.Struct):
@@ -90,10 +91,10 @@ async def list_reports(request: Req) -> list[ScheduledReport]:
 @get("/runs", summary="Report runs, newest first (filters: report, status; page, page_size <= 500)")
 async def list_runs(
     request: Req,
-    report: str | None = None,
-    status: Annotated[str | None, Parameter(description="running, succeeded or failed")] = None,
-    page: Annotated[str | None, Parameter(description="1-based page")] = None,
-    page_size: Annotated[str | None, Parameter(description="rows per page (default 50, at most 500)")] = None,
+    report: Annotated[str | None, QueryParameter(description="report name")] = None,
+    status: Annotated[str | None, QueryParameter(description="running, succeeded or failed")] = None,
+    page: Annotated[str | None, QueryParameter(description="1-based page")] = None,
+    page_size: Annotated[str | None, QueryParameter(description="rows per page (default 50, at most 500)")] = None,
 ) -> RunPage:
     settings: Settings = request.app.state.settings
     if status not in (None, "", "running", "succeeded", "failed"):
@@ -127,12 +128,14 @@ async def _run_or_404(settings: Settings, run_id: str) -> Run:
 
 
 @get("/runs/{run_id:str}", summary="One report run")
-async def get_run(request: Req, run_id: str) -> Run:
+async def get_run(request: Req, run_id: RunId) -> Run:
     return await _run_or_404(request.app.state.settings, run_id)
 
 
 @get("/runs/{run_id:str}/files/{name:str}", summary="Download a file of a report run")
-async def get_run_file(request: Req, run_id: str, name: str) -> File:
+async def get_run_file(
+    request: Req, run_id: RunId, name: Annotated[str, PathParameter(description="a file name of the run")]
+) -> File:
     settings: Settings = request.app.state.settings
     run = await _run_or_404(settings, run_id)
     # Only names the run recorded are served: a path in `name` can never reach another file.
