@@ -14,6 +14,7 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.body_policy import MAX_BODY_BYTES, require_accepted_content_type
+from ingest.dashboard_routes import dashboard_routers
 from ingest.db import Database
 from ingest.docs import docs_assets_router, openapi_config
 from ingest.health import healthz, readyz
@@ -41,7 +42,7 @@ def api_route_handlers() -> list[Any]:
     """Everything under /api/v1. Each feature module contributes its routers here."""
     from reports.routes import reports_routers  # reports imports ingest: import here, not at module load
 
-    return [*ingest_routers(), *reports_routers()]
+    return [*ingest_routers(), *dashboard_routers(), *reports_routers()]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

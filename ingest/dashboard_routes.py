@@ -1,0 +1,12 @@
+"""The dashboard API's routers (SPEC §5, users and JWT), for `ingest.app.api_route_handlers`."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from ingest.auth import auth_router
+from ingest.users_api import users_router
+
+
+def dashboard_routers() -> list[Router]:
+    return [auth_router(), users_router()]
