@@ -27,6 +27,15 @@ BATCH_PATH = f"{API}/ingest/batch"
 RETRYABLE_4XX = {408, 409, 425, 429}
 # 4xx answers about the bot's own configuration (token, path): no user can fix them, so they are retried.
 CONFIG_4XX = {401, 403, 404, 405}
+# 409s that will never pass on retry (unlike an in-flight key or a concurrent change).
+PERMANENT_409_CODES = {"TELEGRAM_ID_CONFLICT"}
+
+
+def is_refusal(status: int, code: object) -> bool:
+    """True when a 4xx answer is final for this content: dead-letter it and tell the user."""
+    if status == 409:
+        return code in PERMANENT_409_CODES
+    return 400 <= status < 500 and status not in RETRYABLE_4XX and status not in CONFIG_4XX
 
 
 class ApiUnavailable(Exception):
@@ -112,9 +121,10 @@ class ApiClient:
                 raise ApiUnavailable("invalid JSON in a success answer", status=status) from exc
             return Answer(status, body, dict(response.headers))
         retry_after = retry_after_seconds(response.headers.get("retry-after"))
-        if status >= 500 or status in RETRYABLE_4XX or status in CONFIG_4XX:
+        problem = _problem(response)
+        if not is_refusal(status, problem.get("code")):
             raise ApiUnavailable(f"HTTP {status}", retry_after=retry_after, status=status)
-        raise ApiRejected(status, _problem(response))
+        raise ApiRejected(status, problem)
 
     async def submit(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> Answer:
         """One queued submission through its own endpoint."""

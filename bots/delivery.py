@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bots.api_client import ApiClient, ApiRejected, ApiUnavailable
+from bots.api_client import ApiClient, ApiRejected, ApiUnavailable, is_refusal
 from bots.outbox import Outbox, OutboxItem
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class Sender:
             problem = result.get("problem") if isinstance(result, dict) else None
             problem = problem if isinstance(problem, dict) else {}
             code = int(problem.get("status") or 500)
-            if 400 <= code < 500 and code not in (401, 403, 404, 405, 408, 409, 425, 429):
+            if is_refusal(code, problem.get("code")):
                 outcomes.append(await self._rejected(item, code, problem))
             else:
                 retry.append(item)

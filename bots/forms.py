@@ -127,6 +127,8 @@ def problem_field(problem: dict[str, Any]) -> str | None:
 
 def fix_text(lang: str, problem: dict[str, Any], kind: str = "") -> str:
     """What the user should change: bot1's profile fields live in Settings, everything else is in the form."""
+    if problem.get("code") == "TELEGRAM_ID_CONFLICT":
+        return t(lang, "fix_telegram_conflict")
     field = problem_field(problem)
     if field not in KNOWN_FIELDS:
         return t(lang, "fix_generic")

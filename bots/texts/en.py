@@ -65,6 +65,7 @@ TEXTS: dict[str, str] = {
     "fix_generic": "please check your answers and fill in the form again (/menu).",
     "fix_profile": "update your profile ({field}) in ⚙️ Settings, then send the form again.",
     "fix_form": "fill in the form again and check «{field}» (/menu).",
+    "fix_telegram_conflict": "this Telegram account already answered the survey with another student ID: send /start and enter that student ID (or ask the university to correct it).",
     "field_email": "e-mail",
     "field_phone": "phone",
     "field_first_name": "first name",

@@ -66,6 +66,7 @@ TEXTS: dict[str, str] = {
     "fix_generic": "проверьте ответы и заполните форму заново (/menu).",
     "fix_profile": "обновите профиль ({field}) в ⚙️ Настройках и отправьте форму снова.",
     "fix_form": "заполните форму заново и проверьте поле «{field}» (/menu).",
+    "fix_telegram_conflict": "этот аккаунт Telegram уже проходил опрос с другим Student ID: отправьте /start и введите тот Student ID (или попросите университет исправить его).",
     "field_email": "e-mail",
     "field_phone": "телефон",
     "field_first_name": "имя",

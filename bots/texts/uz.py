@@ -66,6 +66,7 @@ TEXTS: dict[str, str] = {
     "fix_generic": "javoblaringizni tekshirib, formani qaytadan to'ldiring (/menu).",
     "fix_profile": "⚙️ Sozlamalarda profilingizni ({field}) yangilang va formani qayta yuboring.",
     "fix_form": "formani qaytadan to'ldiring va «{field}» maydonini tekshiring (/menu).",
+    "fix_telegram_conflict": "bu Telegram akkaunti so'rovnomani boshqa Student ID bilan to'ldirgan: /start yuboring va o'sha Student ID ni kiriting (yoki universitetdan tuzatishni so'rang).",
     "field_email": "elektron pochta",
     "field_phone": "telefon",
     "field_first_name": "ism",
