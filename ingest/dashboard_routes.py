@@ -5,8 +5,9 @@ from __future__ import annotations
 from litestar import Router
 
 from ingest.auth import auth_router
+from ingest.catalog_api import catalog_router
 from ingest.users_api import users_router
 
 
 def dashboard_routers() -> list[Router]:
-    return [auth_router(), users_router()]
+    return [auth_router(), users_router(), catalog_router()]
