@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Any
+
+from litestar import Request, Response, Router
 
 from ingest.batch import batch_router
 from ingest.bot1 import bot1_router
 from ingest.bot2 import bot2_router
 from ingest.bot_catalog import bot_catalog_router
+from ingest.problems import Problem, problem_response
+
+
+def malformed_body(request: Request[Any, Any, Any], _: UnicodeDecodeError) -> Response[Problem]:
+    """msgspec reports invalid UTF-8 inside a JSON string as UnicodeDecodeError, which Litestar does not map."""
+    return problem_response(request, 400, "MALFORMED_JSON", "The request body is not valid UTF-8 JSON.", field="$")
+
+
+def too_deep(request: Request[Any, Any, Any], _: RecursionError) -> Response[Problem]:
+    """Decoding a body nested thousands of levels deep exhausts the recursion limit: a bad body, not a crash."""
+    return problem_response(request, 400, "MALFORMED_JSON", "The request body is nested too deeply.", field="$")
 
 
 def ingest_routers() -> list[Router]:
-    return [bot1_router(), bot2_router(), bot_catalog_router(), batch_router()]
+    routers = [bot1_router(), bot2_router(), bot_catalog_router(), batch_router()]
+    for router in routers:
+        router.exception_handlers[UnicodeDecodeError] = malformed_body
+        router.exception_handlers[RecursionError] = too_deep
+    return routers

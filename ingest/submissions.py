@@ -9,6 +9,7 @@ transaction makes the call fall back to one transaction per submission, so valid
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ MAX_ATTEMPTS = 4
 MAX_NESTING = 32
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock: the transaction can simply run again
 _audit_table = AuditLog.__table__
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(eq=False)
@@ -72,7 +74,9 @@ class _LostRace(Exception):
 # --- preparation (no database writes) ----------------------------------------------------------------------------
 
 
-def _depth_problem(value: Any, path: str) -> ProblemError | None:
+def _text_problem(value: Any, path: str) -> ProblemError | None:
+    """Nesting deeper than MAX_NESTING, NUL characters and lone surrogates (from `\\ud800` escapes) are refused
+    here, the same on both databases (Postgres cannot store them; SQLite would)."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -80,10 +84,27 @@ def _depth_problem(value: Any, path: str) -> ProblemError | None:
             return ProblemError(
                 400, "VALIDATION_ERROR", f"{path} is nested more than {MAX_NESTING} levels deep.", field=path
             )
-        if isinstance(item, dict):
+        if isinstance(item, str):
+            if _BAD_TEXT.search(item):
+                return ProblemError(
+                    400,
+                    "VALIDATION_ERROR",
+                    f"{path} contains a NUL character or an unpaired surrogate (\\ud800-\\udfff).",
+                    field=path,
+                )
+        elif isinstance(item, dict):
+            stack.extend((k, depth) for k in item)
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
+    return None
+
+
+def _body_problem(body: Any) -> ProblemError | None:
+    for name in body.__struct_fields__:
+        value = getattr(body, name)
+        if isinstance(value, str | dict | list) and (problem := _text_problem(value, f"$.{name}")):
+            return problem
     return None
 
 
@@ -105,12 +126,10 @@ async def prepare(subs: list[Submission], catalog: CatalogRefs) -> None:
     """Hash each request, check nesting, and resolve its catalog references (one cache lookup for all)."""
     pending: list[tuple[Submission, list[Ref]]] = []
     for sub in subs:
-        sub.request_hash = idempotency.request_hash(sub.kind, sub.body)
-        for name in ("answers", "consents"):
-            if (problem := _depth_problem(getattr(sub.body, name, None), f"$.{name}")) is not None:
-                sub.fail(problem)
-                break
-        if not sub.done:
+        if (problem := _body_problem(sub.body)) is not None:
+            sub.fail(problem)
+        else:
+            sub.request_hash = idempotency.request_hash(sub.kind, sub.body)
             pending.append((sub, _refs_of(sub.body)))
     flat = [ref for _, refs in pending for ref in refs]
     resolved = iter(await catalog.resolve_all(flat) if flat else [])

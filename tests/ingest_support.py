@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
+from litestar import Litestar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,3 +83,21 @@ def applicant(tg: int = 1001, **extra: Any) -> dict[str, Any]:
 
 def key() -> dict[str, str]:
     return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+@pytest.fixture
+async def live(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app served by a real uvicorn server on a loopback port, so requests truly run concurrently
+    (the Litestar test client handles one request at a time). Do not combine with the `client` fixture."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(256)  # connections queue here until the server accepts them: no start-up polling needed
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits) as client:
+        yield client
+    server.should_exit = True
+    await task
+    sock.close()
