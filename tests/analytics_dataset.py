@@ -1,17 +1,22 @@
 """A deterministic operational dataset for the analytics tests, with the awkward cases on purpose: ties in
 `submitted_at`, resubmissions (superseded responses), roster years that changed between responses, inactive roster
 rows, `unemployed` / blank / free-text statuses, unset tracks / subjects / regions, drafts, times at local midnight,
-and planned headcounts for two academic years. Written with SQLAlchemy Core through a blocking engine."""
+and planned headcounts for two academic years. Written with SQLAlchemy Core through a blocking engine.
+Also the helpers the reports tests share: a viewer's Bearer header and publishing the marts now."""
 
 from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import Engine, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from ingest.jwt_tokens import new_access
 from ingest.schema import (
     Admissions2026Application,
     Applicant,
@@ -24,6 +29,9 @@ from ingest.schema import (
     Student,
     SurveyResponse,
 )
+from ingest.settings import Settings
+from ingest.users import create_user
+from warehouse.build import build
 
 BASE = datetime(2026, 3, 1, 19, 0, tzinfo=UTC)  # = 2026-03-02 00:00 in Asia/Tashkent (UTC+5): a local midnight
 SPAN_DAYS = 40
@@ -193,3 +201,34 @@ def build_dataset(engine: Engine, seed: int = 7) -> dict[str, Any]:
                     )
         conn.execute(EnrollmentHeadcount.__table__.insert(), enrollment)
     return {"instants": instants, "survey_instants": survey_instants}
+
+
+async def viewer_headers(
+    session: AsyncSession, settings: Settings, email: str = "viewer@example.com"
+) -> dict[str, str]:
+    user = await create_user(session, email=email, password="viewer-password-1", role="viewer")
+    await session.commit()
+    token, _ = new_access(user.id, "viewer", settings.effective_secret_key())
+    return {"Authorization": f"Bearer {token}"}
+
+
+def publish_sync(settings: Settings) -> str:
+    built = build(settings, full=True)
+    assert built.status == "published", built.error
+    return built.snapshot_id  # type: ignore[return-value]
+
+
+def make_publisher(app: Any, db: Any, session: AsyncSession, settings: Settings) -> Callable[[], Awaitable[str]]:
+    """Build and publish the marts now. On SQLite this process's own connections are closed first: the ADBC driver
+    the warehouse reads with bundles its own SQLite, which misses WAL commits of still-open sqlite3 connections in
+    the same process (reported to the warehouse; closing makes SQLite checkpoint the WAL)."""
+
+    async def run() -> str:
+        if settings.is_sqlite:
+            await session.close()
+            await db.engine.dispose()
+            if app.state.get("db") is not None:
+                await app.state.db.engine.dispose()
+        return await anyio.to_thread.run_sync(publish_sync, settings)
+
+    return run

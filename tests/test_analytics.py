@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.catalog_seed import seed_catalog
 from ingest.db import make_sync_engine
-from ingest.jwt_tokens import new_access
 from ingest.schema import (
     Admissions2026Application,
     Applicant,
@@ -32,9 +32,7 @@ from ingest.schema import (
     SurveyResponse,
 )
 from ingest.settings import Settings
-from ingest.users import create_user
-from tests.analytics_dataset import build_dataset
-from warehouse.build import build
+from tests.analytics_dataset import build_dataset, make_publisher, viewer_headers
 
 TZ = ZoneInfo("Asia/Tashkent")
 KINDS = {
@@ -50,28 +48,18 @@ NOT_SET = "(not set)"
 # --- fixtures ----------------------------------------------------------------------------------------------------
 
 
-async def viewer_headers(
-    session: AsyncSession, settings: Settings, email: str = "viewer@example.com"
-) -> dict[str, str]:
-    user = await create_user(session, email=email, password="viewer-password-1", role="viewer")
-    await session.commit()
-    token, _ = new_access(user.id, "viewer", settings.effective_secret_key())
-    return {"Authorization": f"Bearer {token}"}
-
-
-def publish(settings: Settings) -> str:
-    result = build(settings, full=True)
-    assert result.status == "published", result.error
-    return result.snapshot_id  # type: ignore[return-value]
-
-
 @pytest.fixture
 async def auth(session: AsyncSession, settings: Settings) -> dict[str, str]:
     return await viewer_headers(session, settings)
 
 
 @pytest.fixture
-async def dataset(session: AsyncSession, settings: Settings) -> dict[str, Any]:
+def publish(app: Any, db: Any, session: AsyncSession, settings: Settings) -> Callable[[], Awaitable[str]]:
+    return make_publisher(app, db, session, settings)
+
+
+@pytest.fixture
+async def dataset(session: AsyncSession, settings: Settings, publish: Any) -> dict[str, Any]:
     await seed_catalog(session)
     await session.commit()
     engine = make_sync_engine(settings.database_url)
@@ -80,7 +68,7 @@ async def dataset(session: AsyncSession, settings: Settings) -> dict[str, Any]:
         info["ops"] = load_ops(engine)
     finally:
         engine.dispose()
-    info["snapshot_id"] = publish(settings)
+    info["snapshot_id"] = await publish()
     return info
 
 
@@ -603,13 +591,13 @@ async def _program(session: AsyncSession) -> uuid.UUID:
     return item.id
 
 
-async def test_course_year_coverage_includes_all_years(client, auth, session, settings) -> None:
+async def test_course_year_coverage_includes_all_years(client, auth, session, settings, publish) -> None:
     program = await _program(session)
     rosters = [await _roster(session, f"s{y}", y, "default", program) for y in (1, 2, 3, 4)]
     now = datetime.now(UTC)
     await _answer(session, rosters[0], now)
     await session.commit()
-    publish(settings)
+    await publish()
     params = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat()}
     body = await get_json(client, f"{A}/bot2/course-year-coverage", params, auth)
     assert [row["course_year"] for row in body] == [1, 2, 3, 4, 5]
@@ -617,21 +605,21 @@ async def test_course_year_coverage_includes_all_years(client, auth, session, se
     assert [row["total"] for row in body] == [1, 1, 1, 1, 0]
 
 
-async def test_coverage_denominator_filters_campaign(client, auth, session, settings) -> None:
+async def test_coverage_denominator_filters_campaign(client, auth, session, settings, publish) -> None:
     program = await _program(session)
     d1 = await _roster(session, "d1", 1, "default", program)
     await _roster(session, "a1", 1, "alt", program)
     await _answer(session, d1, datetime.now(UTC))
     session.add(EnrollmentHeadcount(program_id=program, course_year=1, student_count=30, campaign="default"))
     await session.commit()
-    publish(settings)
+    await publish()
     default = await get_json(client, f"{A}/bot2/course-year-coverage", {"campaign": "default"}, auth)
     assert default[0] == {"course_year": 1, "total": 1, "responded": 1, "coverage_percent": 100.0, "planned": 30}
     alt = await get_json(client, f"{A}/bot2/course-year-coverage", {"campaign": "alt"}, auth)
     assert alt[0] == {"course_year": 1, "total": 1, "responded": 0, "coverage_percent": 0.0, "planned": 0}
 
 
-async def test_employed_is_an_exact_match_and_coverage_is_capped(client, auth, session, settings) -> None:
+async def test_employed_is_an_exact_match_and_coverage_is_capped(client, auth, session, settings, publish) -> None:
     program = await _program(session)
     r1 = await _roster(session, "e1", 3, "default", program)
     r2 = await _roster(session, "e2", 3, "default", program)
@@ -641,20 +629,20 @@ async def test_employed_is_an_exact_match_and_coverage_is_capped(client, auth, s
     # a response of another campaign's student for this campaign: responded exceeds the roster total of `alt`
     await _answer(session, await _roster(session, "e3", 3, "other", program), now, "employed", campaign="alt")
     await session.commit()
-    publish(settings)
+    await publish()
     body = await get_json(client, f"{A}/bot2/program-details-by-year", {"course_year": "3"}, auth)
     assert [(d["employed"], d["unemployed"], d["responded"]) for d in body] == [(1, 1, 2)]
     alt = await get_json(client, f"{A}/bot2/course-year-coverage", {"campaign": "alt"}, auth)
     assert alt[2]["total"] == 0 and alt[2]["responded"] == 1 and alt[2]["coverage_percent"] == 0.0
 
 
-async def test_analytics_not_empty_after_seeding(client, auth, session, settings) -> None:
+async def test_analytics_not_empty_after_seeding(client, auth, session, settings, publish) -> None:
     from warehouse.mock import seed_mock
 
     await seed_catalog(session)
     await session.commit()
     seed_mock(settings.database_url, "small", seed=1, timezone=settings.timezone)
-    publish(settings)
+    await publish()
     body = await get_json(
         client, f"{A}/bot2/course-year-coverage", {"from": "2024-01-01T00:00:00Z", "to": "2027-01-01T00:00:00Z"}, auth
     )
