@@ -6,6 +6,8 @@ from __future__ import annotations
 import click
 
 from crm.commands import accounts, bot, db, run, seed
+from crm.commands.export import export
+from crm.commands.reports import reports
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +23,8 @@ cli.add_command(accounts.users)
 cli.add_command(accounts.tokens)
 cli.add_command(seed.seed)
 cli.add_command(bot.bot)
+cli.add_command(reports)
+cli.add_command(export)
 
 
 def main() -> None:
