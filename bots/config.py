@@ -39,13 +39,20 @@ class BotConfig:
     def from_env(
         cls, name: BotName, env: Mapping[str, str], *, data_dir: Path, redis_url: str | None, timezone: str
     ) -> BotConfig:
-        """Read BOT_TOKEN, CRM_API_URL, CRM_SERVICE_TOKEN, TELEGRAM_API_URL (SPEC §2) and the bot's extras."""
-        token = env.get("BOT_TOKEN", "").strip()
+        """Read BOT_TOKEN, CRM_API_URL, CRM_SERVICE_TOKEN, TELEGRAM_API_URL (SPEC §2) and the bot's extras.
+
+        `BOT1_TOKEN` / `BOT1_SERVICE_TOKEN` (and BOT2_...) win when set, so one `.env` can hold both bots."""
+        prefix = name.upper()
+        token = (env.get(f"{prefix}_TOKEN") or env.get("BOT_TOKEN") or "").strip()
         if not token or ":" not in token:
-            raise ConfigError("BOT_TOKEN is missing or malformed (it looks like 123456:ABC...; ask @BotFather)")
-        service_token = env.get("CRM_SERVICE_TOKEN", "").strip()
+            raise ConfigError(
+                f"BOT_TOKEN (or {prefix}_TOKEN) is missing or malformed (it looks like 123456:ABC...; ask @BotFather)"
+            )
+        service_token = (env.get(f"{prefix}_SERVICE_TOKEN") or env.get("CRM_SERVICE_TOKEN") or "").strip()
         if not service_token:
-            raise ConfigError(f"CRM_SERVICE_TOKEN is missing (issue one with `crm tokens issue {name}`)")
+            raise ConfigError(
+                f"CRM_SERVICE_TOKEN (or {prefix}_SERVICE_TOKEN) is missing (issue one with `crm tokens issue {name}`)"
+            )
         try:
             ttl = float(env.get("BOT_CATALOG_TTL") or 900)
         except ValueError as exc:

@@ -36,7 +36,7 @@ def run(name: str) -> None:
     except ConfigError as exc:
         fail(str(exc), "set it in the environment or .env")
         return
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     console.print(f"[bold green]{name}[/] polling Telegram; API {config.api_url}; state in {config.state_dir}")
     try:
         asyncio.run(run_bot(config))

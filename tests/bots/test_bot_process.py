@@ -1,0 +1,145 @@
+"""`crm bot run bot1` as a real process, polling a fake Bot API server on loopback (TELEGRAM_API_URL) and talking
+to a real `crm serve` process: one person registers and completes an admissions application, which is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from ingest import migrate
+from ingest.catalog_seed import seed_catalog
+from ingest.db import Database
+from ingest.schema import Admissions2026Application, Applicant, CatalogItem
+from ingest.service_tokens import issue_token
+from tests.bots.fake_telegram import FakeTelegram, Sent
+from tests.e2e import clean_env, crm_process, free_port, wait_ready
+
+pytestmark = pytest.mark.e2e
+
+BOT_TOKEN = "123456:FAKE-TOKEN"
+USER = {"id": 424242, "is_bot": False, "first_name": "Aziz", "username": "aziz"}
+CHAT = {"id": 424242, "type": "private"}
+
+
+async def prepare_database(path: Path) -> str:
+    """A migrated, seeded SQLite database and a bot1 service token (raw)."""
+    migrate.upgrade(f"sqlite:///{path}")
+    db = Database(f"sqlite+aiosqlite:///{path}", pool_size=1)
+    try:
+        async with db.sessionmaker() as s, s.begin():
+            await seed_catalog(s)
+            _, raw = await issue_token(s, "bot1", name="e2e")
+    finally:
+        await db.dispose()
+    return raw
+
+
+class User:
+    """The person on the fake Telegram side."""
+
+    def __init__(self, fake: FakeTelegram) -> None:
+        self.fake = fake
+        self.last: Sent | None = None
+
+    def _message(self, **fields: Any) -> dict[str, Any]:
+        return {
+            "message_id": int(time.time() * 1000) % 1_000_000,
+            "date": int(time.time()),
+            "chat": CHAT,
+            "from": USER,
+            **fields,
+        }
+
+    async def _expect(self, expect: str, **update: Any) -> Sent:
+        mark = len(self.fake.sent)
+        await self.fake.push(**update)
+        # Generous: the first answer waits for the bot process to start, on a machine that may be busy.
+        self.last = await self.fake.wait_for(lambda m: expect in m.text, since=mark, timeout=180)
+        return self.last
+
+    async def says(self, text: str, expect: str) -> Sent:
+        return await self._expect(expect, message=self._message(text=text))
+
+    async def shares_contact(self, expect: str) -> Sent:
+        contact = {"phone_number": "998901234567", "first_name": "Aziz", "user_id": USER["id"]}
+        return await self._expect(expect, message=self._message(contact=contact))
+
+    async def taps(self, label: str, expect: str) -> Sent:
+        assert self.last is not None
+        message = next(m for m in reversed(self.fake.sent) if m.markup and _has(m, label))
+        query = {
+            "id": str(time.time_ns()),
+            "from": USER,
+            "chat_instance": "ci",
+            "data": self.fake.button(message, label),
+            "message": {"message_id": message.message_id, "date": int(time.time()), "chat": CHAT, "text": message.text},
+        }
+        return await self._expect(expect, callback_query=query)
+
+
+def _has(message: Sent, label: str) -> bool:
+    return any(b["text"] == label for row in (message.markup or {}).get("inline_keyboard", []) for b in row)
+
+
+async def test_crm_bot_run_completes_an_admissions_application(tmp_path: Path) -> None:
+    db_path = tmp_path / "crm.sqlite3"
+    service_token = await prepare_database(db_path)
+    db_env = {"CRM_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}", "CRM_ENV": "dev"}
+    api_port, tg_port = free_port(), free_port()
+    api = f"http://127.0.0.1:{api_port}"
+    fake = FakeTelegram(BOT_TOKEN)
+    server_env = clean_env(**db_env, CRM_DATA_DIR=str(tmp_path / "api-data"))
+    with crm_process(
+        ["serve", "--port", str(api_port)], cwd=tmp_path, env=server_env, log=tmp_path / "api.log"
+    ) as server:
+        await asyncio.to_thread(wait_ready, api, server, 60)
+        await fake.start(tg_port)
+        bot_env = clean_env(
+            **db_env,
+            CRM_DATA_DIR=str(tmp_path / "bot-data"),
+            BOT_TOKEN=BOT_TOKEN,
+            TELEGRAM_API_URL=f"http://127.0.0.1:{tg_port}",
+            CRM_API_URL=api,
+            CRM_SERVICE_TOKEN=service_token,
+        )
+        try:
+            with crm_process(["bot", "run", "bot1"], cwd=tmp_path, env=bot_env, log=tmp_path / "bot.log") as bot:
+                user = User(fake)
+                await user.says("/start", "Choose your language")
+                await user.taps("🇬🇧 English", "Please share your phone number")
+                await user.shares_contact("Enter your first name")
+                await user.says("Aziz", "Enter your last name")
+                await user.says("Karimov", "Choose your gender")
+                await user.taps("👨 Male", "Choose your date of birth")
+                await user.says("15.04.2005", "Enter your e-mail")
+                await user.says("aziz@example.com", "Which region do you live in?")
+                await user.taps("Tashkent city", "Your profile is saved")
+                await user.taps("🎓 Admissions 2026", "Choose a track")
+                await user.taps("Italian Track", "Choose a direction")
+                await user.taps("Software Engineering 🇺🇿", "An extra phone number")
+                await user.taps("⏭ Skip", "Please check your application")
+                done = await user.taps("✅ Confirm and send", "Received and registered")
+                bot.send_signal(signal.SIGINT)
+                code = await asyncio.to_thread(bot.wait, 30)
+        finally:
+            await fake.stop()
+    assert code == 0, (tmp_path / "bot.log").read_text()[-2000:]
+    assert "Reference:" in done.text
+    assert {"getMe", "getUpdates", "sendMessage", "answerCallbackQuery"} <= set(fake.calls)
+
+    engine = create_engine(f"sqlite:///{db_path}")
+    with engine.connect() as conn:
+        applicant = conn.execute(select(Applicant.__table__).where(Applicant.telegram_user_id == USER["id"])).one()
+        [application] = conn.execute(select(Admissions2026Application.__table__)).all()
+        direction = conn.execute(select(CatalogItem.code).where(CatalogItem.id == application.direction_id)).scalar()
+    engine.dispose()
+    assert (applicant.first_name, applicant.email, applicant.phone) == ("Aziz", "aziz@example.com", "+998901234567")
+    assert application.applicant_id == applicant.id and application.status == "submitted"
+    assert direction == "DIR-SOFT-UZ"
+    assert "stopped" in (tmp_path / "bot.log").read_text()
