@@ -8,6 +8,7 @@ import click
 from crm.commands import accounts, bot, db, run, seed
 from crm.commands.export import export
 from crm.commands.reports import reports
+from crm.commands.roster import roster
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +24,7 @@ cli.add_command(accounts.users)
 cli.add_command(accounts.tokens)
 cli.add_command(seed.seed)
 cli.add_command(bot.bot)
+cli.add_command(roster)
 cli.add_command(reports)
 cli.add_command(export)
 
