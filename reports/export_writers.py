@@ -36,7 +36,10 @@ class QueryBatches:
         self._conn.execute("SET threads = 2")
         self._conn.execute("SET memory_limit = '256MB'")
         self._conn.execute("SET preserve_insertion_order = true")
-        self._reader = self._conn.execute(sql, params).fetch_record_batch(BATCH_ROWS)
+        result = self._conn.execute(sql, params)
+        # DuckDB 2 renamed fetch_record_batch to to_arrow_reader; the dependency range allows both
+        reader = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
+        self._reader = reader(BATCH_ROWS)
         self.schema: pa.Schema = self._reader.schema
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
