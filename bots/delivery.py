@@ -84,11 +84,13 @@ class Sender:
         self._inflight.add(key)  # before the row exists, so a concurrent drain never posts it a second time
         try:
             item = await self.outbox.put(kind, payload, chat_id=chat_id, user_id=user_id, lang=lang, key=key)
-            if item.seq == 0:  # this key was handled before (a repeated tap): nothing new to deliver
-                return Outcome("delivered", item)
+            if item.seq == 0:  # this key was handled before (a repeated tap): report how it ended
+                dead = await self.outbox.dead_letter_of(key)
+                return Outcome("rejected", item, problem=dead.problem) if dead else Outcome("delivered", item)
             return (await self._deliver([item]))[0]
         finally:
             self._inflight.discard(key)
+            self.kick()  # the sender task re-plans its sleep: a deferred item must not wait for the next kick
 
     async def drain_once(self, *, force: bool = False) -> list[Outcome]:
         """Deliver every due item (every queued item with `force`); background outcomes are notified."""

@@ -45,7 +45,12 @@ async def has_lang(state: FSMContext) -> bool:
 
 
 async def set_lang(state: FSMContext, lang: str) -> None:
-    await state.update_data({LANG: lang_of(lang)})
+    """Keep the choice; a registered profile follows it, so the next submission tells the API too."""
+    data = await state.get_data()
+    update: dict[str, Any] = {LANG: lang_of(lang)}
+    if data.get(PROFILE):
+        update[PROFILE] = {**data[PROFILE], "language": lang_of(lang)}
+    await state.update_data(update)
 
 
 async def get_profile(state: FSMContext) -> dict[str, Any]:

@@ -203,6 +203,33 @@ class Outbox:
             rows = await cur.fetchall()
         return [DeadLetter(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
+    async def dead_letter_of(self, key: str) -> DeadLetter | None:
+        async with self.conn.execute(
+            "SELECT idempotency_key, kind, user_id, status, problem FROM dead_letter WHERE idempotency_key = ?", (key,)
+        ) as cur:
+            r = await cur.fetchone()
+        return DeadLetter(r[0], r[1], r[2], r[3], json.loads(r[4])) if r else None
+
+    async def requeue_dead(self, refs: list[str] | None = None) -> int:
+        """Move dead letters back to the queue (after the cause was fixed on the server); all when `refs` is None.
+        A ref is the key or its short form shown to users."""
+        dead = await self.dead_letters()
+        chosen = [
+            d.key for d in dead if refs is None or d.key in refs or d.key[:8].upper() in {r.upper() for r in refs}
+        ]
+        now = self.clock()
+        for key in chosen:
+            await self.conn.execute(
+                "INSERT INTO outbox (idempotency_key, kind, payload, chat_id, user_id, lang, created_at,"
+                " next_attempt_at) SELECT idempotency_key, kind, payload, chat_id, user_id, lang, created_at, ?"
+                " FROM dead_letter"
+                " WHERE idempotency_key = ? ON CONFLICT (idempotency_key) DO NOTHING",
+                (now, key),
+            )
+            await self.conn.execute("DELETE FROM dead_letter WHERE idempotency_key = ?", (key,))
+        await self.conn.commit()
+        return len(chosen)
+
     async def delivered_count(self) -> int:
         async with self.conn.execute("SELECT COUNT(*) FROM delivered") as cur:
             row = await cur.fetchone()

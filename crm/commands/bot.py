@@ -45,3 +45,54 @@ def run(name: str) -> None:
     except KeyboardInterrupt:
         pass
     console.print(f"{name} stopped; undelivered submissions stay in {config.state_dir / 'outbox.sqlite3'}")
+
+
+def _state_dir(name: str) -> Path:
+    return settings_or_exit().data_dir / "bots" / name
+
+
+@bot.command("status")
+@click.argument("name", type=click.Choice(["bot1", "bot2"]))
+def status(name: str) -> None:
+    """What the bot's outbox holds: queued, refused (dead letters) and delivered submissions (no personal data)."""
+    from bots.outbox import Outbox
+
+    async def show() -> None:
+        outbox = await Outbox.open(_state_dir(name) / "outbox.sqlite3")
+        try:
+            pending, dead, delivered = (
+                await outbox.pending(),
+                await outbox.dead_letters(),
+                await outbox.delivered_count(),
+            )
+        finally:
+            await outbox.close()
+        for item in pending:
+            console.print(f"  queued  {item.ref}  {item.kind}  attempts {item.attempts}")
+        for letter in dead:
+            problem = letter.problem
+            console.print(
+                f"  refused {letter.key[:8].upper()}  {letter.kind}  {letter.status} {problem.get('code', '')}"
+                f" {problem.get('field') or ''}"
+            )
+        console.print(f"{name}: {len(pending)} queued, {len(dead)} refused, {delivered} delivered")
+
+    asyncio.run(show())
+
+
+@bot.command("requeue")
+@click.argument("name", type=click.Choice(["bot1", "bot2"]))
+@click.argument("refs", nargs=-1)
+def requeue(name: str, refs: tuple[str, ...]) -> None:
+    """Send refused submissions again (all, or the given references) once the cause is fixed on the server."""
+    from bots.outbox import Outbox
+
+    async def move() -> int:
+        outbox = await Outbox.open(_state_dir(name) / "outbox.sqlite3")
+        try:
+            return await outbox.requeue_dead(list(refs) or None)
+        finally:
+            await outbox.close()
+
+    moved = asyncio.run(move())
+    console.print(f"{name}: {moved} submission(s) queued again; the running bot sends them within minutes")

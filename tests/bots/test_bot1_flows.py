@@ -156,3 +156,28 @@ async def test_sections_need_a_profile(start_bot, db) -> None:
     said = await h.press_data(Person(5106, language_code="ru"), "menu:campus")
     assert said == ["Сначала заполните профиль: отправьте /start."]  # ...or the Telegram app's language
     assert await count(db, CampusTourRequest) == 0
+
+
+async def test_settings_change_the_language_and_update_the_profile(start_bot, db) -> None:
+    h = await start_bot("bot1")
+    who = Person(5107)
+    await register(h, who)
+    assert (await h.tap(who, "⚙️ Settings"))[-1] == t("en", "settings_title")
+    await h.tap(who, "🌐 Language")
+    said = await h.tap(who, "🇺🇿 O'zbekcha")
+    assert said == [t("uz", "language_set"), t("uz", "main_menu")]
+    await h.tap(who, "⚙️ Sozlamalar")
+    assert (await h.tap(who, "✏️ Profilni yangilash"))[-1] == t("uz", "ask_contact")
+    await h.contact(who, phone="998935556677")
+    await h.text(who, "Aziza")
+    await h.text(who, "Karimova")
+    await h.tap(who, "👩 Ayol")
+    await h.text(who, "01.09.2004")
+    await h.tap(who, "⏭ O'tkazib yuborish")  # a skipped e-mail keeps the stored one
+    said = await h.tap(who, "Samarqand")
+    assert said[-1] == t("uz", "registration_done")
+    [applicant] = await rows(db, Applicant, telegram_user_id=who.id)
+    assert (applicant.first_name, applicant.last_name, applicant.phone) == ("Aziza", "Karimova", "+998935556677")
+    assert (applicant.gender, applicant.language, applicant.email) == ("female", "uz", "aziz@example.com")
+    assert str(applicant.region_id) == await catalog_id(db, "REG-SAMARKAND")
+    assert await count(db, Applicant) == 1

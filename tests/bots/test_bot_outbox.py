@@ -3,6 +3,8 @@ are delivered exactly once (idempotency keys, replays after lost answers), and r
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 
@@ -184,5 +186,62 @@ async def test_the_same_key_is_queued_once(tmp_path) -> None:
         a = await outbox.put("bot1.foundation", {"x": 1}, chat_id=1, user_id=1, lang="en", key="k1")
         b = await outbox.put("bot1.foundation", {"x": 1}, chat_id=1, user_id=1, lang="en", key="k1")
         assert a.seq == b.seq and len(await outbox.pending()) == 1
+    finally:
+        await outbox.close()
+
+
+async def test_the_sender_task_delivers_in_the_background_and_tells_the_user(tmp_path) -> None:
+    outbox = await Outbox.open(tmp_path / "outbox.sqlite3")
+    delivered = asyncio.Event()
+    told: list[str] = []
+
+    async def notify(outcome) -> None:
+        told.append(outcome.state)
+        delivered.set()
+
+    api_up = [False]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if not api_up[0]:
+            raise httpx.ConnectError("down", request=request)
+        return httpx.Response(201, json={"id": "r1"})
+
+    api = ApiClient(
+        service_token="x", http=httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://api")
+    )
+    sender = Sender(outbox, api, notify=notify, rng=lambda: 0.0)
+    task = asyncio.create_task(sender.run())
+    try:
+        outcome = await sender.submit(
+            "bot1.foundation", {"telegram_user_id": 1}, chat_id=1, user_id=1, lang="en", key="k"
+        )
+        assert outcome.state == "deferred"
+        api_up[0] = True  # the sender retries after its backoff (BASE_DELAY with this jitter) without any kick
+        await asyncio.wait_for(delivered.wait(), timeout=BASE_DELAY + 30)
+        assert told == ["delivered"] and await outbox.pending() == []
+        again = await sender.submit(
+            "bot1.foundation", {"telegram_user_id": 1}, chat_id=1, user_id=1, lang="en", key="k"
+        )
+        assert again.state == "delivered"  # a repeated key is not posted again
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await outbox.close()
+
+
+async def test_dead_letters_can_be_requeued_and_a_repeated_key_reports_the_refusal(tmp_path) -> None:
+    outbox = await Outbox.open(tmp_path / "outbox.sqlite3")
+    try:
+        refused = Sender(
+            outbox, answering(400, body={"status": 400, "code": "INVALID_CATALOG_REF", "field": "$.region_id"})
+        )
+        first = await refused.submit("bot1.foundation", {"a": 1}, chat_id=1, user_id=1, lang="en", key="abcdef12-key")
+        again = await refused.submit("bot1.foundation", {"a": 1}, chat_id=1, user_id=1, lang="en", key="abcdef12-key")
+        assert first.state == again.state == "rejected" and again.problem["code"] == "INVALID_CATALOG_REF"
+        assert await outbox.requeue_dead(["ABCDEF12"]) == 1
+        assert [i.key for i in await outbox.pending()] == ["abcdef12-key"] and await outbox.dead_letters() == []
+        [outcome] = await Sender(outbox, answering(201, body={"id": "x"})).drain_once()
+        assert outcome.state == "delivered"
     finally:
         await outbox.close()
