@@ -6,15 +6,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, ExceptionTypeFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, ErrorEvent, Message
+from aiogram.types import BotCommand, CallbackQuery, ErrorEvent, Message
 
 from bots import keyboards
 from bots.deps import Deps
 from bots.forms import Turn, drop_keyboard, finish, get_lang, set_lang
-from bots.texts import t
+from bots.texts import LANGS, t
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +77,29 @@ def fallback_router(home: Home) -> Router:
 
     @router.message()
     async def unexpected(message: Message, state: FSMContext, deps: Deps) -> None:
+        """Say why the answer did not fit (an unknown command, text where buttons are expected, a sticker where
+        text is expected), then ask the current question again."""
         turn = await Turn.of(message, deps, state)
-        if await state.get_state() is None:
+        text = message.text or ""
+        if text.startswith("/"):
+            await turn.say("unknown_command")
+        elif await state.get_state() is None:
             await turn.say("not_understood")
             return
-        await turn.say("use_buttons")
+        elif text:
+            await turn.say("use_buttons")
+        else:
+            await turn.say("text_expected")
         await turn.reask()
 
     return router
+
+
+async def publish_commands(bot: Bot) -> None:
+    """The command menu Telegram shows, in each language (and Uzbek for the rest)."""
+    for lang in (None, *LANGS):
+        commands = [BotCommand(command=c, description=t(lang, f"cmd_{c}")) for c in ("start", "menu", "cancel", "lang")]
+        await bot.set_my_commands(commands, language_code=lang)
 
 
 def error_router() -> Router:

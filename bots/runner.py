@@ -16,6 +16,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 
 from bots.api_client import ApiClient
 from bots.catalog_cache import CatalogCache
@@ -24,6 +25,7 @@ from bots.delivery import Sender
 from bots.deps import Deps
 from bots.dispatcher import SILENT_KINDS, build_dispatcher
 from bots.forms import make_notifier
+from bots.navigation import publish_commands
 from bots.fsm_storage import open_storage
 from bots.outbox import Outbox
 
@@ -78,6 +80,10 @@ async def run(config: BotConfig) -> None:
         sender = Sender(outbox, api, notify=make_notifier(bot, silent_kinds=SILENT_KINDS))
         deps = Deps(config, api, CatalogCache(api, config.state_dir, ttl=config.catalog_ttl), outbox, sender)
         dp = build_dispatcher(deps, storage)
+        try:
+            await publish_commands(bot)
+        except TelegramAPIError as exc:  # cosmetic: the bot works without its command menu
+            log.warning("could not publish the command menu: %s", exc)
         sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
         pending = len(await outbox.pending())
         log.info("%s polling (outbox: %d queued)", config.name, pending)

@@ -16,6 +16,12 @@ TEXTS: dict[str, str] = {
         "Kechirasiz, bizda nimadir xato ketdi. Javoblaringiz saqlangan: qaytadan urinib ko'ring yoki /menu yuboring."
     ),
     "not_understood": "Tushunmadim. Nimalar qila olishimni ko'rish uchun /menu yuboring.",
+    "unknown_command": "Noma'lum buyruq. Men /start, /menu, /cancel va /lang buyruqlarini tushunaman.",
+    "text_expected": "Iltimos, matnli xabar bilan javob bering.",
+    "cmd_start": "Boshlash (yoki qaytadan boshlash)",
+    "cmd_menu": "Bosh menyu",
+    "cmd_cancel": "Joriy formani bekor qilish",
+    "cmd_lang": "Tilni o'zgartirish",
     "btn_skip": "⏭ O'tkazib yuborish",
     "btn_back": "◀️ Ortga",
     "btn_cancel": "❌ Bekor qilish",

@@ -131,7 +131,7 @@ async def test_crm_bot_run_completes_an_admissions_application(tmp_path: Path) -
             await fake.stop()
     assert code == 0, (tmp_path / "bot.log").read_text()[-2000:]
     assert "Reference:" in done.text
-    assert {"getMe", "getUpdates", "sendMessage", "answerCallbackQuery"} <= set(fake.calls)
+    assert {"getMe", "getUpdates", "sendMessage", "answerCallbackQuery", "setMyCommands"} <= set(fake.calls)
 
     engine = create_engine(f"sqlite:///{db_path}")
     with engine.connect() as conn:

@@ -153,3 +153,16 @@ async def test_stale_buttons_are_answered_not_ignored(start_bot) -> None:
     said = await h.press_data(who, "garbage")
     assert said == [] and h.alerts()[-1] == t("en", "stale_button")
     assert h.unanswered_callbacks() == 0
+
+
+async def test_unknown_commands_and_stickers_are_explained_and_the_question_repeated(start_bot) -> None:
+    h = await start_bot("bot2")
+    who = Person(6007)
+    await h.text(who, "/start")
+    await h.tap(who, "🇬🇧 English")
+    await h.contact(who)
+    said = await h.text(who, "/help")
+    assert said == [t("en", "unknown_command"), t("en", "ask_first_name")]
+    await h._feed(message=h._message(who, sticker=None, dice={"emoji": "🎲", "value": 3}))
+    assert h.replies(who) == [t("en", "text_expected"), t("en", "ask_first_name")]
+    assert await h.text(who, "Dilnoza") == [t("en", "ask_last_name")]
