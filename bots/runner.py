@@ -25,8 +25,8 @@ from bots.delivery import Sender
 from bots.deps import Deps
 from bots.dispatcher import SILENT_KINDS, build_dispatcher
 from bots.forms import make_notifier
-from bots.navigation import publish_commands
 from bots.fsm_storage import open_storage
+from bots.navigation import publish_commands
 from bots.outbox import Outbox
 
 log = logging.getLogger(__name__)
