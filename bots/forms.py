@@ -8,7 +8,6 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from aiogram import Bot
@@ -57,13 +56,6 @@ async def get_profile(state: FSMContext) -> dict[str, Any]:
     return dict((await state.get_data()).get(PROFILE) or {})
 
 
-async def update_profile(state: FSMContext, **values: Any) -> dict[str, Any]:
-    profile = await get_profile(state)
-    profile.update(values)
-    await state.update_data({PROFILE: profile})
-    return profile
-
-
 async def get_form(state: FSMContext) -> dict[str, Any]:
     return dict((await state.get_data()).get(FORM) or {})
 
@@ -110,11 +102,6 @@ async def drop_keyboard(callback: CallbackQuery) -> None:
     if callback.message is not None and hasattr(callback.message, "edit_reply_markup"):
         with contextlib.suppress(TelegramAPIError):
             await callback.message.edit_reply_markup(reply_markup=None)
-
-
-def date_text(value: date | str) -> str:
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return day.strftime("%d.%m.%Y")
 
 
 def problem_field(problem: dict[str, Any]) -> str | None:

@@ -3,6 +3,7 @@ fit the step (re-asked), stale buttons (answered, never ignored), and the global
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -106,22 +107,25 @@ def error_router() -> Router:
     router = Router(name="navigation.errors")
 
     @router.errors(ExceptionTypeFilter(Exception))
-    async def on_error(event: ErrorEvent, state: FSMContext | None = None) -> bool:
+    async def on_error(event: ErrorEvent, bot: Bot, state: FSMContext | None = None) -> bool:
         """Log without personal data, tell the user their answers are kept; the FSM state is left as it was."""
         update = event.update
         log.error("update %s failed: %s", update.update_id, type(event.exception).__name__, exc_info=event.exception)
         lang = await get_lang(state) if state is not None else None
-        if update.callback_query is not None:
+        query = update.callback_query
+        chat_id = None
+        if query is not None:
+            # The handler may have answered the query already (Telegram refuses a second answer): also write.
+            with contextlib.suppress(Exception):
+                await query.answer(t(lang, "error_generic"), show_alert=True)
+            chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+        elif update.message is not None:
+            chat_id = update.message.chat.id
+        if chat_id is not None:
             try:
-                await update.callback_query.answer(t(lang, "error_generic"), show_alert=True)
-            except Exception:  # the callback may be too old to answer
-                log.debug("could not answer the callback of update %s", update.update_id)
-            return True
-        if update.message is not None:
-            try:
-                await update.message.answer(t(lang, "error_generic"))
-            except Exception:
-                log.debug("could not reply to update %s", update.update_id)
+                await bot.send_message(chat_id=chat_id, text=t(lang, "error_generic"))
+            except Exception:  # Telegram itself may be what failed
+                log.debug("could not tell the user about the failure of update %s", update.update_id)
         return True
 
     return router

@@ -110,7 +110,3 @@ async def calendar_day(
     await callback.answer()
     await drop_keyboard(callback)
     return day
-
-
-def typed_date(text: str) -> date:
-    return validators.parse_date(text)

@@ -99,7 +99,7 @@ async def test_an_outbox_failure_is_reported_and_nothing_is_said_to_be_sent(star
     message_id, confirm = h.find_button(who, "✅ Confirm and send")
     await h.deps.outbox.close()  # the bot's disk fails under it
     said = await h.press_data(who, confirm, message_id)
-    assert said == [] and h.alerts()[-1] == t("en", "error_generic")
+    assert said == [t("en", "error_generic")] and h.alerts()[-1] == t("en", "error_generic")
     assert await count(db, FoundationRequest) == 0
     await h.storage.close()
     h._stopped = True  # type: ignore[attr-defined]
