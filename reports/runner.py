@@ -17,7 +17,7 @@ from ingest.settings import Settings
 from reports.datasets import Dataset, Filters, dataset_of
 from reports.exports import write_export
 from reports.runs import Delivery, Run, RunFile, RunStore, runs_dir
-from reports.schedule import ReportsConfig, ReportSpec, load_config, next_fire
+from reports.schedule import ConfigError, ReportsConfig, ReportSpec, load_config, next_fire
 from reports.telegram import TelegramError, bot_token, send_document
 from reports.windows import relative_window
 from warehouse.snapshot import current
@@ -114,7 +114,12 @@ def due_reports(settings: Settings, config: ReportsConfig, now: datetime) -> lis
 
 def run_due_sync(settings: Settings, now: datetime | None = None) -> list[Run]:
     now = now or datetime.now(UTC)
-    config = load_config(settings)
+    try:
+        config = load_config(settings)
+    except ConfigError as exc:
+        # a broken reports.toml must not stop the worker's other jobs; it is reported every minute until fixed
+        log.error("reports: %s", exc)
+        return []
     if not config.reports:
         return []
     with _schedule_lock(settings) as acquired:

@@ -263,3 +263,16 @@ async def test_crm_reports_run_and_list(session, settings, tmp_path, publish) ->
     assert [(r.report, r.status, r.trigger) for r in runs] == [("coverage", "succeeded", "manual")]
     unknown = runner.invoke(cli, ["reports", "run", "nope"], env=env)
     assert unknown.exit_code == 1 and "no report named" in unknown.output
+
+
+async def test_the_worker_runs_the_schedule(settings, tmp_path) -> None:
+    from reports.jobs import REPORTS_JOB, add_report_jobs
+    from reports.runner import run_due_reports
+    from warehouse.worker import make_scheduler
+
+    scheduler = make_scheduler(settings, build_now=False, extra=[add_report_jobs])
+    job = scheduler.get_job(REPORTS_JOB)
+    assert job is not None and job.func is run_due_reports and job.args == (settings,)
+    # a broken reports.toml is logged, never raised into the scheduler
+    broken = write_config(settings, tmp_path, '[[reports]]\nname = "x"\n')
+    assert await run_due_reports(broken) == []
