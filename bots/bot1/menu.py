@@ -31,6 +31,7 @@ KIND_KEYS = {  # API application kind / outbox kind -> texts key
     "bot1.applicant": "kind_applicant",
 }
 STATUSES = ("new", "submitted", "in_progress", "approved", "rejected")
+MAX_LISTED = 20  # newest first; keeps the message far below Telegram's 4096 characters
 
 
 async def show(turn: Turn) -> None:
@@ -87,7 +88,7 @@ async def my_applications(callback: CallbackQuery, state: FSMContext, deps: Deps
         results = await deps.api.applications(turn.user.id)
     except ApiUnavailable:
         results = None
-    for app in results or []:
+    for app in (results or [])[:MAX_LISTED]:
         lines.append(_line(turn, app))
     for item in await deps.outbox.pending(turn.user.id):
         if item.kind != "bot1.applicant":
