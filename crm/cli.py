@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import click
 
-from crm.commands import accounts, bot, db, run, seed
+from crm.commands import accounts, bot, db, mock, run, seed
 from crm.commands.export import export
 from crm.commands.reports import reports
 from crm.commands.roster import roster
+from crm.commands.warehouse import warehouse
+from crm.commands.worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +25,9 @@ cli.add_command(db.db)
 cli.add_command(accounts.users)
 cli.add_command(accounts.tokens)
 cli.add_command(seed.seed)
+seed.seed.add_command(mock.mock)
+cli.add_command(warehouse)
+cli.add_command(worker)
 cli.add_command(bot.bot)
 cli.add_command(roster)
 cli.add_command(reports)

@@ -41,8 +41,16 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
 def api_route_handlers() -> list[Any]:
     """Everything under /api/v1. Each feature module contributes its routers here."""
     from reports.routes import reports_routers  # reports imports ingest: import here, not at module load
+    from reports.warehouse_status import warehouse_status_route
 
-    return [*ingest_routers(), *dashboard_routers(), *reports_routers()]
+    return [*ingest_routers(), *dashboard_routers(), *reports_routers(), warehouse_status_route]
+
+
+def _probe(settings: Settings) -> Any:
+    """The published snapshot's {id, built_at, age_seconds} for /readyz (reports imports ingest: import here)."""
+    from reports.warehouse_status import snapshot_probe
+
+    return snapshot_probe(settings)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -82,6 +90,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(app_version()) if settings.openapi_public else None,
         cors_config=cors,
-        state=State({"settings": settings, "migration_head": head_revision()}),
+        state=State({"settings": settings, "migration_head": head_revision(), "snapshot_probe": _probe(settings)}),
         debug=False,
     )

@@ -1,6 +1,10 @@
 """One warehouse build: lock → extract (one consistent transaction, incremental by watermark or full) → marts →
 checks → publish (new snapshot folder, then the atomic swap of current.json) → prune. A failure at any step
-publishes nothing and is recorded for `crm warehouse status`."""
+publishes nothing and is recorded for `crm warehouse status`.
+
+A full build reads every table whole and derives every mart. An incremental build reads only rows changed since
+the previous snapshot's watermark, maintains the two big facts in place (warehouse/incremental.py), re-derives the
+marts whose inputs changed and hard-links the others' files from the previous snapshot."""
 
 from __future__ import annotations
 
@@ -12,20 +16,20 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
-import polars as pl
 from sqlalchemy.engine import make_url
 
 from ingest.settings import Settings
 from warehouse import contract as c
 from warehouse.checks import ChecksFailed, check_marts
-from warehouse.extract import Mark, Source, advance, open_source
+from warehouse.extract import Mark, Source, advance, capped, open_source
 from warehouse.lock import build_lock
 from warehouse.marts import build_marts
+from warehouse.plan import Change, Extracted, plan_incremental, previous_ids
 from warehouse.publish import (
     STAGING_SUBDIR,
+    link_or_copy,
     new_snapshot_dir,
     prune,
     record_failure,
@@ -35,9 +39,9 @@ from warehouse.publish import (
     write_staged,
 )
 from warehouse.snapshot import Snapshot, current, warehouse_dir
-from warehouse.staging import SOURCES, SourceTable
+from warehouse.staging import SOURCES
 
-STAGING_VERSION = 1  # bump when staged columns change: the next build is then a full one
+STAGING_VERSION = 2  # bump when staged columns or mart layouts change: the next build is then a full one
 FULL_REBUILD_EVERY = timedelta(hours=24)
 HOLD_ENV = "CRM_WAREHOUSE_TEST_HOLD"  # test hook: a phase name at which the build pauses (see hold())
 
@@ -52,6 +56,7 @@ class BuildResult:
     seconds: float = 0.0
     row_counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    rebuilt: list[str] = field(default_factory=list)
     error: str | None = None
     failures: list[dict[str, str]] = field(default_factory=list)
 
@@ -94,85 +99,64 @@ def _full_reason(settings: Settings, previous: Snapshot | None, full: bool) -> s
         return "no previous snapshot"
     m = previous.manifest
     if m.get("staging_version") != STAGING_VERSION:
-        return "staging version changed"
+        return "warehouse version changed"
     if m.get("database") != database_fingerprint(settings.database_url) or m.get("timezone") != settings.timezone:
         return "database or time zone changed"
     last_full = datetime.fromisoformat(m.get("last_full_at") or "1970-01-01T00:00:00+00:00")
     if datetime.now(UTC) - last_full > FULL_REBUILD_EVERY:
         return "periodic full rebuild"
-    staged = m.get("staging", {})
-    if any(not (warehouse_dir(settings) / staged.get(t, "-")).is_file() for t in SOURCES):
-        return "previous staging files missing"
+    files = [*m.get("staging", {}).values(), *m.get("files", {}).values()]
+    if len(files) < len(c.MARTS) or any(not (warehouse_dir(settings) / f).is_file() for f in files):
+        return "previous snapshot files missing"
     return None
 
 
-def _merge(previous: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
-    """Changed rows replace their previous version (by id); new rows are added."""
-    if changes.height == 0:
-        return previous
-    return pl.concat([previous.filter(~pl.col("id").is_in(changes["id"].implode())), changes])
+def _extract_full(src: Source) -> Extracted:
+    counts = src.counts()
+    staged = {name: src.read(table) for name, table in SOURCES.items()}
+    changes = {name: Change(frame, whole=True) for name, frame in staged.items()}
+    return Extracted(counts, changes, src.safe_until())
 
 
-@dataclass
-class Extracted:
-    staged: dict[str, pl.DataFrame]
-    counts: dict[str, int]
-    watermark: dict[str, Mark]
-    changed: dict[str, int]  # rows read per table (the whole table when read whole)
-    reread: list[str]  # incremental tables read whole because rows were deleted
+def _extract_changes(src: Source, previous: Snapshot) -> Extracted:
+    """Changed rows of every incremental table; a table with deleted rows (its count does not add up) is read
+    whole. Small tables are always read whole."""
+    counts = src.counts()
+    changes: dict[str, Change] = {}
+    for name, table in SOURCES.items():
+        if not table.incremental or name not in previous.watermark:
+            changes[name] = Change(src.read(table), whole=True)
+            continue
+        frame = src.read(table, since=Mark.from_json(previous.watermark[name]))
+        known = previous_ids(previous, name) if frame.height else None
+        new_rows = frame.height if known is None else frame.filter(~frame["id"].is_in(known.implode())).height
+        if previous.manifest["source_counts"][name] + new_rows != counts[name]:
+            changes[name] = Change(src.read(table), whole=True)
+        else:
+            changes[name] = Change(frame, whole=False)
+    return Extracted(counts, changes, src.safe_until())
 
 
-def _extract_table(
-    src: Source, table: SourceTable, previous: pl.DataFrame | None, mark: Mark | None, count: int
-) -> tuple[pl.DataFrame, int, bool]:
-    """(staged table, rows read, re-read whole after a delete)."""
-    if previous is None or mark is None or not table.incremental:
-        frame = src.read(table)
-        return frame, frame.height, False
-    changes = src.read(table, since=mark)
-    merged = _merge(previous, changes)
-    if merged.height == count:
-        return merged, changes.height, False
-    # Rows were deleted since the last build (the merge keeps every old id): read the table whole.
-    frame = src.read(table)
-    return frame, changes.height + frame.height, True
-
-
-def extract(settings: Settings, previous: Snapshot | None, incremental: bool) -> Extracted:
-    base = warehouse_dir(settings)
-    prev_staged: dict[str, pl.DataFrame] = {}
+def _watermark(previous: Snapshot | None, ext: Extracted) -> dict[str, Mark]:
     marks: dict[str, Mark] = {}
-    if incremental and previous is not None:
-        for name, table in SOURCES.items():
-            if table.incremental:
-                prev_staged[name] = pl.read_parquet(base / previous.manifest["staging"][name])
-                if name in previous.watermark:  # absent while the table was empty
-                    marks[name] = Mark.from_json(previous.watermark[name])
-    out = Extracted({}, {}, {}, {}, [])
-    with open_source(settings.database_url) as src:
-        out.counts = src.counts()
-        for name, table in SOURCES.items():
-            frame, read, reread = _extract_table(src, table, prev_staged.get(name), marks.get(name), out.counts[name])
-            out.staged[name], out.changed[name] = frame, read
-            if reread:
-                out.reread.append(name)
-            if table.incremental:
-                mark = advance(marks.get(name), frame if reread or name not in marks else frame.tail(read))
-                if mark is not None:
-                    out.watermark[name] = mark
-    return out
+    for name, table in SOURCES.items():
+        if not table.incremental:
+            continue
+        change = ext.changes[name]
+        before = (
+            None if change.whole or previous is None or name not in previous.watermark else previous.watermark[name]
+        )
+        mark = capped(advance(Mark.from_json(before) if before else None, change.frame), ext.safe_until)
+        if mark is not None:
+            marks[name] = mark
+    return marks
 
 
 def _manifest(
-    settings: Settings,
-    snapshot_id: str,
-    built_at: datetime,
-    ext: Extracted,
-    marts: dict[str, pl.DataFrame],
-    full: bool,
-    previous: Snapshot | None,
-) -> dict[str, Any]:
-    last_full = built_at if full else datetime.fromisoformat(previous.manifest["last_full_at"])  # type: ignore[union-attr]
+    settings: Settings, snapshot_id: str, built_at: datetime, ext: Extracted, row_counts: dict[str, int],
+    full: bool, previous: Snapshot | None, kept: list[str],
+) -> dict[str, Any]:  # fmt: skip
+    last_full = built_at if full or previous is None else datetime.fromisoformat(previous.manifest["last_full_at"])
     return {
         "snapshot_id": snapshot_id,
         "built_at": built_at.isoformat(),
@@ -181,48 +165,60 @@ def _manifest(
         "timezone": settings.timezone,
         "database": database_fingerprint(settings.database_url),
         "staging_version": STAGING_VERSION,
-        "watermark": {name: mark.to_json() for name, mark in ext.watermark.items()},
-        "row_counts": {name: df.height for name, df in marts.items()},
+        "watermark": {name: mark.to_json() for name, mark in _watermark(previous, ext).items()},
+        "row_counts": row_counts,
         "source_counts": ext.counts,
-        "changed_rows": ext.changed,
-        "files": {name: f"{c.SNAPSHOTS_DIR}/{snapshot_id}/{name}.parquet" for name in marts},
-        "staging": {name: f"{c.SNAPSHOTS_DIR}/{snapshot_id}/{STAGING_SUBDIR}/{name}.parquet" for name in ext.staged},
-        "grains": {name: {"grain": c.MARTS[name].grain, "key": list(c.MARTS[name].key)} for name in marts},
+        "changed_rows": {name: ch.frame.height for name, ch in ext.changes.items()},
+        "files": {name: f"{c.SNAPSHOTS_DIR}/{snapshot_id}/{name}.parquet" for name in c.MARTS},
+        "staging": {name: f"{c.SNAPSHOTS_DIR}/{snapshot_id}/{STAGING_SUBDIR}/{name}.parquet" for name in kept},
+        "grains": {name: {"grain": spec.grain, "key": list(spec.key)} for name, spec in c.MARTS.items()},
     }
-
-
-def _write(tmp: Path, marts: dict[str, pl.DataFrame], staged: dict[str, pl.DataFrame]) -> None:
-    for index, (name, df) in enumerate(marts.items()):
-        write_mart(df, c.MARTS[name], tmp / f"{name}.parquet")
-        if index == len(marts) // 2:
-            hold("mid_write")
-    for name, df in staged.items():
-        write_staged(df, tmp / STAGING_SUBDIR / f"{name}.parquet")
 
 
 def _run(settings: Settings, full: bool) -> BuildResult:
     timer = Timer()
     previous = current(settings)
     reason = _full_reason(settings, previous, full)
-    ext = extract(settings, previous, incremental=reason is None)
+    with open_source(settings.database_url) as src:
+        ext = _extract_full(src) if reason or previous is None else _extract_changes(src, previous)
     timer.lap("extract")
     hold("after_extract")
-    marts = build_marts(ext.staged, settings.timezone)
+    if reason or previous is None:
+        staged = {name: ch.frame for name, ch in ext.changes.items()}
+        marts, reused, staged_changed = build_marts(staged, settings.timezone), {}, set(staged)
+    else:
+        plan = plan_incremental(previous, ext, settings.timezone)
+        marts, reused, staged, staged_changed = plan.marts, plan.reused, plan.staged, plan.staged_changed
     timer.lap("marts")
-    failures = check_marts(marts, ext.counts)
+    failures = check_marts(marts, ext.counts, reused)
     timer.lap("checks")
     if failures:
         raise ChecksFailed(failures)
     built_at = datetime.now(UTC)
     snapshot_id = new_snapshot_id(built_at)
     tmp = new_snapshot_dir(settings, snapshot_id)
-    _write(tmp, marts, ext.staged)
+    for index, (name, df) in enumerate(marts.items()):
+        write_mart(df, c.MARTS[name], tmp / f"{name}.parquet")
+        if index == len(marts) // 2:
+            hold("mid_write")
+    for name, path in reused.items():
+        link_or_copy(path, tmp / f"{name}.parquet")
+    kept = [name for name, table in SOURCES.items() if table.kept]
+    for name in kept:
+        target = tmp / STAGING_SUBDIR / f"{name}.parquet"
+        if name in staged_changed or previous is None:
+            write_staged(staged[name], target)
+        else:
+            link_or_copy(warehouse_dir(settings) / previous.manifest["staging"][name], target)
     seal(tmp)
     timer.lap("write")
     hold("before_publish")
-    manifest = _manifest(settings, snapshot_id, built_at, ext, marts, reason is not None, previous)
-    manifest["full_reason"] = reason
-    manifest["timings"] = timer.laps
+    row_counts = {name: df.height for name, df in marts.items()}
+    row_counts |= {name: previous.row_counts[name] for name in reused} if previous else {}
+    row_counts = {name: row_counts[name] for name in c.MARTS}
+    is_full = reason is not None
+    manifest = _manifest(settings, snapshot_id, built_at, ext, row_counts, is_full, previous, kept)
+    manifest |= {"full_reason": reason, "rebuilt": list(marts), "timings": timer.laps}
     manifest["build_seconds"] = round(sum(timer.laps.values()), 4)
     swap_current(settings, manifest)
     timer.lap("publish")
@@ -231,10 +227,11 @@ def _run(settings: Settings, full: bool) -> BuildResult:
     return BuildResult(
         "published",
         snapshot_id=snapshot_id,
-        full=reason is not None,
+        full=is_full,
         seconds=round(sum(timer.laps.values()), 4),
-        row_counts=manifest["row_counts"],
+        row_counts=row_counts,
         timings=timer.laps,
+        rebuilt=list(marts),
     )
 
 

@@ -235,7 +235,8 @@ FCT_SURVEY_RESPONSES = Mart(
     grain="one row per survey response (append-only history)",
     key=("response_id",),
     schema=_schema(*_RESPONSE_COLUMNS),
-    # a student's responses in one campaign are adjacent, newest first (RS §5.2: submitted_at, created_at, id desc)
+    # a student's responses in one campaign are adjacent, newest first (RS §5.2: submitted_at, created_at, id desc);
+    # the (campaign, student) groups themselves come in no particular order
     sort_by=("survey_campaign", "student_id", "submitted_at desc", "created_at desc", "response_id desc"),
     nullable=frozenset({"student_region_id", "superseded_at"}),
 )
@@ -245,7 +246,7 @@ FCT_SURVEY_LATEST = Mart(
     grain="the latest response (RS §5.2 order) per student and survey campaign, all time",
     key=("survey_campaign", "student_id"),
     schema=_schema(*_RESPONSE_COLUMNS),
-    sort_by=("survey_campaign", "student_id"),
+    sort_by=(),  # in fct_survey_responses' group order
     nullable=frozenset({"student_region_id", "superseded_at"}),
 )
 

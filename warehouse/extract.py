@@ -4,10 +4,11 @@ Incremental reads take rows whose (updated_at, id) is past the previous build's 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -17,10 +18,15 @@ from sqlalchemy.engine import make_url
 from ingest.db import sqlite_path
 from warehouse.staging import SOURCES, SourceTable, normalize, select_sql
 
-# Rows are stamped with updated_at before their transaction commits, so a row can become visible after a build
-# whose watermark is already past its stamp. Re-reading this much before the watermark catches such late commits
-# (merging by id makes re-reads harmless); the periodic full rebuild catches anything slower.
-WATERMARK_OVERLAP = timedelta(seconds=120)
+# Rows are stamped with updated_at (by the writer's clock) before their transaction commits, so a row can become
+# visible after a build whose greatest seen (updated_at, id) is already past its stamp. The watermark a build
+# records is therefore never later than its own snapshot time, nor than the start of the oldest write transaction
+# still open at that moment, minus a margin for clock differences between writers and the database; re-read rows
+# are merged by id, so reading a little too much is harmless. The periodic full rebuild is the last safety net.
+CLOCK_MARGIN = timedelta(seconds=5)
+# SQLite cannot tell when an open write transaction began: assume it may be this old.
+SQLITE_WRITER_AGE = timedelta(minutes=10)
+NIL_ID = "00000000-0000-0000-0000-000000000000"
 
 # Extra source counts the checks compare the marts with (same transaction as the data).
 EXTRA_COUNTS = {
@@ -65,6 +71,7 @@ class Source:
     def __init__(self, conn: Any, dialect: str) -> None:
         self._conn = conn
         self.dialect = dialect
+        self._horizon = datetime.now(UTC)
 
     def arrow(self, sql: str) -> pa.Table:
         cur = self._conn.cursor()
@@ -92,18 +99,22 @@ class Source:
         return {name: int(table.column(_alias(name))[0].as_py()) for name in names}
 
     def read(self, table: SourceTable, since: Mark | None = None) -> pl.DataFrame:
-        """The whole table, or only rows past `since` (minus WATERMARK_OVERLAP)."""
+        """The whole table, or only rows whose (updated_at, id) is past `since`."""
         where = self._changed_since(since) if since else ""
         return normalize(table, self.arrow(select_sql(table, self.dialect, where)), self.dialect)
 
     def _changed_since(self, mark: Mark) -> str:
-        since = mark.updated_at - WATERMARK_OVERLAP
         if self.dialect == "postgresql":
-            ts, ident = f"'{since.isoformat()}'::timestamptz", f"'{mark.id}'::uuid"
+            ts, ident = f"'{mark.updated_at.isoformat()}'::timestamptz", f"'{mark.id}'::uuid"
         else:
-            ts, ident = f"'{since.strftime('%Y-%m-%d %H:%M:%S.%f')}'", f"'{mark.id.replace('-', '')}'"
-        # Keyset form so the index on (updated_at, id) serves it; with the overlap the id only breaks exact ties.
+            ts = f"'{mark.updated_at.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+            ident = f"'{mark.id.replace('-', '')}'"
+        # keyset form, served by the (updated_at, id) indexes
         return f"updated_at > {ts} OR (updated_at = {ts} AND id > {ident})"
+
+    def safe_until(self) -> datetime:
+        """The latest watermark this snapshot may record (see CLOCK_MARGIN)."""
+        return self._horizon - CLOCK_MARGIN
 
 
 def _alias(name: str) -> str:
@@ -124,15 +135,42 @@ def open_source(database_url: str) -> Iterator[Source]:
         if dialect == "postgresql":
             # must be the first statement of the transaction
             source.scalar("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            source._horizon = _postgres_horizon(source)
         else:
             # a deferred transaction takes its WAL snapshot at the first read and keeps it until it ends
             source.scalar("SELECT 1 FROM sqlite_master LIMIT 1")
+            source._horizon = _sqlite_horizon(uri)
         yield source
     finally:
         try:
             conn.rollback()
         finally:
             conn.close()
+
+
+def _postgres_horizon(source: Source) -> datetime:
+    """The snapshot's time, or the start of the oldest write transaction then open if earlier (it may commit rows
+    stamped before our snapshot after it). Sessions of other users may hide their xact_start: best effort."""
+    sql = (
+        "SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity "
+        "WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()))"
+    )
+    value = source.scalar(sql)
+    return value if isinstance(value, datetime) else datetime.now(UTC)
+
+
+def _sqlite_horizon(path: str) -> datetime:
+    """Now, or SQLITE_WRITER_AGE ago when a write transaction holds the database (it may commit older stamps)."""
+    now = datetime.now(UTC)
+    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        return now - SQLITE_WRITER_AGE
+    finally:
+        probe.close()
+    return now
 
 
 def advance(mark: Mark | None, frame: pl.DataFrame) -> Mark | None:
@@ -144,3 +182,10 @@ def advance(mark: Mark | None, frame: pl.DataFrame) -> Mark | None:
     if mark is None or (candidate.updated_at, candidate.id) > (mark.updated_at, mark.id):
         return candidate
     return mark
+
+
+def capped(mark: Mark | None, until: datetime) -> Mark | None:
+    """`mark`, but never later than `until` (then every row stamped at or after `until` is read again)."""
+    if mark is None or mark.updated_at < until:
+        return mark
+    return Mark(until, NIL_ID)

@@ -1,5 +1,8 @@
 """Mart definitions: one polars function per mart of warehouse/contract.py, from the staged tables to a frame with
-the mart's exact columns. Each function is pure (staged tables and the time zone in, a frame out)."""
+the mart's exact columns. Each function is pure (staged tables and the time zone in, a frame out).
+
+Low-cardinality strings (catalog ids, codes and labels, kinds, statuses, campaigns) are polars Categoricals in
+memory: joins, group-bys and sorts then work on integer codes, and Parquet gets them dictionary-encoded."""
 
 from __future__ import annotations
 
@@ -12,6 +15,17 @@ from warehouse import contract as c
 from warehouse.staging import APPLICATION_TABLES
 
 Staged = dict[str, pl.DataFrame]
+CAT = pl.Categorical()
+KIND = pl.Enum(list(c.APPLICATION_KINDS))
+# String columns with (nearly) one value per row: kept as plain strings.
+HIGH_CARDINALITY = frozenset(
+    {"application_id", "applicant_id", "response_id", "student_id", "student_external_id", "roster_id", "item_id"}
+    | {"employment_company", "employment_role", "name", "name_uz", "name_ru", "name_en", "parent_id"}
+)
+
+
+def is_categorical(mart: c.Mart, column: str) -> bool:
+    return mart.schema.field(column).type == c.pa.string() and column not in HIGH_CARDINALITY
 
 
 @dataclass(frozen=True)
@@ -38,14 +52,17 @@ def mart(spec: c.Mart) -> Callable[[MartFn], MartFn]:
 
 
 def labels(catalog: pl.DataFrame, dim: str) -> pl.DataFrame:
-    """The catalog as `<dim>_id, <dim>_code, <dim>_name, <dim>_name_uz/ru/en` for a left join."""
+    """The catalog as `<dim>_id, <dim>_code, <dim>_name, <dim>_name_uz/ru/en` (categoricals) for a left join."""
     return catalog.select(
-        pl.col("id").alias(f"{dim}_id"),
-        pl.col("code").alias(f"{dim}_code"),
-        pl.col("name").alias(f"{dim}_name"),
-        pl.col("name_uz").alias(f"{dim}_name_uz"),
-        pl.col("name_ru").alias(f"{dim}_name_ru"),
-        pl.col("name_en").alias(f"{dim}_name_en"),
+        pl.col(src).cast(CAT).alias(f"{dim}_{dst}")
+        for src, dst in (
+            ("id", "id"),
+            ("code", "code"),
+            ("name", "name"),
+            ("name_uz", "name_uz"),
+            ("name_ru", "name_ru"),
+            ("name_en", "name_en"),
+        )
     )
 
 
@@ -54,38 +71,68 @@ def local_date(col: str, timezone: str) -> pl.Expr:
 
 
 def conform(df: pl.DataFrame, spec: c.Mart) -> pl.DataFrame:
-    """Exactly the contract's columns, in order, with its types (int16 years, int64 counts...)."""
+    """Exactly the contract's columns, in order, with its types; strings stay categorical where they are."""
     target = pl.from_arrow(spec.schema.empty_table())
     assert isinstance(target, pl.DataFrame)
-    return df.select(pl.col(name).cast(dtype) for name, dtype in target.schema.items())
+    exprs = []
+    for name, dtype in target.schema.items():
+        if dtype == pl.String and is_categorical(spec, name):
+            exprs.append(pl.col(name).cast(CAT))
+        else:
+            exprs.append(pl.col(name).cast(dtype))
+    return df.select(exprs)
+
+
+# --- catalog -----------------------------------------------------------------------------------------------------
 
 
 @mart(c.DIM_CATALOG)
 def dim_catalog(i: Inputs) -> pl.DataFrame:
     df = i.staged["catalog_item"].rename({"id": "item_id"})
-    return conform(df.sort(list(c.DIM_CATALOG.sort_by)), c.DIM_CATALOG)
+    return conform(df.sort("type", "sort_order", "code"), c.DIM_CATALOG)
 
 
-def _applications(i: Inputs) -> pl.DataFrame:
+# --- applications ------------------------------------------------------------------------------------------------
+
+
+def staged_applications(staged: Staged) -> pl.DataFrame:
+    """The four staged application tables as one frame with a `kind` column (absent columns are null)."""
     frames = [
-        i.staged[table].with_columns(pl.lit(kind).alias("kind")).rename({"id": "application_id"})
-        for kind, table in APPLICATION_TABLES.items()
+        staged[table].with_columns(pl.lit(kind, KIND).alias("kind")) for kind, table in APPLICATION_TABLES.items()
     ]
-    return pl.concat(frames, how="diagonal_relaxed")
+    df = pl.concat(frames, how="diagonal_relaxed")
+    for col, dtype in (("direction_id", pl.String), ("track_id", pl.String), ("subject_id", pl.String)):
+        if col not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype).alias(col))
+    if "preferred_date" not in df.columns:
+        df = df.with_columns(pl.lit(None, pl.Date).alias("preferred_date"))
+    return df
+
+
+def enrich_applications(apps: pl.DataFrame, applicants: pl.DataFrame, catalog: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """Staged application rows → fct_applications rows (unsorted): applicant region, catalog labels, local date."""
+    region = applicants.select(pl.col("id").alias("applicant_id"), pl.col("region_id").cast(CAT))
+    df = apps.rename({"id": "application_id"}).join(region, on="applicant_id", how="left")
+    df = df.with_columns(pl.col("direction_id", "track_id", "subject_id").cast(CAT))
+    for dim in ("region", "direction", "track", "subject"):
+        df = df.join(labels(catalog, dim), on=f"{dim}_id", how="left")
+    df = df.with_columns(local_date("submitted_at", tz).alias("submitted_date"))
+    return conform(df, c.FCT_APPLICATIONS)
+
+
+def sort_applications(df: pl.DataFrame) -> pl.DataFrame:
+    """(kind, submitted_at nulls last, application_id): an arg-sort on three columns, then one gather."""
+    order = df.select(
+        pl.arg_sort_by(pl.col("kind").cast(KIND), "submitted_at", "application_id", nulls_last=True)
+    ).to_series()
+    return df[order]
 
 
 @mart(c.FCT_APPLICATIONS)
 def fct_applications(i: Inputs) -> pl.DataFrame:
-    catalog = i.staged["catalog_item"]
-    applicants = i.staged["bot1_applicant"].select(pl.col("id").alias("applicant_id"), "region_id")
-    df = _applications(i).join(applicants, on="applicant_id", how="left")
-    for dim in ("region", "direction", "track", "subject"):
-        if f"{dim}_id" not in df.columns:
-            df = df.with_columns(pl.lit(None, pl.String).alias(f"{dim}_id"))
-        df = df.join(labels(catalog, dim), on=f"{dim}_id", how="left")
-    df = df.with_columns(local_date("submitted_at", i.timezone).alias("submitted_date"))
-    df = df.sort(["kind", "submitted_at", "application_id"], nulls_last=True)
-    return conform(df, c.FCT_APPLICATIONS)
+    apps = staged_applications(i.staged)
+    df = enrich_applications(apps, i.staged["bot1_applicant"], i.staged["catalog_item"], i.timezone)
+    return sort_applications(df)
 
 
 def _submitted(i: Inputs, kind: str) -> pl.DataFrame:
@@ -98,7 +145,8 @@ def agg_admissions_daily(i: Inputs) -> pl.DataFrame:
     keys = ["submitted_date", "direction_id", "direction_code", "track_id", "track_code", "region_id"]
     keys += ["region_code", "status"]
     df = _submitted(i, "admissions-2026").group_by(keys).agg(pl.len().alias("applications"))
-    return conform(df.sort(list(c.AGG_ADMISSIONS_DAILY.sort_by), nulls_last=True), c.AGG_ADMISSIONS_DAILY)
+    df = df.sort("submitted_date", "direction_code", "track_code", "region_code", "status", nulls_last=True)
+    return conform(df, c.AGG_ADMISSIONS_DAILY)
 
 
 @mart(c.AGG_ADMISSIONS_DAILY_BY)
@@ -106,14 +154,12 @@ def agg_admissions_daily_by(i: Inputs) -> pl.DataFrame:
     daily = i.built["agg_admissions_daily"]
     parts = []
     for dim in c.ADMISSIONS_DIMENSIONS:
-        value, code = (
-            (pl.col("status"), pl.col("status")) if dim == "status" else (pl.col(f"{dim}_id"), pl.col(f"{dim}_code"))
-        )
-        part = daily.group_by("submitted_date", value.alias("value"), code.alias("code")).agg(
-            pl.col("applications").sum()
-        )
+        value, code = ("status", "status") if dim == "status" else (f"{dim}_id", f"{dim}_code")
+        part = daily.group_by(
+            "submitted_date", pl.col(value).cast(pl.String).alias("value"), pl.col(code).cast(pl.String).alias("code")
+        ).agg(pl.col("applications").sum())
         parts.append(part.select(pl.lit(dim).alias("dimension"), "submitted_date", "value", "code", "applications"))
-    df = pl.concat(parts).sort(list(c.AGG_ADMISSIONS_DAILY_BY.sort_by), nulls_last=True)
+    df = pl.concat(parts).sort("dimension", "submitted_date", "value", nulls_last=True)
     return conform(df, c.AGG_ADMISSIONS_DAILY_BY)
 
 
@@ -124,7 +170,8 @@ def agg_polito_daily(i: Inputs) -> pl.DataFrame:
         .group_by("submitted_date", "subject_id", "subject_code", "status")
         .agg(pl.len().alias("applications"))
     )
-    return conform(df.sort(list(c.AGG_POLITO_DAILY.sort_by), nulls_last=True), c.AGG_POLITO_DAILY)
+    df = df.sort("submitted_date", "subject_code", "status", nulls_last=True)
+    return conform(df, c.AGG_POLITO_DAILY)
 
 
 @mart(c.AGG_APPLICATIONS_DAILY)
@@ -134,49 +181,73 @@ def agg_applications_daily(i: Inputs) -> pl.DataFrame:
         .group_by("submitted_date", "kind", "region_id", "region_code", "status")
         .agg(pl.len().alias("applications"))
     )
-    return conform(df.sort(list(c.AGG_APPLICATIONS_DAILY.sort_by), nulls_last=True), c.AGG_APPLICATIONS_DAILY)
+    df = df.sort("submitted_date", "kind", "region_code", "status", nulls_last=True)
+    return conform(df, c.AGG_APPLICATIONS_DAILY)
 
 
-def _with_supersession(df: pl.DataFrame) -> pl.DataFrame:
-    """Sort newest first within (campaign, student) in RS §5.2 order and mark each row's next newer response."""
-    df = df.sort(
-        ["survey_campaign", "student_id", "submitted_at", "created_at", "response_id"],
-        descending=[False, False, True, True, True],
+# --- survey ------------------------------------------------------------------------------------------------------
+
+
+def enrich_responses(
+    responses: pl.DataFrame, students: pl.DataFrame, roster: pl.DataFrame, catalog: pl.DataFrame, tz: str
+) -> pl.DataFrame:
+    """Staged response rows → fct_survey_responses rows without the supersession columns."""
+    student = students.select(
+        pl.col("id").alias("student_id"),
+        "student_external_id",
+        pl.col("region_id").cast(CAT).alias("student_region_id"),
     )
+    rost = roster.select(
+        pl.col("id").alias("roster_id"),
+        pl.col("roster_campaign").cast(CAT),
+        pl.col("program_id").cast(CAT).alias("roster_program_id"),
+        pl.col("course_year").alias("roster_course_year"),
+        pl.col("is_active").alias("roster_is_active"),
+    )
+    return (
+        responses.rename({"id": "response_id"})
+        .with_columns(pl.col("program_id", "survey_campaign", "employment_status").cast(CAT))
+        .join(student, on="student_id", how="left")
+        .join(rost, on="roster_id", how="left")
+        .join(labels(catalog, "program"), on="program_id", how="left")
+        .with_columns(
+            local_date("submitted_at", tz).alias("submitted_date"),
+            (pl.col("employment_status").cast(pl.String) == c.EMPLOYED).alias("employed"),
+        )
+    )
+
+
+def with_supersession(df: pl.DataFrame) -> pl.DataFrame:
+    """Group rows by (campaign, student), newest first in RS §5.2 order, and mark each row's next newer response.
+
+    Groups are ordered by the categorical codes of the campaign and by student id; only adjacency matters."""
+    order = df.select(
+        pl.arg_sort_by(
+            pl.col("survey_campaign").to_physical(),
+            "student_id",
+            "submitted_at",
+            "created_at",
+            "response_id",
+            descending=[False, False, True, True, True],
+        )
+    ).to_series()
+    df = df[order]
     same_group = (pl.col("survey_campaign") == pl.col("survey_campaign").shift(1)) & (
         pl.col("student_id") == pl.col("student_id").shift(1)
     )
     same_group = same_group.fill_null(False)
-    return df.with_columns(
+    df = df.with_columns(
         pl.when(same_group).then(pl.col("submitted_at").shift(1)).otherwise(None).alias("superseded_at"),
         (~same_group).alias("is_latest"),
     )
+    return conform(df, c.FCT_SURVEY_RESPONSES)
 
 
 @mart(c.FCT_SURVEY_RESPONSES)
 def fct_survey_responses(i: Inputs) -> pl.DataFrame:
-    students = i.staged["bot2_student"].select(
-        pl.col("id").alias("student_id"), "student_external_id", pl.col("region_id").alias("student_region_id")
-    )
-    roster = i.staged["bot2_roster"].select(
-        pl.col("id").alias("roster_id"),
-        "roster_campaign",
-        pl.col("program_id").alias("roster_program_id"),
-        pl.col("course_year").alias("roster_course_year"),
-        pl.col("is_active").alias("roster_is_active"),
-    )
-    df = (
-        i.staged["bot2_survey_response"]
-        .rename({"id": "response_id"})
-        .join(students, on="student_id", how="left")
-        .join(roster, on="roster_id", how="left")
-        .join(labels(i.staged["catalog_item"], "program"), on="program_id", how="left")
-        .with_columns(
-            local_date("submitted_at", i.timezone).alias("submitted_date"),
-            (pl.col("employment_status") == c.EMPLOYED).alias("employed"),
-        )
-    )
-    return conform(_with_supersession(df), c.FCT_SURVEY_RESPONSES)
+    s = i.staged
+    df = enrich_responses(s["bot2_survey_response"], s["bot2_student"], s["bot2_roster"], s["catalog_item"], i.timezone)
+    return with_supersession(df)
 
 
 @mart(c.FCT_SURVEY_LATEST)
@@ -197,7 +268,11 @@ def agg_coverage(i: Inputs) -> pl.DataFrame:
     )
     responded = (
         i.built["fct_survey_latest"]
-        .group_by(pl.col("survey_campaign").alias("campaign"), "program_id", "course_year")
+        .group_by(
+            pl.col("survey_campaign").cast(pl.String).alias("campaign"),
+            pl.col("program_id").cast(pl.String),
+            "course_year",
+        )
         .agg(pl.len().alias("responded"), pl.col("employed").sum().alias("employed"))
     )
     planned = (
@@ -210,11 +285,11 @@ def agg_coverage(i: Inputs) -> pl.DataFrame:
     df = (
         totals.join(responded, on=_COVERAGE_KEY, how="full", coalesce=True)
         .join(planned, on=_COVERAGE_KEY, how="full", coalesce=True)
-        .with_columns(pl.col(counts).fill_null(0).cast(pl.Int64))
+        .with_columns(pl.col(counts).fill_null(0).cast(pl.Int64), pl.col("program_id").cast(CAT))
         .with_columns((pl.col("responded") - pl.col("employed")).alias("unemployed"))
         .join(labels(i.staged["catalog_item"], "program"), on="program_id", how="left")
     )
-    return conform(df.sort(list(c.AGG_COVERAGE.sort_by)), c.AGG_COVERAGE)
+    return conform(df.sort("campaign", "program_code", "course_year"), c.AGG_COVERAGE)
 
 
 @mart(c.FCT_ENROLLMENT)
@@ -222,15 +297,38 @@ def fct_enrollment(i: Inputs) -> pl.DataFrame:
     df = (
         i.staged["bot2_enrollment"]
         .filter(pl.col("is_active"))
+        .with_columns(pl.col("program_id").cast(CAT))
         .join(labels(i.staged["catalog_item"], "program"), on="program_id", how="left")
     )
-    return conform(df.sort(list(c.FCT_ENROLLMENT.sort_by)), c.FCT_ENROLLMENT)
+    return conform(df.sort("campaign", "academic_year", "program_code", "course_year"), c.FCT_ENROLLMENT)
 
 
-def build_marts(staged: Staged, timezone: str) -> dict[str, pl.DataFrame]:
-    """Every mart from the staged tables; a mart may read marts registered before it."""
-    built: dict[str, pl.DataFrame] = {}
+# Which staged tables and marts each mart reads: an incremental build rebuilds a mart only when one of them changed.
+DEPENDS: dict[str, tuple[str, ...]] = {
+    "dim_catalog": ("catalog_item",),
+    "fct_applications": ("catalog_item", "bot1_applicant", *APPLICATION_TABLES.values()),
+    "agg_admissions_daily": ("fct_applications",),
+    "agg_admissions_daily_by": ("agg_admissions_daily",),
+    "agg_polito_daily": ("fct_applications",),
+    "agg_applications_daily": ("fct_applications",),
+    "fct_survey_responses": ("catalog_item", "bot2_student", "bot2_roster", "bot2_survey_response"),
+    "fct_survey_latest": ("fct_survey_responses",),
+    "agg_coverage": ("catalog_item", "bot2_roster", "bot2_enrollment", "fct_survey_latest"),
+    "fct_enrollment": ("catalog_item", "bot2_enrollment"),
+}
+
+
+def build_marts(
+    staged: Staged,
+    timezone: str,
+    only: set[str] | None = None,
+    given: dict[str, pl.DataFrame] | None = None,
+) -> dict[str, pl.DataFrame]:
+    """The marts in `only` (default: all) from the staged tables; `given` supplies marts already built (e.g. a fact
+    maintained incrementally) that later marts read."""
+    built: dict[str, pl.DataFrame] = dict(given or {})
     inputs = Inputs(staged, timezone, built)
     for name, fn in DEFINITIONS.items():
-        built[name] = fn(inputs)
-    return built
+        if name not in built and (only is None or name in only):
+            built[name] = fn(inputs)
+    return {k: v for k, v in built.items() if only is None or k in only}

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from ingest.settings import Settings
 from warehouse import contract as c
+from warehouse.marts import is_categorical
 from warehouse.snapshot import current_path, snapshots_dir, warehouse_dir
 
 STAGING_SUBDIR = "stg"
@@ -44,14 +45,37 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     _fsync_dir(path.parent)
 
 
+# Columns worth min/max statistics: what readers filter windows and partitions on.
+STATISTICS = frozenset({"submitted_at", "submitted_date", "kind", "survey_campaign", "dimension", "campaign"})
+
+
 def write_mart(df: pl.DataFrame, spec: c.Mart, path: Path) -> None:
-    """The mart as Parquet with exactly the contract's Arrow schema."""
-    table = df.to_arrow().cast(spec.schema)
-    pq.write_table(table, path, compression="zstd", compression_level=1, row_group_size=ROW_GROUP_ROWS)
+    """The mart as Parquet. Categorical columns are written dictionary-encoded straight from their codes; without
+    an embedded Arrow schema, every reader sees the contract's plain types (string, int16, timestamp[us, UTC]...)."""
+    table = df.to_arrow()
+    dictionary = [name for name in spec.columns if is_categorical(spec, name)]
+    stats = [name for name in spec.columns if name in STATISTICS]
+    pq.write_table(
+        table,
+        path,
+        compression="snappy",
+        store_schema=False,
+        use_dictionary=dictionary or False,
+        write_statistics=stats or False,
+        row_group_size=ROW_GROUP_ROWS,
+    )
 
 
 def write_staged(df: pl.DataFrame, path: Path) -> None:
     df.write_parquet(path, compression="lz4", statistics=False)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """An unchanged file of the previous snapshot: a hard link (no copy, no extra space) where possible."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def new_snapshot_dir(settings: Settings, snapshot_id: str) -> Path:

@@ -41,6 +41,12 @@ class Snapshot:
     full: bool
     build_seconds: float = 0.0
     manifest: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    base: Path = Path()  # the warehouse dir the manifest's paths are relative to
+
+    @property
+    def staging(self) -> dict[str, Path]:
+        """The staged tables kept with this snapshot (the warehouse's own state for the next incremental build)."""
+        return {name: self.base / rel for name, rel in self.manifest.get("staging", {}).items()}
 
     def age_seconds(self, now: datetime | None = None) -> float:
         return ((now or datetime.now(UTC)) - self.built_at).total_seconds()
@@ -77,6 +83,7 @@ def parse_manifest(manifest: dict[str, Any], base: Path) -> Snapshot:
         full=bool(manifest.get("full", True)),
         build_seconds=float(manifest.get("build_seconds", 0.0)),
         manifest=manifest,
+        base=base,
     )
 
 

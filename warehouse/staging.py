@@ -28,19 +28,21 @@ SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S%.f"
 
 @dataclass(frozen=True)
 class SourceTable:
-    """One operational table as staged: its columns and whether it is extracted incrementally by watermark."""
+    """One operational table as staged: its columns, whether it is extracted incrementally by watermark, and whether
+    its staged copy is kept as a file in the snapshot (otherwise its rows live on inside a fact mart)."""
 
     name: str
     columns: tuple[tuple[str, Kind], ...]
     incremental: bool = True
+    kept: bool = True
 
     @property
     def schema(self) -> dict[str, pl.DataType]:
         return {col: POLARS_TYPES[kind] for col, kind in self.columns}
 
 
-def _t(name: str, *cols: tuple[str, Kind], incremental: bool = True) -> SourceTable:
-    return SourceTable(name, (("id", "id"), *cols, ("updated_at", "ts")), incremental)
+def _t(name: str, *cols: tuple[str, Kind], incremental: bool = True, kept: bool = True) -> SourceTable:
+    return SourceTable(name, (("id", "id"), *cols, ("updated_at", "ts")), incremental, kept)
 
 
 _APP = (("applicant_id", "id"), ("status", "str"), ("submitted_at", "nts"), ("created_at", "ts"))
@@ -73,10 +75,11 @@ SOURCES: dict[str, SourceTable] = {
             incremental=False,
         ),
         _t("bot1_applicant", ("region_id", "nid")),
-        _t("bot1_admissions_2026", *_APP, ("direction_id", "id"), ("track_id", "nid")),
-        _t("bot1_campus_tour", *_APP, ("preferred_date", "ndate")),
-        _t("bot1_foundation", *_APP),
-        _t("bot1_polito_academy", *_APP, ("subject_id", "nid")),
+        # the application tables and survey responses live on in fct_applications / fct_survey_responses
+        _t("bot1_admissions_2026", *_APP, ("direction_id", "id"), ("track_id", "nid"), kept=False),
+        _t("bot1_campus_tour", *_APP, ("preferred_date", "ndate"), kept=False),
+        _t("bot1_foundation", *_APP, kept=False),
+        _t("bot1_polito_academy", *_APP, ("subject_id", "nid"), kept=False),
         _t(
             "bot2_roster",
             ("roster_campaign", "str"),
@@ -97,6 +100,7 @@ SOURCES: dict[str, SourceTable] = {
             ("employment_role", "str"),
             ("submitted_at", "ts"),
             ("created_at", "ts"),
+            kept=False,
         ),
     )
 }

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from functools import partial
 
 import click
 
 from crm import server
 from crm.checks import run_checks
 from crm.commands.common import host_option, port_option, seed_real_catalog, settings_or_exit, upgrade_database
+from crm.commands.warehouse import build_marts_once, load_demo_data
+from crm.commands.worker import extra_jobs
 from crm.context import console, err_console, run_in_session
 from crm.demo import DEMO_USERS, ensure_demo_accounts
 from ingest.app import create_app
 from ingest.settings import Settings
+from warehouse.worker import run_worker
 
 
 def _print_demo(creds: dict[str, str]) -> None:
@@ -43,9 +47,12 @@ def up(demo: bool, host: str, port: int) -> None:
     seed_real_catalog(settings)
     if demo:
         creds = run_in_session(settings, lambda s: ensure_demo_accounts(s, settings))
+        load_demo_data(settings)
         _print_demo(creds)
+    build_marts_once(settings)
     _print_urls(settings, host, port)
-    asyncio.run(server.serve_with(create_app(settings), host, port, jobs=[]))
+    worker = partial(run_worker, settings, build_now=False, extra=extra_jobs())
+    asyncio.run(server.serve_with(create_app(settings), host, port, jobs=[worker]))
 
 
 @click.command()

@@ -1,4 +1,5 @@
-"""`crm warehouse build [--full]` and `crm warehouse status`."""
+"""`crm warehouse build [--full]`, `crm warehouse status`, and the warehouse steps of `crm up` (the `small` mock
+data set for `--demo`, once; one build before serving)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from rich.table import Table
 
 from crm.commands.common import fail, settings_or_exit
 from crm.context import console
+from ingest.settings import Settings
 from warehouse.build import build
+from warehouse.mock import seed_mock
 from warehouse.status import warehouse_status
 
 
@@ -58,3 +61,26 @@ def status_cmd(as_json: bool) -> None:
         console.print(table)
     if failure:
         console.print(f"[red]last failure[/] {failure['at']}: {failure['error']}")
+
+
+DEMO_SCALE, DEMO_SEED = "small", 1
+
+
+def load_demo_data(settings: Settings) -> None:
+    with console.status("Loading demo data…"):
+        result = seed_mock(settings.database_url, DEMO_SCALE, DEMO_SEED, timezone=settings.timezone)
+    if result.loaded:
+        console.print(f"[green]✓[/] demo data loaded ({sum(result.counts.values())} rows, {DEMO_SCALE} scale)")
+    else:
+        console.print("[green]✓[/] demo data already loaded")
+
+
+def build_marts_once(settings: Settings) -> None:
+    with console.status("Building the marts…"):
+        result = build(settings)
+    if result.status == "published":
+        console.print(f"[green]✓[/] marts published: snapshot {result.snapshot_id} ({result.seconds:.1f} s)")
+    elif result.status == "skipped":
+        console.print("[yellow]![/] marts: another build is running; serving its snapshot when it lands")
+    else:
+        console.print(f"[red]✗[/] marts not built: {result.error} (serving the previous snapshot, if any)")

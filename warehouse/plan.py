@@ -1,0 +1,174 @@
+"""What an incremental build does with the rows it extracted: which changes are real (a re-read row identical to
+its previous version is not a change), which staged tables and marts they reach, and the new marts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from warehouse import contract as c
+from warehouse.incremental import (
+    APPLICATION_STAGED,
+    RESPONSE_STAGED,
+    applications_as_staged,
+    read_fact,
+    responses_as_staged,
+    update_applications,
+    update_responses,
+)
+from warehouse.marts import DEPENDS, KIND, build_marts
+from warehouse.snapshot import Snapshot
+from warehouse.staging import APPLICATION_TABLES, SOURCES
+
+KIND_OF = {table: kind for kind, table in APPLICATION_TABLES.items()}
+RESPONSES = "bot2_survey_response"
+
+
+@dataclass
+class Change:
+    """Rows read for one table: the whole table (`whole`), or the rows changed since the watermark."""
+
+    frame: pl.DataFrame
+    whole: bool
+
+
+@dataclass
+class Extracted:
+    counts: dict[str, int]  # source row counts, same transaction
+    changes: dict[str, Change]
+    safe_until: datetime  # the latest watermark this extraction may record
+
+
+@dataclass
+class Plan:
+    marts: dict[str, pl.DataFrame]  # re-derived marts
+    reused: dict[str, Path]  # unchanged marts: the previous snapshot's files
+    staged: dict[str, pl.DataFrame]  # the kept staged tables, current
+    staged_changed: set[str]
+
+
+def previous_ids(previous: Snapshot, table: str) -> pl.Series:
+    """Ids the previous snapshot holds for `table` (from its staged file or from the fact that carries its rows)."""
+    if SOURCES[table].kept:
+        return pl.read_parquet(previous.staging[table], columns=["id"])["id"]
+    if table == RESPONSES:
+        return pl.read_parquet(previous.files["fct_survey_responses"], columns=["response_id"])["response_id"]
+    found = pq.read_table(
+        previous.files["fct_applications"], columns=["application_id"], filters=[("kind", "=", KIND_OF[table])]
+    )
+    ids = pl.from_arrow(found.column("application_id"))
+    assert isinstance(ids, pl.Series)
+    return ids.cast(pl.String)
+
+
+def _real(changes: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
+    """Changed rows minus those identical (every column) to their previous version."""
+    if changes.height == 0 or before.height == 0:
+        return changes
+    return changes.join(before.select(changes.columns), on=changes.columns, how="anti", nulls_equal=True)
+
+
+def _merge(before: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
+    if changes.height == 0:
+        return before
+    return pl.concat([before.filter(~pl.col("id").is_in(changes["id"].implode())), changes])
+
+
+def _same(a: pl.DataFrame, b: pl.DataFrame) -> bool:
+    return a.height == b.height and a.sort("id").equals(b.sort("id"))
+
+
+def _kept_tables(previous: Snapshot, ext: Extracted) -> tuple[dict[str, pl.DataFrame], dict[str, pl.Series]]:
+    """The current kept staged tables, and per table the ids that really changed (all ids when read whole)."""
+    staged: dict[str, pl.DataFrame] = {}
+    changed: dict[str, pl.Series] = {}
+    for name, table in SOURCES.items():
+        if not table.kept:
+            continue
+        before = pl.read_parquet(previous.staging[name])
+        change = ext.changes[name]
+        if change.whole:
+            staged[name] = change.frame
+            if not _same(before, change.frame):
+                changed[name] = change.frame["id"]
+            continue
+        real = _real(change.frame, before)
+        staged[name] = _merge(before, real)
+        if real.height:
+            changed[name] = real["id"]
+    return staged, changed
+
+
+def _closure(changed: set[str]) -> set[str]:
+    """Every mart reachable from the changed tables (DEPENDS lists marts in build order)."""
+    rebuild: set[str] = set()
+    for mart, inputs in DEPENDS.items():
+        if any(i in changed or i in rebuild for i in inputs):
+            rebuild.add(mart)
+    return rebuild
+
+
+def _application_changes(ext: Extracted, previous_fct: pl.DataFrame) -> tuple[pl.DataFrame, set[str]]:
+    frames, replaced = [], set()
+    before = applications_as_staged(previous_fct)
+    for table, kind in KIND_OF.items():
+        change = ext.changes[table]
+        frame = change.frame.with_columns(pl.lit(kind, KIND).alias("kind"))
+        for col, dtype in (("direction_id", pl.String), ("track_id", pl.String), ("subject_id", pl.String)):
+            if col not in frame.columns:
+                frame = frame.with_columns(pl.lit(None, dtype).alias(col))
+        if "preferred_date" not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.Date).alias("preferred_date"))
+        frame = frame.select(APPLICATION_STAGED)
+        if change.whole:
+            replaced.add(kind)
+            frames.append(frame)
+        else:
+            frames.append(_real(frame, before.filter(pl.col("kind") == kind)))
+    return pl.concat(frames, how="vertical_relaxed"), replaced
+
+
+def _fact_tables_changed(ext: Extracted) -> set[str]:
+    """Fact-backed tables with any row read (real changes are sorted out once the fact is loaded)."""
+    return {
+        name
+        for name, t in SOURCES.items()
+        if not t.kept and (ext.changes[name].whole or ext.changes[name].frame.height)
+    }
+
+
+def plan_incremental(previous: Snapshot, ext: Extracted, tz: str) -> Plan:
+    staged, changed_ids = _kept_tables(previous, ext)
+    rebuild = _closure(set(changed_ids) | _fact_tables_changed(ext))
+    catalog_changed = "catalog_item" in changed_ids
+    given: dict[str, pl.DataFrame] = {}
+    if "fct_applications" in rebuild:
+        before = read_fact(previous.files["fct_applications"], c.FCT_APPLICATIONS)
+        changes, replaced = _application_changes(ext, before)
+        applicants_changed = changed_ids.get("bot1_applicant", pl.Series("id", [], pl.String))
+        given["fct_applications"] = update_applications(
+            before, changes, replaced, staged["bot1_applicant"], applicants_changed, staged["catalog_item"],
+            catalog_changed, tz,
+        )  # fmt: skip
+    if "fct_survey_responses" in rebuild:
+        before = read_fact(previous.files["fct_survey_responses"], c.FCT_SURVEY_RESPONSES)
+        change = ext.changes[RESPONSES]
+        frame = change.frame.select(RESPONSE_STAGED)
+        real = frame if change.whole else _real(frame, responses_as_staged(before))
+        empty = pl.Series("id", [], pl.String)
+        given["fct_survey_responses"] = update_responses(
+            before, real, change.whole, staged["bot2_student"], staged["bot2_roster"],
+            changed_ids.get("bot2_student", empty), changed_ids.get("bot2_roster", empty), staged["catalog_item"],
+            catalog_changed, tz,
+        )  # fmt: skip
+    for mart in rebuild:
+        for dep in DEPENDS[mart]:
+            if dep in c.MARTS and dep not in rebuild and dep not in given:
+                given[dep] = read_fact(previous.files[dep], c.MARTS[dep])
+    marts = build_marts(staged, tz, only=rebuild, given=given)
+    reused = {name: previous.files[name] for name in c.MARTS if name not in rebuild}
+    return Plan(marts, reused, staged, set(changed_ids))
