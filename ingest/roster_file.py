@@ -110,8 +110,18 @@ def map_columns(headers: list[Any]) -> list[str | None]:
     return [f if f is not None and chosen[f] == i else None for i, f in enumerate(mapped)]
 
 
+def clean_text(value: str) -> str | None:
+    """A stripped string, or None for blanks and Excel error cells (the fast path for CSV, where all is text)."""
+    text = value.strip()
+    if not text or (text[0] == "#" and text in _EXCEL_ERRORS):
+        return None
+    return text
+
+
 def clean_cell(value: Any) -> Any:
     """A stripped string (integral floats lose their `.0`), a date, or None for blanks and Excel error cells."""
+    if isinstance(value, str):
+        return clean_text(value)
     if value is None or isinstance(value, bool):
         return None if value is None else ("true" if value else "false")
     if isinstance(value, datetime):
@@ -124,18 +134,22 @@ def clean_cell(value: Any) -> Any:
     return None if not text or text in _EXCEL_ERRORS else text
 
 
-def _rows_from_table(table: Iterable[list[Any]], number_from: int = 1) -> Iterator[RawRow]:
+def _rows_from_table(table: Iterable[list[Any]], number_from: int = 1, *, text: bool = False) -> Iterator[RawRow]:
     """Find the header (the first row naming a student id column), then map each later row by it."""
+    clean = clean_text if text else clean_cell
     columns: list[str | None] | None = None
+    wanted: list[tuple[int, str]] = []
     for number, values in enumerate(table, start=number_from):
         if columns is None:
             mapped = map_columns(values)
             if ID in mapped:
                 columns = mapped
+                wanted = [(i, c) for i, c in enumerate(mapped) if c is not None]
             elif number - number_from >= HEADER_SEARCH_ROWS:
                 break
             continue
-        cells = {c: clean_cell(v) for c, v in zip(columns, values, strict=False) if c is not None}
+        width = len(values)
+        cells = {c: clean(values[i]) for i, c in wanted if i < width}
         if any(v is not None for v in cells.values()):
             yield RawRow(number, cells)
     if columns is None:
@@ -166,7 +180,8 @@ def _delimiter(text: str) -> str:
 def read_csv(data: bytes) -> list[RawRow]:
     text = _decode(data)
     try:
-        return list(_rows_from_table(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))))
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+        return list(_rows_from_table(reader, text=True))
     except csv.Error as exc:
         raise invalid_file(f"The CSV file cannot be read: {exc}.") from None
 
