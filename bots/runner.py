@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,6 +63,12 @@ def lock_path(config: BotConfig) -> Path:
     return config.data_dir / "bots" / f"polling-{bot_id}.lock"
 
 
+def host_lock_path(config: BotConfig) -> Path:
+    """The same lock outside the data dir, so two data dirs on one host cannot both poll one token."""
+    digest = hashlib.sha256(config.bot_token.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"crm-bot-{digest}.lock"
+
+
 def make_bot(config: BotConfig) -> Bot:
     session = (
         AiohttpSession(api=TelegramAPIServer.from_base(config.telegram_api_url))
@@ -72,7 +80,7 @@ def make_bot(config: BotConfig) -> Bot:
 
 async def run(config: BotConfig) -> None:
     """Poll until interrupted (SIGINT/SIGTERM); the outbox keeps whatever is not yet delivered."""
-    with polling_lock(lock_path(config)):
+    with polling_lock(lock_path(config)), polling_lock(host_lock_path(config)):
         bot = make_bot(config)
         api = ApiClient(config.api_url, config.service_token)
         outbox = await Outbox.open(config.state_dir / "outbox.sqlite3")

@@ -13,7 +13,7 @@ from aiogram.fsm.storage.base import StorageKey
 
 from bots.config import BotConfig, ConfigError
 from bots.fsm_storage import SQLiteStorage, open_storage
-from bots.runner import AlreadyRunning, lock_path, polling_lock
+from bots.runner import AlreadyRunning, host_lock_path, lock_path, polling_lock
 from bots.texts import CATALOGUES, t
 from ingest.schema import FoundationRequest
 from tests.bots.conftest import count, stop
@@ -118,6 +118,9 @@ def test_one_polling_instance_per_token(tmp_path) -> None:
             pass
     with polling_lock(lock_path(config)):  # released when the first one ended
         pass
+    other_dir = BotConfig(name="bot1", bot_token="123:abc", data_dir=tmp_path / "elsewhere")
+    assert host_lock_path(other_dir) == host_lock_path(config)  # same token, same host: same lock
+    assert host_lock_path(BotConfig(name="bot1", bot_token="124:abd", data_dir=tmp_path)) != host_lock_path(config)
 
 
 def test_config_names_what_is_missing(tmp_path) -> None:
