@@ -6,6 +6,7 @@ import re
 import uuid
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from litestar import Request
@@ -19,7 +20,7 @@ from ingest.settings import Settings
 
 REDACTED = "[REDACTED]"
 
-# Keys whose values are personal data wherever they appear (compared after normalising, see `_norm`).
+# Keys whose values are personal data wherever they appear (compared after normalising, see `_key_rule`).
 _PII_KEYS = frozenset(
     {
         "first_name",
@@ -59,17 +60,11 @@ _PHONE_VALUE = re.compile(r"^\+\d[\d\s\-()]{6,}$")
 MAX_USER_AGENT = 512
 
 
-def _norm(key: str) -> str:
-    return re.sub(r"[\s\-]+", "_", key.strip().lower())
-
-
-def _is_pii_key(key: str) -> bool:
-    k = _norm(key)
-    return k in _PII_KEYS or any(part in k for part in _PII_PARTS)
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or value == ""
+@lru_cache(maxsize=4096)
+def _key_rule(key: str) -> tuple[bool, bool]:
+    """(is a PII key, is a free-form subtree): keys repeat endlessly, so the answer is cached."""
+    k = re.sub(r"[\s\-]+", "_", key.strip().lower())
+    return k in _PII_KEYS or any(part in k for part in _PII_PARTS), k in _FREE_FORM_KEYS
 
 
 def _plain(value: Any) -> Any:
@@ -81,24 +76,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _mask(value: Any, *, redact_all: bool) -> Any:
-    if isinstance(value, dict):
-        return {
-            str(k): _mask(
-                v,
-                redact_all=redact_all or _is_pii_key(str(k)) or _norm(str(k)) in _FREE_FORM_KEYS,
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_mask(v, redact_all=redact_all) for v in value]
-    if _is_empty(value):
+def _looks_personal(value: str) -> bool:
+    return ("@" in value and _EMAIL_VALUE.search(value) is not None) or (
+        value[:1] == "+" and _PHONE_VALUE.match(value) is not None
+    )
+
+
+_SEQUENCES = (list, tuple, set, frozenset)
+
+
+def _mask(value: Any, redact_all: bool) -> Any:
+    if value is None or value == "":
         return value
-    if redact_all:
-        return REDACTED
-    if isinstance(value, str) and (_EMAIL_VALUE.search(value) or _PHONE_VALUE.match(value)):
-        return REDACTED
-    return _plain(value)
+    kind = type(value)
+    if kind is str:
+        return REDACTED if redact_all or _looks_personal(value) else value
+    if kind is dict or isinstance(value, dict):
+        masked = {}
+        for k, v in value.items():
+            key = k if type(k) is str else str(k)
+            if redact_all:
+                masked[key] = _mask(v, True)
+            else:
+                pii, free_form = _key_rule(key)
+                masked[key] = _mask(v, pii or free_form)
+        return masked
+    if isinstance(value, _SEQUENCES):
+        return [_mask(v, redact_all) for v in value]
+    return REDACTED if redact_all else _plain(value)
 
 
 def mask_pii(value: Any) -> Any:
@@ -115,7 +120,7 @@ def mask_pii(value: Any) -> Any:
       (this catches `{"user": "a@b.uz"}`);
     - null and empty strings are kept (they reveal nothing); UUIDs, dates and decimals become strings.
     """
-    return _mask(value, redact_all=False)
+    return _mask(value, False)
 
 
 def audit_values(

@@ -134,11 +134,11 @@ def application_row(
     return row
 
 
-def application_created(kind: str, row: dict[str, Any]) -> ApplicationCreated:
+def application_created(kind: str, row: dict[str, Any], telegram_user_id: int) -> ApplicationCreated:
     return ApplicationCreated(
         id=row["id"],
         kind=APPLICATION_KINDS[kind],  # type: ignore[arg-type]
-        applicant_id=row["applicant_id"],
+        telegram_user_id=telegram_user_id,
         status=row["status"],
         submitted_at=row["submitted_at"],
         created_at=row["created_at"],
@@ -151,7 +151,7 @@ def application_created(kind: str, row: dict[str, Any]) -> ApplicationCreated:
 
 def application_audit(kind: str, row: dict[str, Any], applicant_fields: dict[str, Any]) -> dict[str, Any]:
     """The audit `after` of a submit (masked by the audit module): the application and the applicant fields sent."""
-    after = {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
+    after = {k: v for k, v in row.items() if k not in ("created_at", "updated_at", "applicant_id")}
     return {"kind": APPLICATION_KINDS[kind], **after, "applicant": applicant_fields}
 
 

@@ -136,7 +136,7 @@ class ApplicationCreated(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     id: uuid.UUID
     kind: ApplicationKind
-    applicant_id: uuid.UUID
+    telegram_user_id: int
     status: Status
     submitted_at: datetime | None
     created_at: datetime

@@ -19,7 +19,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ingest import bot1_writes, bot2_writes, idempotency
+from ingest import bot1_writes, bot2_writes, idempotency, pg_submissions
 from ingest.audit import audit_values
 from ingest.catalog_refs import CatalogRefs, Ref
 from ingest.contracts import (
@@ -224,7 +224,7 @@ async def _write_bot1(
             continue
         row = bot1_writes.application_row(sub.kind, sub.body, sub.refs, applicant.id, now)
         rows_by_kind.setdefault(sub.kind, []).append(row)
-        answer = msgspec.to_builtins(bot1_writes.application_created(sub.kind, row))
+        answer = msgspec.to_builtins(bot1_writes.application_created(sub.kind, row, sub.body.telegram_user_id))
         results[id(sub)] = _Result("created", 201, answer, row["id"])
         table = bot1_writes.APPLICATION_TABLES[bot1_writes.APPLICATION_KINDS[sub.kind]].name
         audits.append(
@@ -337,8 +337,64 @@ async def write(
     """Store the submissions of one bot; every one ends with an outcome. `lock_keys`: a key being processed by
     another transaction answers 409 at once (single requests) instead of waiting for it (batches)."""
     await prepare(subs, catalog)
-    await _write_prepared(engine, catalog, service, subs, lock_keys=lock_keys)
+    if engine.dialect.name == "postgresql":
+        fast = [s for s in subs if not s.done and s.kind in bot1_writes.APPLICATION_KINDS]
+        await _write_fast(engine, catalog, service, _first_per_key(fast), lock_keys=lock_keys)
+        subs_left = [s for s in subs if s.kind not in bot1_writes.APPLICATION_KINDS]
+    else:
+        subs_left = subs
+    await _write_prepared(engine, catalog, service, subs_left, lock_keys=lock_keys)
     _settle_repeats(subs)
+
+
+def _first_per_key(subs: list[Submission]) -> list[Submission]:
+    seen: set[str] = set()
+    firsts = []
+    for sub in subs:
+        if sub.key is None or sub.key not in seen:
+            firsts.append(sub)
+            if sub.key is not None:
+                seen.add(sub.key)
+    return firsts
+
+
+async def _write_fast(
+    engine: AsyncEngine, catalog: CatalogRefs, service: str, subs: list[Submission], *, lock_keys: bool
+) -> None:
+    """Postgres, bot1 application submits: one statement per call (ingest.pg_submissions)."""
+    pending = subs
+    attempt = 0
+    while pending and attempt < MAX_ATTEMPTS:
+        attempt += 1
+        try:
+            outcomes = await pg_submissions.write_applications(engine, service, pending, utcnow(), lock_keys=lock_keys)
+        except DBAPIError as exc:
+            if _retryable(exc):
+                continue
+            if isinstance(exc, IntegrityError):
+                catalog.invalidate()
+            if len(pending) > 1:
+                log.info("call fell back to one statement per submission", extra={"error": type(exc.orig).__name__})
+                for sub in pending:
+                    await _write_fast(engine, catalog, service, [sub], lock_keys=lock_keys)
+                return
+            pending[0].fail(_database_problem(exc))
+            return
+        lost = []
+        for sub, out in zip(pending, outcomes, strict=True):
+            if out.created:
+                sub.outcome, sub.status, sub.answer, sub.entity_id = "created", 201, out.answer, out.entity_id
+            elif out.in_flight:
+                sub.fail(idempotency.in_flight_problem())
+            elif out.stored_hash is None:
+                lost.append(sub)  # stored by a transaction that committed after this statement began: look again
+            elif out.stored_hash == sub.request_hash:
+                sub.replay(200, out.stored_body or {}, out.stored_entity)
+            else:
+                sub.fail(idempotency.reused_problem())
+        pending = lost
+    for sub in pending:
+        sub.fail(idempotency.in_flight_problem())
 
 
 async def _write_prepared(

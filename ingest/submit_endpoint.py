@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 import msgspec
 from litestar import Request, Response
 
-from ingest import idempotency, submissions
+from ingest import idempotency
 from ingest.audit import request_context
-from ingest.catalog_refs import catalog_of
 from ingest.contracts import BATCH_KIND_STRUCT
+from ingest.gathering import gatherer_of
 from ingest.problems import ProblemError
 from ingest.service_auth import caller_of
 from ingest.submissions import Submission
@@ -52,7 +52,7 @@ async def submit_one(request: Request[Any, Any, Any], kind: str, data: Any) -> R
         key=idempotency.key_from_headers(request.headers),
         context=request_context(request, request.app.state.settings),
     )
-    await submissions.write(request.app.state.db.engine, catalog_of(request.app), caller.service, [sub], lock_keys=True)
+    await gatherer_of(request.app, caller.service).submit(sub)
     if sub.outcome == "error" and sub.problem is not None:
         raise sub.problem
     headers = {idempotency.REPLAYED_HEADER: "true"} if sub.outcome == "replayed" else None

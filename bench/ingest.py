@@ -1,0 +1,316 @@
+"""Ingestion benchmark (SPEC §13, issue 3): single admissions submissions/s at N concurrent clients and batch rows/s
+against a running `crm serve`, each beside the database's physical floors measured in the same run (bench.floors).
+
+    uv run python -m bench.ingest --db postgres --workers 2 --seconds 10
+    uv run python -m bench.ingest --db sqlite --seconds 10
+
+Postgres uses a dedicated database (`--pg-db`, dropped and recreated) on the server of `--pg-url`; SQLite a file in a
+temporary folder. The load generator is a minimal keep-alive HTTP/1.1 client (httpx costs more CPU per request than
+the server under test on a 2-core machine). Prints a table, then one JSON object (also written to `--json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from bench.floors import measure_floors
+from crm.context import in_session
+from ingest import migrate
+from ingest.catalog_seed import seed_catalog
+from ingest.schema import CatalogItem
+from ingest.service_tokens import issue_token
+from ingest.settings import Settings
+
+console = Console(stderr=True)
+
+
+# --- a minimal HTTP/1.1 keep-alive client ------------------------------------------------------------------------
+
+
+class RawClient:
+    """One keep-alive connection; `post` returns (status, body). Enough for a server that answers with
+    Content-Length, which uvicorn does for these endpoints."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port = host, port
+        self.prefix = f"Host: {host}:{port}\r\nX-Service-Token: {token}\r\nContent-Type: application/json\r\n"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def post(self, path: str, body: bytes, extra_headers: str = "") -> tuple[int, bytes]:
+        if self.writer is None:
+            await self._connect()
+        assert self.reader is not None and self.writer is not None
+        head = f"POST {path} HTTP/1.1\r\n{self.prefix}{extra_headers}Content-Length: {len(body)}\r\n\r\n"
+        self.writer.write(head.encode() + body)
+        try:
+            raw = await self.reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.writer = None
+            raise
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        length = next((int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:")), 0)
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+# --- setup -------------------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_database(pg_url: str, name: str) -> str:
+    admin = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(pg_url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+
+
+async def prepare(url: str) -> dict[str, Any]:
+    """Seed the catalog and issue a bot1 token; returns the token and the codes the load uses."""
+    settings = Settings(database_url=url)
+
+    async def work(session: Any) -> dict[str, Any]:
+        await seed_catalog(session)
+        _, raw = await issue_token(session, "bot1", name="bench")
+        directions = list(await session.scalars(select(CatalogItem.code).where(CatalogItem.type == "direction")))
+        tracks = list(await session.scalars(select(CatalogItem.code).where(CatalogItem.type == "track")))
+        regions = list(await session.scalars(select(CatalogItem.code).where(CatalogItem.type == "region")))
+        return {"token": raw, "directions": directions, "tracks": tracks, "regions": regions}
+
+    return await in_session(settings, work)
+
+
+def start_server(url: str, data_dir: Path, port: int, workers: int, log_level: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "CRM_DATABASE_URL": url,
+        "CRM_DATA_DIR": str(data_dir),
+        "CRM_ENV": "test",
+        "CRM_SECRET_KEY": "bench-secret-key-bench-secret-key-bench-secret",
+        "CRM_LOG_LEVEL": log_level,
+    }
+    args = [sys.executable, "-m", "crm", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--workers", str(workers)]
+    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("crm serve exited during start-up")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("crm serve did not become ready")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+# --- load --------------------------------------------------------------------------------------------------------
+
+
+def admissions_payload(rng: random.Random, refs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "telegram_user_id": rng.randint(1, 50_000),
+        "first_name": "Bench",
+        "phone": f"+99890{rng.randint(1_000_000, 9_999_999)}",
+        "region_code": rng.choice(refs["regions"]),
+        "direction_code": rng.choice(refs["directions"]),
+        "track_code": rng.choice(refs["tracks"]),
+        "answers": {"gender": "female", "birth_date": "2007-05-01", "second_phone": "+998901112233"},
+    }
+
+
+async def run_singles(port: int, refs: dict[str, Any], clients: int, seconds: float, warmup: float) -> dict[str, Any]:
+    statuses: Counter[int] = Counter()
+    latencies: list[float] = []
+    t0 = time.perf_counter()
+    start, stop = t0 + warmup, t0 + warmup + seconds
+
+    async def client(n: int) -> None:
+        rng = random.Random(n)
+        http = RawClient("127.0.0.1", port, refs["token"])
+        try:
+            while (now := time.perf_counter()) < stop:
+                body = json.dumps(admissions_payload(rng, refs)).encode()
+                status, _ = await http.post(
+                    "/api/v1/bot1/admissions-2026/submit", body, f"Idempotency-Key: {uuid.uuid4()}\r\n"
+                )
+                if now >= start:
+                    statuses[status] += 1
+                    latencies.append(time.perf_counter() - now)
+        finally:
+            await http.close()
+
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    total = sum(statuses.values())
+    latencies.sort()
+    return {
+        "requests": total,
+        "per_s": total / seconds,
+        "errors": total - statuses.get(201, 0),
+        "statuses": dict(statuses),
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2) if latencies else None,
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2) if latencies else None,
+    }
+
+
+async def run_batches(port: int, refs: dict[str, Any], batches: int, size: int, clients: int) -> dict[str, Any]:
+    rng = random.Random(7)
+    bodies = []
+    for _ in range(batches):
+        items = [
+            {
+                "kind": "bot1.admissions_2026",
+                "idempotency_key": str(uuid.uuid4()),
+                "payload": admissions_payload(rng, refs),
+            }
+            for _ in range(size)
+        ]
+        bodies.append(json.dumps({"items": items}).encode())
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    outcomes: Counter[str] = Counter()
+
+    async def client() -> None:
+        http = RawClient("127.0.0.1", port, refs["token"])
+        try:
+            while not queue.empty():
+                status, raw = await http.post("/api/v1/ingest/batch", queue.get_nowait())
+                if status != 200:
+                    outcomes[f"http_{status}"] += size
+                    continue
+                outcomes.update(r["status"] for r in json.loads(raw)["results"])
+        finally:
+            await http.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    rows = batches * size
+    return {
+        "rows": rows,
+        "per_s": rows / elapsed,
+        "seconds": round(elapsed, 2),
+        "errors": rows - outcomes.get("created", 0),
+        "outcomes": dict(outcomes),
+    }
+
+
+# --- main --------------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg-db", default="crm_bench_ingest")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-clients", type=int, default=2)
+    parser.add_argument("--floor-seconds", type=float, default=5)
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--json", type=Path, help="also write the JSON result to this file")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="crm-bench-"))
+    url = (
+        pg_database(args.pg_url, args.pg_db) if args.db == "postgres" else f"sqlite+aiosqlite:///{tmp / 'crm.sqlite3'}"
+    )
+    migrate.upgrade(url)
+    refs = asyncio.run(prepare(url))
+    port = free_port()
+    proc = start_server(url, tmp / "data", port, args.workers, args.log_level)
+    try:
+        wait_ready(port, proc)
+        console.print(f"[bold]crm serve[/] on {args.db}, {args.workers} worker(s); {args.clients} clients")
+        singles = asyncio.run(run_singles(port, refs, args.clients, args.seconds, args.warmup))
+        batches = asyncio.run(run_batches(port, refs, args.batches, args.batch_size, args.batch_clients))
+    finally:
+        stop_server(proc)
+    floor_url = url if args.db == "postgres" else f"sqlite:///{tmp / 'floor.sqlite3'}"
+    floors = measure_floors(floor_url, clients=args.clients, seconds=args.floor_seconds)
+    result = {
+        "db": args.db,
+        "workers": args.workers,
+        "clients": args.clients,
+        "single_submissions": singles,
+        "batch": batches,
+        "floors": floors.as_dict(),
+        "single_vs_insert_floor": round(singles["per_s"] / floors.insert_rows_per_s, 3),
+        "batch_vs_copy_floor": round(batches["per_s"] / floors.copy_rows_per_s, 3),
+    }
+    table = Table(title=f"Ingestion on {args.db} ({args.workers} worker(s), {args.clients} clients)")
+    for column in ("measure", "rate /s", "floor /s", "ratio", "errors"):
+        table.add_column(column, justify="right" if column != "measure" else "left")
+    table.add_row(
+        "single admissions submits",
+        f"{singles['per_s']:,.0f}",
+        f"{floors.insert_rows_per_s:,.0f} (single-row INSERT, {floors.insert_method})",
+        f"{result['single_vs_insert_floor']:.3f}",
+        str(singles["errors"]),
+    )
+    table.add_row(
+        f"batch rows ({args.batch_size}/batch)",
+        f"{batches['per_s']:,.0f}",
+        f"{floors.copy_rows_per_s:,.0f} ({floors.copy_method})",
+        f"{result['batch_vs_copy_floor']:.3f}",
+        str(batches["errors"]),
+    )
+    Console().print(table)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
