@@ -142,7 +142,7 @@ class _Bot2:
         self.lang = lang_of(lang)
 
     def grid(self, data: AnalyticsData) -> q.CoverageGrid:
-        return q.coverage_grid(data, self.window, self.campaign, self.academic_year)
+        return q.coverage_grid(data, self.window, self.campaign, self.academic_year, self.lang)
 
 
 @get("/bot2/course-year-coverage", summary="Coverage per course year 1..5 (roster totals of the campaign)")
@@ -169,9 +169,7 @@ async def program_coverage(
 ) -> Response[list[q.ProgramCoverage]]:
     p = _Bot2(request, from_, to, campaign, academic_year, lang)
     year = course_year_of(course_year, required=False)
-    return await _answer(
-        request, lambda d: q.program_coverage(p.grid(d), d.catalog.get(), year, p.lang), bot2=p.campaign
-    )
+    return await _answer(request, lambda d: q.program_coverage(p.grid(d), year), bot2=p.campaign)
 
 
 @get("/bot2/program-course-matrix", summary="Coverage per program × course year")
@@ -184,9 +182,7 @@ async def program_course_matrix(
     lang: LangParam = None,
 ) -> Response[q.ProgramCourseMatrix]:
     p = _Bot2(request, from_, to, campaign, academic_year, lang)
-    return await _answer(
-        request, lambda d: q.program_course_matrix(p.grid(d), d.catalog.get(), p.lang), bot2=p.campaign
-    )
+    return await _answer(request, lambda d: q.program_course_matrix(p.grid(d)), bot2=p.campaign)
 
 
 @get("/bot2/program-details-by-year", summary="One course year: coverage and employment per program")
@@ -202,9 +198,7 @@ async def program_details_by_year(
     year = course_year_of(course_year, required=True)
     p = _Bot2(request, from_, to, campaign, academic_year, lang)
     assert year is not None
-    return await _answer(
-        request, lambda d: q.program_details_by_year(p.grid(d), d.catalog.get(), year, p.lang), bot2=p.campaign
-    )
+    return await _answer(request, lambda d: q.program_details_by_year(p.grid(d), year), bot2=p.campaign)
 
 
 @get("/bot2/enrollments-overview", summary="Totals, per course year and per program × year")
@@ -217,7 +211,7 @@ async def enrollments_overview(
     lang: LangParam = None,
 ) -> Response[q.EnrollmentsOverview]:
     p = _Bot2(request, from_, to, campaign, academic_year, lang)
-    return await _answer(request, lambda d: q.enrollments_overview(p.grid(d), d.catalog.get(), p.lang), bot2=p.campaign)
+    return await _answer(request, lambda d: q.enrollments_overview(p.grid(d)), bot2=p.campaign)
 
 
 @get("/bot2/employment", summary="Employed / unemployed (exact status `employed`) by program and course year")
@@ -229,9 +223,7 @@ async def bot2_employment(
     lang: LangParam = None,
 ) -> Response[q.Employment]:
     p = _Bot2(request, from_, to, campaign, None, lang)
-    return await _answer(
-        request, lambda d: q.employment(p.grid(d), d.catalog.get(), p.campaign, p.lang), bot2=p.campaign
-    )
+    return await _answer(request, lambda d: q.employment(p.grid(d), p.campaign), bot2=p.campaign)
 
 
 def analytics_router() -> Router:

@@ -98,23 +98,20 @@ class LocalDays:
             [to_us(datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)) for d in self.dates], dtype=np.int64
         )
 
-    def covering(self, start_us: int, end_us: int) -> tuple[list[str], np.ndarray]:
-        """The local days that overlap [start, end) within this range, and the interval edges (the window's own
-        edges at both ends, local midnights in between)."""
+    def covering(self, start_us: int, end_us: int) -> tuple[list[str], int, int]:
+        """The local days that overlap [start, end) within this range: their ISO dates and the indexes of the first
+        and last (an empty list when none)."""
         first = max(int(np.searchsorted(self.starts, start_us, side="right")) - 1, 0)
-        last = int(np.searchsorted(self.starts, end_us, side="left")) - 1
-        last = min(last, len(self.starts) - 2)
+        last = min(int(np.searchsorted(self.starts, end_us, side="left")) - 1, len(self.starts) - 2)
         if last < first:
-            return [], np.array([start_us, start_us], dtype=np.int64)
-        edges = self.starts[first : last + 2].copy()
-        edges[0] = max(edges[0], start_us)
-        edges[-1] = min(edges[-1], end_us)
-        return self.iso[first : last + 1], edges
+            return [], 0, -1
+        return self.iso[first : last + 1], first, last
 
 
 # --- bot1 -------------------------------------------------------------------------------------------------------
 
-GROUPINGS = ("direction", "track", "region", "status", "subject", "kind_status", "region_kind", "all")
+GROUPINGS = ("direction", "track", "region", "status", "subject", "kind_status", "region_kind")
+DAILY_GROUPINGS = ("direction", "track", "region", "status")
 
 
 class Applications:
@@ -152,12 +149,13 @@ class Applications:
 
     def _grouping(self, name: str) -> GroupedTimes:
         admissions = self.kind == APPLICATION_KINDS.index("admissions-2026")
-        if name in ("direction", "track", "region"):
-            return GroupedTimes(self.dims[name][admissions], self.ts[admissions], self.n_catalog)
-        if name == "status":
-            return GroupedTimes(self.status[admissions], self.ts[admissions], len(STATUSES))
-        if name == "all":
-            return GroupedTimes(np.zeros(int(admissions.sum()), dtype=np.int32), self.ts[admissions], 1)
+        if name in DAILY_GROUPINGS:
+            if name == "status":
+                grouped = GroupedTimes(self.status[admissions], self.ts[admissions], len(STATUSES))
+            else:
+                grouped = GroupedTimes(self.dims[name][admissions], self.ts[admissions], self.n_catalog)
+            grouped.index_days(self.days.starts)
+            return grouped
         if name == "subject":
             polito = self.kind == APPLICATION_KINDS.index("polito-academy")
             return GroupedTimes(self.dims["subject"][polito], self.ts[polito], self.n_catalog)

@@ -254,18 +254,19 @@ def _clip_to_data(apps: Applications, window: Window) -> tuple[int, int]:
 def admissions_daily(data: AnalyticsData, window: Window, group_by: str | None, lang: str | None) -> DailyAdmissions:
     apps = data.applications.get()
     start, end = _clip_to_data(apps, window)
-    if start >= end:
+    days, first, last = apps.days.covering(start, end) if start < end else ([], 0, -1)
+    if not days:
         return DailyAdmissions(group_by, [], [], 0, [])
-    days, edges = apps.days.covering(start, end)
-    matrix = apps.grouping(group_by or "all").series(edges)
+    # Without a group, the status grouping summed over statuses is the daily total.
+    matrix = apps.grouping(group_by or "status").series(start, end, first, last)
     totals = matrix.sum(axis=0)
     series: list[DailySeries] = []
     if group_by is not None:
         catalog = data.catalog.get()
-        for g in np.flatnonzero(matrix.sum(axis=1)):
+        sums = matrix.sum(axis=1)
+        for g in np.flatnonzero(sums):
             key, code, label = _group_label(catalog, group_by, int(g), lang)
-            values = matrix[g]
-            series.append(DailySeries(key, code, label, int(values.sum()), values.tolist()))
+            series.append(DailySeries(key, code, label, int(sums[g]), matrix[g].tolist()))
         series.sort(key=lambda s: (s.key is None, -s.total, s.label, s.key or ""))
     return DailyAdmissions(group_by, days, totals.tolist(), int(totals.sum()), series)
 
@@ -303,36 +304,70 @@ def _funnel_row(kind: str, counts: np.ndarray) -> FunnelRow:
 
 @dataclass
 class CoverageGrid:
-    """Per program (catalog index) and course year 1..5: roster total, responded, employed, planned."""
+    """Per program present (catalog index in `programs`, in display order) and course year 1..5: roster total,
+    responded, employed and planned, as plain lists (row i belongs to programs[i])."""
 
-    programs: list[int]
+    programs: list[tuple[int, str, str]]  # (catalog index, id, label), sorted by label then id
+    total: list[list[int]]
+    responded: list[list[int]]
+    employed: list[list[int]]
+    planned: list[list[int]]
+    academic_year: str | None
+
+    def rows(self) -> list[tuple[str, str, list[int], list[int], list[int], list[int]]]:
+        return [
+            (pid, label, self.total[i], self.responded[i], self.employed[i], self.planned[i])
+            for i, (_, pid, label) in enumerate(self.programs)
+        ]
+
+    def by_year(self, table: list[list[int]]) -> list[int]:
+        return [sum(row[y] for row in table) for y in range(len(COURSE_YEARS))]
+
+
+@dataclass
+class _Static:
     total: np.ndarray
-    responded: np.ndarray
-    employed: np.ndarray
     planned: np.ndarray
     academic_year: str | None
 
 
-def coverage_grid(data: AnalyticsData, window: Window, campaign: str, academic_year: str | None) -> CoverageGrid:
-    catalog = data.catalog.get()
-    coverage = data.coverage.get()
+def _static(data: AnalyticsData, campaign: str, academic_year: str | None) -> _Static:
+    """The window-independent part of a campaign's coverage: roster totals and planned headcounts."""
+    catalog, coverage = data.catalog.get(), data.coverage.get()
     size = (catalog.none + 1, len(COURSE_YEARS))
     total = np.zeros(size, dtype=np.int64)
-    responded = np.zeros(size, dtype=np.int64)
-    employed = np.zeros(size, dtype=np.int64)
     planned = np.zeros(size, dtype=np.int64)
     for (program, year), n in coverage.totals.get(campaign, {}).items():
         total[program, year - 1] += n
     year_used = coverage.academic_year(campaign, academic_year)
     for (program, year), n in coverage.planned.get((campaign, year_used or ""), {}).items():
         planned[program, year - 1] += n
+    return _Static(total, planned, year_used)
+
+
+def coverage_grid(
+    data: AnalyticsData, window: Window, campaign: str, academic_year: str | None, lang: str | None = None
+) -> CoverageGrid:
+    catalog = data.catalog.get()
+    static = data.cached(("coverage-static", campaign, academic_year), lambda: _static(data, campaign, academic_year))
+    responded = np.zeros_like(static.total)
+    employed = np.zeros_like(static.total)
     responses = data.surveys.get().campaign(campaign)
     if responses is not None and len(responses.programs):
         counts = data.cached(("latest", campaign, *window.key()), lambda: responses.counts(window))
         responded[responses.programs] += counts.sum(axis=2)
         employed[responses.programs] += counts[:, :, 1]
-    present = np.flatnonzero((total + responded + planned).sum(axis=1))
-    return CoverageGrid([int(p) for p in present], total, responded, employed, planned, year_used)
+    present = np.flatnonzero((static.total + responded + static.planned).sum(axis=1))
+    order = _program_order(catalog, [int(p) for p in present], lang)
+    rows = np.array([p for p, _, _ in order], dtype=np.int64)
+    return CoverageGrid(
+        order,
+        static.total[rows].tolist(),
+        responded[rows].tolist(),
+        employed[rows].tolist(),
+        static.planned[rows].tolist(),
+        static.academic_year,
+    )
 
 
 def _program_order(catalog: Catalog, programs: list[int], lang: str | None) -> list[tuple[int, str, str]]:
@@ -346,95 +381,76 @@ def _program_order(catalog: Catalog, programs: list[int], lang: str | None) -> l
 
 
 def course_year_coverage(grid: CoverageGrid) -> list[YearCoverage]:
-    total, responded, planned = grid.total.sum(axis=0), grid.responded.sum(axis=0), grid.planned.sum(axis=0)
+    total, responded, planned = grid.by_year(grid.total), grid.by_year(grid.responded), grid.by_year(grid.planned)
     return [
-        YearCoverage(y, int(total[i]), int(responded[i]), percent(int(responded[i]), int(total[i])), int(planned[i]))
+        YearCoverage(y, total[i], responded[i], percent(responded[i], total[i]), planned[i])
         for i, y in enumerate(COURSE_YEARS)
     ]
 
 
-def _years(course_year: int | None) -> slice:
-    return slice(None) if course_year is None else slice(course_year - 1, course_year)
-
-
-def program_coverage(
-    grid: CoverageGrid, catalog: Catalog, course_year: int | None, lang: str | None
-) -> list[ProgramCoverage]:
-    cols = _years(course_year)
+def program_coverage(grid: CoverageGrid, course_year: int | None) -> list[ProgramCoverage]:
+    years = range(len(COURSE_YEARS)) if course_year is None else (course_year - 1,)
     out = []
-    for p, pid, label in _program_order(catalog, grid.programs, lang):
-        t, r, pl = (int(a[p, cols].sum()) for a in (grid.total, grid.responded, grid.planned))
+    for pid, label, total, responded, _, planned in grid.rows():
+        t, r, pl = (sum(row[y] for y in years) for row in (total, responded, planned))
         if t or r or pl:
             out.append(ProgramCoverage(pid, label, t, r, percent(r, t), pl))
     return out
 
 
-def program_course_matrix(grid: CoverageGrid, catalog: Catalog, lang: str | None) -> ProgramCourseMatrix:
-    order = _program_order(catalog, grid.programs, lang)
+def program_course_matrix(grid: CoverageGrid) -> ProgramCourseMatrix:
     cells = [
-        MatrixCell(
-            pid,
-            y,
-            int(grid.total[p, y - 1]),
-            int(grid.responded[p, y - 1]),
-            percent(int(grid.responded[p, y - 1]), int(grid.total[p, y - 1])),
-            int(grid.planned[p, y - 1]),
-        )
-        for p, pid, _ in order
-        for y in COURSE_YEARS
+        MatrixCell(pid, y, total[i], responded[i], percent(responded[i], total[i]), planned[i])
+        for pid, _, total, responded, _, planned in grid.rows()
+        for i, y in enumerate(COURSE_YEARS)
     ]
-    return ProgramCourseMatrix(list(COURSE_YEARS), [ProgramRef(pid, label) for _, pid, label in order], cells)
+    return ProgramCourseMatrix(list(COURSE_YEARS), [ProgramRef(pid, label) for _, pid, label in grid.programs], cells)
 
 
-def program_details_by_year(
-    grid: CoverageGrid, catalog: Catalog, course_year: int, lang: str | None
-) -> list[ProgramDetails]:
+def program_details_by_year(grid: CoverageGrid, course_year: int) -> list[ProgramDetails]:
     y = course_year - 1
     out = []
-    for p, pid, label in _program_order(catalog, grid.programs, lang):
-        t, r, e, pl = (int(a[p, y]) for a in (grid.total, grid.responded, grid.employed, grid.planned))
+    for pid, label, total, responded, employed, planned in grid.rows():
+        t, r, e, pl = total[y], responded[y], employed[y], planned[y]
         if t or r or pl:
             out.append(ProgramDetails(pid, label, t, r, percent(r, t), e, r - e, pl))
     out.sort(key=lambda d: -d.total)  # stable: ties keep the name order
     return out
 
 
-def enrollments_overview(grid: CoverageGrid, catalog: Catalog, lang: str | None) -> EnrollmentsOverview:
-    by_program = []
-    for p, pid, label in _program_order(catalog, grid.programs, lang):
-        for y in COURSE_YEARS:
-            t, r, pl = (int(a[p, y - 1]) for a in (grid.total, grid.responded, grid.planned))
-            if t or r or pl:
-                by_program.append(ProgramYearCoverage(pid, label, y, t, r, percent(r, t), pl))
-    total, responded = int(grid.total.sum()), int(grid.responded.sum())
+def enrollments_overview(grid: CoverageGrid) -> EnrollmentsOverview:
+    by_program = [
+        ProgramYearCoverage(pid, label, y, total[i], responded[i], percent(responded[i], total[i]), planned[i])
+        for pid, label, total, responded, _, planned in grid.rows()
+        for i, y in enumerate(COURSE_YEARS)
+        if total[i] or responded[i] or planned[i]
+    ]
+    total = sum(map(sum, grid.total))
+    responded = sum(map(sum, grid.responded))
     return EnrollmentsOverview(
         total,
         responded,
         percent(responded, total),
-        int(grid.planned.sum()),
+        sum(map(sum, grid.planned)),
         grid.academic_year,
         course_year_coverage(grid),
         by_program,
     )
 
 
-def employment(grid: CoverageGrid, catalog: Catalog, campaign: str, lang: str | None) -> Employment:
-    by_program = []
-    for p, pid, label in _program_order(catalog, grid.programs, lang):
-        for y in COURSE_YEARS:
-            r, e = int(grid.responded[p, y - 1]), int(grid.employed[p, y - 1])
-            if r:
-                by_program.append(EmploymentCell(pid, label, y, r, e, r - e, percent(e, r)))
-    responded, employed = grid.responded.sum(axis=0), grid.employed.sum(axis=0)
-    by_year = [
-        EmploymentYear(
-            y,
-            int(responded[i]),
-            int(employed[i]),
-            int(responded[i] - employed[i]),
-            percent(int(employed[i]), int(responded[i])),
+def employment(grid: CoverageGrid, campaign: str) -> Employment:
+    by_program = [
+        EmploymentCell(
+            pid, label, y, responded[i], employed[i], responded[i] - employed[i], percent(employed[i], responded[i])
         )
+        for pid, label, _, responded, employed, _ in grid.rows()
+        for i, y in enumerate(COURSE_YEARS)
+        if responded[i]
+    ]
+    responded, employed = grid.by_year(grid.responded), grid.by_year(grid.employed)
+    by_year = [
+        EmploymentYear(y, responded[i], employed[i], responded[i] - employed[i], percent(employed[i], responded[i]))
         for i, y in enumerate(COURSE_YEARS)
     ]
-    r_all, e_all = int(responded.sum()), int(employed.sum())
+    r_all, e_all = sum(responded), sum(employed)
     return Employment(campaign, r_all, e_all, r_all - e_all, percent(e_all, r_all), by_year, by_program)

@@ -20,43 +20,60 @@ INT64_MAX = np.iinfo(np.int64).max
 
 
 class GroupedTimes:
-    """Counts per group of instants in half-open windows."""
+    """Counts per group of instants in half-open windows. Groups are numbered 0..n_groups-1 by the caller; only
+    those present take space (a compact renumbering), and results come back in the caller's numbering."""
 
     def __init__(self, groups: np.ndarray, instants: np.ndarray, n_groups: int) -> None:
         self.n_groups = n_groups
         self.size = len(instants)
-        groups = groups.astype(np.int64, copy=False)
+        self.present, compact = np.unique(np.asarray(groups, dtype=np.int64), return_inverse=True)
         instants = instants.astype(np.int64, copy=False)
         self.lo = int(instants.min()) if self.size else 0
         self.hi = int(instants.max()) if self.size else 0
         # Each group owns a disjoint key range [g*span, (g+1)*span): offset instants lie in [0, span - 1).
         self.span = self.hi - self.lo + 2
-        if n_groups * self.span >= INT64_MAX:
+        if max(len(self.present), 1) * self.span >= INT64_MAX:
             raise ValueError("time range too wide for one key space")
-        self.keys = np.sort(groups * self.span + (instants - self.lo))
-        self._bases = np.arange(n_groups, dtype=np.int64) * self.span
+        self.keys = np.sort(compact.astype(np.int64) * self.span + (instants - self.lo))
+        self._bases = np.arange(len(self.present), dtype=np.int64) * self.span
+        self._day_starts: np.ndarray | None = None
+        self._day_positions: np.ndarray | None = None
 
-    def _offsets(self, bounds: np.ndarray) -> np.ndarray:
-        """Window bounds as offsets clipped into the key range of one group ([0, span - 1])."""
-        return np.clip(bounds, self.lo, self.hi + 1) - self.lo
+    def _positions(self, bounds_us: np.ndarray) -> np.ndarray:
+        """For each present group and bound: how many of its rows lie before the bound (a (groups, bounds) matrix)."""
+        offsets = np.clip(bounds_us, self.lo, self.hi + 1) - self.lo
+        probes = (self._bases[:, None] + offsets[None, :]).ravel()
+        return np.searchsorted(self.keys, probes, side="left").reshape(len(self.present), len(offsets))
+
+    def _expand(self, compact: np.ndarray) -> np.ndarray:
+        out = np.zeros((self.n_groups, *compact.shape[1:]), dtype=np.int64)
+        out[self.present] = compact
+        return out
 
     def counts(self, start_us: int, end_us: int) -> np.ndarray:
         """Rows per group with start <= instant < end (int64 vector of length n_groups)."""
-        bounds = self._offsets(np.array([start_us, end_us], dtype=np.int64))
-        probes = (self._bases[:, None] + bounds[None, :]).ravel()
-        pos = np.searchsorted(self.keys, probes, side="left").reshape(self.n_groups, 2)
-        return pos[:, 1] - pos[:, 0]
+        pos = self._positions(np.array([start_us, end_us], dtype=np.int64))
+        return self._expand(pos[:, 1] - pos[:, 0])
 
-    def series(self, edges_us: np.ndarray) -> np.ndarray:
-        """Rows per group and interval [edges[i], edges[i+1]): an (n_groups, len(edges) - 1) matrix."""
-        bounds = self._offsets(np.asarray(edges_us, dtype=np.int64))
-        probes = (self._bases[:, None] + bounds[None, :]).ravel()
-        pos = np.searchsorted(self.keys, probes, side="left").reshape(self.n_groups, len(bounds))
-        return np.diff(pos, axis=1)
+    def index_days(self, day_starts: np.ndarray) -> None:
+        """Precompute each group's position at every local midnight, so a daily series costs a slice, not a
+        binary search per day."""
+        self._day_positions = self._positions(np.asarray(day_starts, dtype=np.int64))
+        self._day_starts = day_starts
+
+    def series(self, start_us: int, end_us: int, first_day: int, last_day: int) -> np.ndarray:
+        """Rows per group and day for days first..last of `index_days`, the first day starting at `start` and the
+        last ending at `end` (exact edges): an (n_groups, days) matrix."""
+        assert self._day_positions is not None, "index_days() first"
+        edges = self._positions(np.array([start_us, end_us], dtype=np.int64))
+        inner = self._day_positions[:, first_day + 1 : last_day + 1]
+        positions = np.concatenate([edges[:, :1], inner, edges[:, 1:]], axis=1)
+        return self._expand(np.diff(positions, axis=1))
 
     @property
     def nbytes(self) -> int:
-        return int(self.keys.nbytes)
+        extra = self._day_positions.nbytes if self._day_positions is not None else 0
+        return int(self.keys.nbytes + extra)
 
 
 def _bucket_edges(sorted_instants: np.ndarray, buckets: int) -> np.ndarray:
@@ -79,32 +96,33 @@ class LatestIndex:
         order = np.argsort(submitted, kind="stable")
         self.ts = submitted[order].astype(np.int64)
         self.sup = superseded[order].astype(np.int64)
-        self.group = groups[order].astype(np.int64)
+        self.group = groups[order].astype(np.int32)
         latest = self.sup == MAX_US
         self.latest = GroupedTimes(self.group[latest], self.ts[latest], n_groups)
         k_budget = int(np.sqrt(self.MEMORY_BUDGET_CELLS / max(n_groups, 1)))
         k = max(1, min(256, k_budget, len(self.ts) // 256 or 1))
         self.edges = _bucket_edges(self.ts, k)
         self.k = len(self.edges) - 1
-        self.a = self._bucket(self.ts)
-        # c = K marks "never superseded", beyond every bucket.
-        self.c = np.where(latest, self.k, self._bucket(self.sup))
+        self.a = self._bucket(self.ts).astype(np.int32)
+        # c = K marks "never superseded", beyond every bucket (only needed to build the table).
+        c = np.where(latest, self.k, self._bucket(self.sup))
+        self.table = self._table(c)
         by_sup = np.argsort(self.sup, kind="stable")
         self.sup_sorted = self.sup[by_sup]
         self.sup_a = self.a[by_sup]
         self.sup_group = self.group[by_sup]
-        self.table = self._table()
 
     def _bucket(self, values: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.edges[1:-1], values, side="right").astype(np.int64)
 
-    def _table(self) -> np.ndarray:
+    def _table(self, c: np.ndarray) -> np.ndarray:
         """U[x, hi, g] = #{rows of group g: bucket(ts) < x and bucket(sup) > hi}, for x in 0..K, hi in 0..K-1."""
         k, g = self.k, self.n_groups
-        hist = np.bincount((self.a * (k + 1) + self.c) * g + self.group, minlength=k * (k + 1) * g)
+        cell = (self.a.astype(np.int64) * (k + 1) + c) * g + self.group
+        hist = np.bincount(cell, minlength=k * (k + 1) * g).astype(np.int32)
         hist = hist.reshape(k, k + 1, g)
         # S[a, hi] = sum over c > hi of H[a, c]: a reversed cumulative sum along c, shifted by one.
-        above = np.cumsum(hist[:, ::-1, :], axis=1)[:, ::-1, :]
+        above = np.cumsum(hist[:, ::-1, :], axis=1, dtype=np.int32)[:, ::-1, :]
         strictly_above = above[:, 1:, :]  # index hi → sum over c >= hi + 1
         table = np.zeros((k + 1, k, g), dtype=np.int32)
         np.cumsum(strictly_above, axis=0, out=table[1:])
@@ -139,5 +157,5 @@ class LatestIndex:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.ts, self.sup, self.group, self.a, self.c, self.sup_sorted, self.sup_a, self.sup_group)
+        arrays = (self.ts, self.sup, self.group, self.a, self.sup_sorted, self.sup_a, self.sup_group)
         return int(sum(x.nbytes for x in arrays) + self.table.nbytes + self.latest.nbytes)
