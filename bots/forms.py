@@ -114,7 +114,8 @@ def problem_field(problem: dict[str, Any]) -> str | None:
         return None
     last = re.split(r"[.\[\]$]+", str(name).strip("$."))
     base = next((part for part in reversed(last) if part and not part.isdigit()), "")
-    return re.sub(r"_(id|code)$", "", base) or None
+    ref = re.fullmatch(r"(region|direction|track|subject|program)_(id|code)", base)
+    return (ref.group(1) if ref else base) or None
 
 
 def fix_text(lang: str, problem: dict[str, Any], kind: str = "") -> str:
