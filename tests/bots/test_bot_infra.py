@@ -184,3 +184,17 @@ async def test_redis_fsm_storage_when_configured(tmp_path) -> None:
     finally:
         await storage.close()
     assert not (tmp_path / "unused.sqlite3").exists()
+
+
+def test_crm_bot_run_without_a_token_says_what_to_set(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from crm.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    for var in ("BOT_TOKEN", "BOT1_TOKEN", "CRM_SERVICE_TOKEN", "BOT1_SERVICE_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    result = CliRunner().invoke(cli, ["bot", "run", "bot1"], env={"CRM_DATA_DIR": str(tmp_path / "data")})
+    assert result.exit_code == 1 and "BOT_TOKEN" in result.output
+    result = CliRunner().invoke(cli, ["bot", "status", "bot2"], env={"CRM_DATA_DIR": str(tmp_path / "data")})
+    assert result.exit_code == 0 and "bot2: 0 queued, 0 refused, 0 delivered" in result.output
