@@ -36,7 +36,7 @@ from warehouse.build import build
 from warehouse.mock import CAMPAIGNS, seed_mock
 from warehouse.snapshot import Snapshot, current
 
-console = Console(stderr=True)
+console = Console(stderr=True, width=150)
 SECRET = "bench-secret-key-bench-secret-key-bench-secret"
 WINDOW = timedelta(days=365)
 TARGET_RATIO = 0.25
@@ -70,7 +70,7 @@ class Getter:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def get(self, path: str) -> tuple[int, int]:
+    async def get(self, path: str) -> tuple[int, str]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
@@ -80,15 +80,15 @@ class Getter:
         status = int(lines[0].split()[1])
         length = next((int(v.split(":", 1)[1]) for v in lines if v.lower().startswith("content-length:")), 0)
         await self.reader.readexactly(length)
-        return status, length
+        return status, raw.decode("latin-1")
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
 
 
-async def load(port: int, headers: str, paths: Any, clients: int, seconds: float) -> dict[str, Any]:
-    """`clients` connections asking `paths()` in a loop for `seconds`; latencies in ms."""
+async def load(port: int, headers: str, paths: Any, clients: int, seconds: float, expect: int = 200) -> dict[str, Any]:
+    """`clients` connections asking `paths()` in a loop for `seconds`; latencies in ms; other statuses are errors."""
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -102,7 +102,7 @@ async def load(port: int, headers: str, paths: Any, clients: int, seconds: float
                 started = time.perf_counter()
                 status, _ = await conn.get(path)
                 latencies.append((time.perf_counter() - started) * 1000)
-                if status != 200:
+                if status != expect:
                     errors += 1
         finally:
             conn.close()
@@ -284,6 +284,16 @@ def main() -> None:
                 results[endpoint.removeprefix("/api/v1/analytics")] = await load(
                     port, auth, paths, args.clients, args.seconds
                 )
+            # The floor of any analytics answer: auth (the viewer guard's database lookup) + the snapshot check,
+            # no computation: a conditional request answered 304.
+            fixed = ENDPOINTS[6]
+            conn = Getter(port, auth)
+            _, head = await conn.get(fixed)
+            conn.close()
+            etag = next(v.split(":", 1)[1].strip() for v in head.split("\r\n") if v.lower().startswith("etag:"))
+            results["auth + snapshot check only (304)"] = await load(
+                port, f"{auth}If-None-Match: {etag}\r\n", lambda: fixed, args.clients, args.seconds, expect=304
+            )
             results["/healthz (after)"] = await load(port, "", lambda: "/healthz", args.clients, args.seconds)
 
         asyncio.run(run())
@@ -297,7 +307,8 @@ def main() -> None:
     for name, r in results.items():
         ratio = r["rps"] / healthz if healthz else 0
         r["ratio"] = round(ratio, 3)
-        ok = "" if name.startswith("/healthz") else ("✓" if ratio >= TARGET_RATIO and not r["errors"] else "✗")
+        measured = name.startswith("/") and not name.startswith("/healthz")
+        ok = ("✓" if ratio >= TARGET_RATIO and not r["errors"] else "✗") if measured else ""
         table.add_row(
             name,
             str(r["requests"]),
@@ -333,7 +344,9 @@ def main() -> None:
         "server_peak_rss_mb": rss,
         "endpoints": results,
         "all_pass": all(
-            r["ratio"] >= TARGET_RATIO and not r["errors"] for n, r in results.items() if not n.startswith("/healthz")
+            r["ratio"] >= TARGET_RATIO and not r["errors"]
+            for n, r in results.items()
+            if n.startswith("/") and not n.startswith("/healthz")
         ),
     }
     print(json.dumps(report, indent=2))
