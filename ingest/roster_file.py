@@ -13,8 +13,8 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -75,12 +75,18 @@ XLSX_TYPES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RawRow:
-    """One data row: its number as the user sees it (spreadsheet row, or 1-based position in a JSON list) and cells."""
+@dataclass(slots=True)
+class RosterTable:
+    """The file's rows column by column: `columns[field][i]` is a cell (text, or None when blank) of the row the user
+    sees as number `numbers[i]` (spreadsheet row, or 1-based position in a JSON list). `issues` are cells that
+    cannot be a value at all (a JSON list or object), as (row, field, message)."""
 
-    number: int
-    cells: dict[str, Any]
+    columns: dict[str, list[str | None]] = field(default_factory=dict)
+    numbers: list[int] = field(default_factory=list)
+    issues: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
 
 
 def invalid_file(detail: str) -> ProblemError:
@@ -104,9 +110,9 @@ def map_columns(headers: list[Any]) -> list[str | None]:
     keys = [header_key(h) for h in headers]
     mapped = [_HEADER_MAP.get(k) for k in keys]
     chosen: dict[str, int] = {}
-    for i, field in enumerate(mapped):
-        if field is not None and (field not in chosen or keys[i] == field):
-            chosen[field] = i
+    for i, name in enumerate(mapped):
+        if name is not None and (name not in chosen or keys[i] == name):
+            chosen[name] = i
     return [f if f is not None and chosen[f] == i else None for i, f in enumerate(mapped)]
 
 
@@ -119,43 +125,47 @@ def clean_text(value: str) -> str | None:
 
 
 def clean_cell(value: Any) -> Any:
-    """A stripped string (integral floats lose their `.0`), a date, or None for blanks and Excel error cells."""
+    """A stripped string (integral floats lose their `.0`, dates are ISO), or None for blanks and Excel errors."""
     if isinstance(value, str):
         return clean_text(value)
     if value is None or isinstance(value, bool):
         return None if value is None else ("true" if value else "false")
     if isinstance(value, datetime):
-        return value.date()
+        return value.date().isoformat()
     if isinstance(value, date):
-        return value
+        return value.isoformat()
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else str(value)
     text = str(value).strip()
     return None if not text or text in _EXCEL_ERRORS else text
 
 
-def _rows_from_table(table: Iterable[list[Any]], number_from: int = 1, *, text: bool = False) -> Iterator[RawRow]:
-    """Find the header (the first row naming a student id column), then map each later row by it."""
+def _table(rows: Iterable[list[Any]], number_from: int = 1, *, text: bool = False) -> RosterTable:
+    """Find the header (the first row naming a student id column), then collect each later row by it; rows with
+    no value at all are left out."""
     clean = clean_text if text else clean_cell
-    columns: list[str | None] | None = None
-    wanted: list[tuple[int, str]] = []
-    for number, values in enumerate(table, start=number_from):
-        if columns is None:
+    wanted: list[tuple[int, str]] | None = None
+    table = RosterTable()
+    for number, values in enumerate(rows, start=number_from):
+        if wanted is None:
             mapped = map_columns(values)
             if ID in mapped:
-                columns = mapped
                 wanted = [(i, c) for i, c in enumerate(mapped) if c is not None]
+                table.columns = {c: [] for _, c in wanted}
             elif number - number_from >= HEADER_SEARCH_ROWS:
                 break
             continue
         width = len(values)
-        cells = {c: clean(values[i]) for i, c in wanted if i < width}
-        if any(v is not None for v in cells.values()):
-            yield RawRow(number, cells)
-    if columns is None:
+        cells = [(c, clean(values[i]) if i < width else None) for i, c in wanted]
+        if any(v is not None for _, v in cells):
+            table.numbers.append(number)
+            for c, v in cells:
+                table.columns[c].append(v)
+    if wanted is None:
         raise invalid_file(
             "No student id column found in the first rows: name one student_external_id (or student_id, id, talaba_id)."
         )
+    return table
 
 
 def _decode(data: bytes) -> str:
@@ -177,16 +187,15 @@ def _delimiter(text: str) -> str:
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def read_csv(data: bytes) -> list[RawRow]:
+def read_csv(data: bytes) -> RosterTable:
     text = _decode(data)
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-        return list(_rows_from_table(reader, text=True))
+        return _table(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)), text=True)
     except csv.Error as exc:
         raise invalid_file(f"The CSV file cannot be read: {exc}.") from None
 
 
-def read_xlsx(data: bytes) -> list[RawRow]:
+def read_xlsx(data: bytes) -> RosterTable:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
@@ -194,10 +203,10 @@ def read_xlsx(data: bytes) -> list[RawRow]:
         table = sheet.to_python(skip_empty_area=False)
     except (CalamineError, ValueError, IndexError, OSError) as exc:
         raise invalid_file(f"The spreadsheet cannot be read ({exc}); save it as .xlsx or CSV.") from None
-    return list(_rows_from_table(table))
+    return _table(table)
 
 
-def read_json(data: bytes) -> list[RawRow]:
+def read_json(data: bytes) -> RosterTable:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):
@@ -205,18 +214,24 @@ def read_json(data: bytes) -> list[RawRow]:
     rows = doc.get("rows") if isinstance(doc, dict) else doc
     if not isinstance(rows, list):
         raise invalid_file('Send a JSON list of rows, or {"rows": [...]}.')
-    out: list[RawRow] = []
+    table = RosterTable(columns={f: [] for f in FIELDS})
     for number, item in enumerate(rows, start=1):
         if not isinstance(item, dict):
             raise invalid_file(f"Row {number} of the JSON list is not an object.")
+        cells: dict[str, str | None] = {}
         keys = list(item)
-        cells = {
-            field: item[key] if isinstance(item[key], dict | list) else clean_cell(item[key])
-            for key, field in zip(keys, map_columns(keys), strict=True)
-            if field is not None
-        }
-        out.append(RawRow(number, cells))
-    return out
+        for key, name in zip(keys, map_columns(keys), strict=True):
+            if name is None:
+                continue
+            value = item[key]
+            if isinstance(value, dict | list):
+                table.issues.append((number, name, f"{name} must be a single value, not a list or object."))
+                value = None
+            cells[name] = clean_cell(value)
+        table.numbers.append(number)
+        for name in FIELDS:
+            table.columns[name].append(cells.get(name))
+    return table
 
 
 def sniff_format(data: bytes, filename: str | None, content_type: str | None) -> str:
@@ -233,7 +248,7 @@ def sniff_format(data: bytes, filename: str | None, content_type: str | None) ->
     return "json" if head in (b"[", b"{") else "csv"
 
 
-def read_roster_file(data: bytes, filename: str | None = None, content_type: str | None = None) -> list[RawRow]:
+def read_roster_file(data: bytes, filename: str | None = None, content_type: str | None = None) -> RosterTable:
     """Every data row of the file; 400 INVALID_FILE when it cannot be read at all."""
     if not data.strip():
         raise invalid_file("The file is empty.")

@@ -30,9 +30,9 @@ def roster_import(file: Path, dry_run: bool, show_errors: int) -> None:
     started = time.perf_counter()
     try:
         with console.status(f"Reading {file.name}…"):
-            rows = read_roster_file(file.read_bytes(), file.name)
-        with console.status(f"Importing {len(rows):,} rows…"):
-            result = run_in_session(settings, lambda s: _import(s, rows, dry_run, file.name))
+            table = read_roster_file(file.read_bytes(), file.name)
+        with console.status(f"Importing {len(table):,} rows…"):
+            result = run_in_session(settings, lambda s: _import(s, table, dry_run, file.name))
     except ProblemError as exc:
         fail(exc.detail, "check the file; CSV (UTF-8 or Windows-1251), XLSX or JSON are accepted")
     _print(result, show_errors)
@@ -46,8 +46,8 @@ def roster_import(file: Path, dry_run: bool, show_errors: int) -> None:
         fail(f"{result.error_count} row(s) had errors and were left out", "fix them in the file and import it again")
 
 
-async def _import(session, rows, dry_run: bool, source: str) -> ImportResult:  # type: ignore[no-untyped-def]
-    result = await import_rows(session, rows, dry_run=dry_run)
+async def _import(session, table, dry_run: bool, source: str) -> ImportResult:  # type: ignore[no-untyped-def]
+    result = await import_rows(session, table, dry_run=dry_run)
     await audit_import(session, result, source=source, actor_type="system")
     return result
 
