@@ -1,11 +1,19 @@
 """Extraction: ADBC straight into Arrow, every read of one build inside ONE read-only transaction (Postgres:
 REPEATABLE READ READ ONLY; SQLite: one read transaction over the WAL), so all tables are one consistent snapshot.
-Incremental reads take rows whose (updated_at, id) is past the previous build's watermark."""
+Incremental reads take rows whose (updated_at, id) is past the previous build's watermark.
+
+The ADBC SQLite driver carries its own copy of SQLite. Two copies of SQLite in one process corrupt each other's
+POSIX locks (closing one copy's file descriptor drops the other's locks: sqlite.org/howtocorrupt.html §2.2), and the
+API's own connections live in the process that runs the worker. So on SQLite the ADBC connection lives in a small
+child process (warehouse/sqlite_reader.py) and the Arrow tables come back over a pipe."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +24,7 @@ import pyarrow as pa
 from sqlalchemy.engine import make_url
 
 from ingest.db import sqlite_path
+from warehouse.sqlite_reader import HEADER, run_query
 from warehouse.staging import SOURCES, SourceTable, normalize, select_sql
 
 # Rows are stamped with updated_at (by the writer's clock) before their transaction commits, so a row can become
@@ -66,29 +75,19 @@ def adbc_uri(database_url: str) -> tuple[str, str]:
 
 
 class Source:
-    """An open read transaction on the operational store."""
+    """An open read transaction on the operational store; `query` runs one statement in it."""
 
-    def __init__(self, conn: Any, dialect: str) -> None:
-        self._conn = conn
+    def __init__(self, query: Callable[[str], pa.Table], dialect: str) -> None:
+        self._query = query
         self.dialect = dialect
         self._horizon = datetime.now(UTC)
 
     def arrow(self, sql: str) -> pa.Table:
-        cur = self._conn.cursor()
-        try:
-            cur.execute(sql)
-            return cur.fetch_arrow_table()
-        finally:
-            cur.close()
+        return self._query(sql)
 
     def scalar(self, sql: str) -> Any:
-        cur = self._conn.cursor()
-        try:
-            cur.execute(sql)
-            row = cur.fetchone()
-            return row[0] if row else None
-        finally:
-            cur.close()
+        table = self._query(sql)
+        return table.column(0)[0].as_py() if table.num_rows and table.num_columns else None
 
     def counts(self) -> dict[str, int]:
         """Row counts of every staged table plus EXTRA_COUNTS, in one statement."""
@@ -126,26 +125,80 @@ def open_source(database_url: str) -> Iterator[Source]:
     """One consistent read-only transaction for the whole extraction."""
     dialect, uri = adbc_uri(database_url)
     if dialect == "postgresql":
-        import adbc_driver_postgresql.dbapi as driver
+        with _postgres_source(uri) as source:
+            yield source
     else:
-        import adbc_driver_sqlite.dbapi as driver  # type: ignore[no-redef]
+        with _sqlite_source(uri) as source:
+            yield source
+
+
+@contextmanager
+def _postgres_source(uri: str) -> Iterator[Source]:
+    import adbc_driver_postgresql.dbapi as driver
+
     conn = driver.connect(uri)  # autocommit off: the driver opens a transaction
     try:
-        source = Source(conn, dialect)
-        if dialect == "postgresql":
-            # must be the first statement of the transaction
-            source.scalar("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            source._horizon = _postgres_horizon(source)
-        else:
-            # a deferred transaction takes its WAL snapshot at the first read and keeps it until it ends
-            source.scalar("SELECT 1 FROM sqlite_master LIMIT 1")
-            source._horizon = _sqlite_horizon(uri)
+        source = Source(lambda sql: run_query(conn, sql), "postgresql")
+        source.scalar("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")  # first statement of the txn
+        source._horizon = _postgres_horizon(source)
         yield source
     finally:
         try:
             conn.rollback()
         finally:
             conn.close()
+
+
+class ExtractionError(RuntimeError):
+    """A query failed in the SQLite reader process."""
+
+
+class SqliteReader:
+    """The client side of warehouse/sqlite_reader.py."""
+
+    def __init__(self, path: str) -> None:
+        # our own interpreter and module; the path is the configured database file
+        self.proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "warehouse.sqlite_reader", path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def query(self, sql: str) -> pa.Table:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(sql).encode() + b"\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.read(HEADER.size)
+        if len(header) < HEADER.size:
+            raise ExtractionError(f"the SQLite reader process exited ({self.proc.poll()})")
+        status, size = HEADER.unpack(header)
+        payload = self.proc.stdout.read(size)
+        if status != b"O":
+            raise ExtractionError(payload.decode(errors="replace"))
+        return pa.ipc.open_stream(pa.py_buffer(payload)).read_all()
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()  # EOF: the reader ends its transaction and exits
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+@contextmanager
+def _sqlite_source(path: str) -> Iterator[Source]:
+    reader = SqliteReader(path)
+    try:
+        source = Source(reader.query, "sqlite")
+        source.scalar("SELECT 1 FROM sqlite_master LIMIT 1")  # takes the read snapshot
+        source._horizon = _sqlite_horizon(path)
+        yield source
+    finally:
+        reader.close()
 
 
 def _postgres_horizon(source: Source) -> datetime:

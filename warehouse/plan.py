@@ -112,56 +112,67 @@ def _closure(changed: set[str]) -> set[str]:
     return rebuild
 
 
-def _application_changes(ext: Extracted, previous_fct: pl.DataFrame) -> tuple[pl.DataFrame, set[str]]:
-    frames, replaced = [], set()
-    before = applications_as_staged(previous_fct)
-    for table, kind in KIND_OF.items():
-        change = ext.changes[table]
-        frame = change.frame.with_columns(pl.lit(kind, KIND).alias("kind"))
-        for col, dtype in (("direction_id", pl.String), ("track_id", pl.String), ("subject_id", pl.String)):
-            if col not in frame.columns:
-                frame = frame.with_columns(pl.lit(None, dtype).alias(col))
-        if "preferred_date" not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, pl.Date).alias("preferred_date"))
-        frame = frame.select(APPLICATION_STAGED)
-        if change.whole:
-            replaced.add(kind)
-            frames.append(frame)
+def _as_staged(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Extracted rows of a fact-backed table in the staged columns the fact maintenance takes."""
+    if table == RESPONSES:
+        return frame.select(RESPONSE_STAGED)
+    frame = frame.with_columns(pl.lit(KIND_OF[table], KIND).alias("kind"))
+    for col, dtype in (("direction_id", pl.String), ("track_id", pl.String), ("subject_id", pl.String)):
+        if col not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype).alias(col))
+    if "preferred_date" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.Date).alias("preferred_date"))
+    return frame.select(APPLICATION_STAGED)
+
+
+def _prior_rows(previous: Snapshot, table: str, ids: pl.Series) -> pl.DataFrame:
+    """The previous versions of the rows `ids` of a fact-backed table, read back from its fact."""
+    wanted = ids.to_list()
+    if table == RESPONSES:
+        spec, key, back = c.FCT_SURVEY_RESPONSES, "response_id", responses_as_staged
+    else:
+        spec, key, back = c.FCT_APPLICATIONS, "application_id", applications_as_staged
+    found = pq.read_table(previous.files[spec.name], filters=[(key, "in", wanted)])
+    df = pl.from_arrow(found)
+    assert isinstance(df, pl.DataFrame)
+    return back(df)
+
+
+def _fact_changes(previous: Snapshot, ext: Extracted) -> dict[str, Change]:
+    """Per fact-backed table: the whole table (rows were deleted) or its really changed rows."""
+    out: dict[str, Change] = {}
+    for name, table in SOURCES.items():
+        if table.kept:
+            continue
+        change = ext.changes[name]
+        frame = _as_staged(name, change.frame)
+        if change.whole or frame.height == 0:
+            out[name] = Change(frame, change.whole)
         else:
-            frames.append(_real(frame, before.filter(pl.col("kind") == kind)))
-    return pl.concat(frames, how="vertical_relaxed"), replaced
-
-
-def _fact_tables_changed(ext: Extracted) -> set[str]:
-    """Fact-backed tables with any row read (real changes are sorted out once the fact is loaded)."""
-    return {
-        name
-        for name, t in SOURCES.items()
-        if not t.kept and (ext.changes[name].whole or ext.changes[name].frame.height)
-    }
+            out[name] = Change(_real(frame, _prior_rows(previous, name, frame["id"])), whole=False)
+    return out
 
 
 def plan_incremental(previous: Snapshot, ext: Extracted, tz: str) -> Plan:
     staged, changed_ids = _kept_tables(previous, ext)
-    rebuild = _closure(set(changed_ids) | _fact_tables_changed(ext))
+    facts = _fact_changes(previous, ext)
+    changed = set(changed_ids) | {name for name, ch in facts.items() if ch.whole or ch.frame.height}
+    rebuild = _closure(changed)
     catalog_changed = "catalog_item" in changed_ids
+    empty = pl.Series("id", [], pl.String)
     given: dict[str, pl.DataFrame] = {}
     if "fct_applications" in rebuild:
-        before = read_fact(previous.files["fct_applications"], c.FCT_APPLICATIONS)
-        changes, replaced = _application_changes(ext, before)
-        applicants_changed = changed_ids.get("bot1_applicant", pl.Series("id", [], pl.String))
+        changes = pl.concat([facts[table].frame for table in KIND_OF], how="vertical_relaxed")
+        replaced = {KIND_OF[table] for table in KIND_OF if facts[table].whole}
         given["fct_applications"] = update_applications(
-            before, changes, replaced, staged["bot1_applicant"], applicants_changed, staged["catalog_item"],
+            read_fact(previous.files["fct_applications"], c.FCT_APPLICATIONS), changes, replaced,
+            staged["bot1_applicant"], changed_ids.get("bot1_applicant", empty), staged["catalog_item"],
             catalog_changed, tz,
         )  # fmt: skip
     if "fct_survey_responses" in rebuild:
-        before = read_fact(previous.files["fct_survey_responses"], c.FCT_SURVEY_RESPONSES)
-        change = ext.changes[RESPONSES]
-        frame = change.frame.select(RESPONSE_STAGED)
-        real = frame if change.whole else _real(frame, responses_as_staged(before))
-        empty = pl.Series("id", [], pl.String)
         given["fct_survey_responses"] = update_responses(
-            before, real, change.whole, staged["bot2_student"], staged["bot2_roster"],
+            read_fact(previous.files["fct_survey_responses"], c.FCT_SURVEY_RESPONSES), facts[RESPONSES].frame,
+            facts[RESPONSES].whole, staged["bot2_student"], staged["bot2_roster"],
             changed_ids.get("bot2_student", empty), changed_ids.get("bot2_roster", empty), staged["catalog_item"],
             catalog_changed, tz,
         )  # fmt: skip

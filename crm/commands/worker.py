@@ -1,28 +1,21 @@
 """`crm worker`: the scheduler only (mart builds every CRM_BUILD_EVERY, idempotency-key pruning, and the report
-schedule when the reports package provides one)."""
+schedule of reports.toml)."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 
 import click
 
 from crm.commands.common import settings_or_exit
 from crm.context import console
+from reports.jobs import add_report_jobs
 from warehouse.worker import AddJobs, run_worker
-
-REPORT_JOBS = ("reports.jobs", "add_report_jobs")  # (module, function(scheduler, settings)) when present
 
 
 def extra_jobs() -> list[AddJobs]:
-    """The reports' scheduled jobs, if the reports package defines them."""
-    module, name = REPORT_JOBS
-    if importlib.util.find_spec(module) is None:
-        return []
-    add = getattr(importlib.import_module(module), name, None)
-    return [add] if callable(add) else []
+    """Jobs of other packages that share the worker's scheduler: the scheduled reports."""
+    return [add_report_jobs]
 
 
 @click.command()
