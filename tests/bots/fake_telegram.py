@@ -30,6 +30,7 @@ class FakeTelegram:
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
+    confirmed: int = 0  # like Telegram: getUpdates with offset N confirms (forgets) every update below N
 
     async def start(self, port: int) -> None:
         app = web.Application()
@@ -69,9 +70,10 @@ class FakeTelegram:
 
     async def _get_updates(self, offset: int, timeout: float) -> list[dict[str, Any]]:
         deadline = time.monotonic() + min(timeout, 5.0)
+        self.confirmed = max(self.confirmed, offset)
         async with self._changed:
             while True:
-                pending = [u for u in self.updates if u["update_id"] >= offset]
+                pending = [u for u in self.updates if u["update_id"] >= self.confirmed]
                 left = deadline - time.monotonic()
                 if pending or left <= 0:
                     return pending

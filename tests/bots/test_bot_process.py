@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select
 from ingest import migrate
 from ingest.catalog_seed import seed_catalog
 from ingest.db import Database
-from ingest.schema import Admissions2026Application, Applicant, CatalogItem
+from ingest.schema import Admissions2026Application, Applicant, CatalogItem, FoundationRequest
 from ingest.service_tokens import issue_token
 from tests.bots.fake_telegram import FakeTelegram, Sent
 from tests.e2e import clean_env, crm_process, free_port, wait_ready
@@ -143,3 +143,61 @@ async def test_crm_bot_run_completes_an_admissions_application(tmp_path: Path) -
     assert application.applicant_id == applicant.id and application.status == "submitted"
     assert direction == "DIR-SOFT-UZ"
     assert "stopped" in (tmp_path / "bot.log").read_text()
+
+
+@pytest.mark.fault
+async def test_kill_9_of_the_api_and_the_bot_loses_nothing(tmp_path: Path) -> None:
+    """The API dies, a person submits (told "saved"), the bot is killed too; both restart: it is delivered once."""
+    db_path = tmp_path / "crm.sqlite3"
+    service_token = await prepare_database(db_path)
+    db_env = {"CRM_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}", "CRM_ENV": "dev"}
+    api_port, tg_port = free_port(), free_port()
+    api = f"http://127.0.0.1:{api_port}"
+    fake = FakeTelegram(BOT_TOKEN)
+    server_env = clean_env(**db_env, CRM_DATA_DIR=str(tmp_path / "api-data"))
+    bot_env = clean_env(
+        **db_env,
+        CRM_DATA_DIR=str(tmp_path / "bot-data"),
+        BOT_TOKEN=BOT_TOKEN,
+        TELEGRAM_API_URL=f"http://127.0.0.1:{tg_port}",
+        CRM_API_URL=api,
+        CRM_SERVICE_TOKEN=service_token,
+    )
+    serve = ["serve", "--port", str(api_port)]
+    await fake.start(tg_port)
+    user = User(fake)
+    try:
+        with crm_process(serve, cwd=tmp_path, env=server_env, log=tmp_path / "api1.log") as server:
+            await asyncio.to_thread(wait_ready, api, server, 60)
+            with crm_process(["bot", "run", "bot1"], cwd=tmp_path, env=bot_env, log=tmp_path / "bot1.log") as bot:
+                await user.says("/start", "Choose your language")
+                await user.taps("🇬🇧 English", "Please share your phone number")
+                await user.shares_contact("Enter your first name")
+                await user.says("Aziz", "Enter your last name")
+                await user.says("Karimov", "Choose your gender")
+                await user.taps("👨 Male", "Choose your date of birth")
+                await user.says("15.04.2005", "Enter your e-mail")
+                await user.taps("⏭ Skip", "Which region do you live in?")
+                await user.taps("Tashkent city", "Your profile is saved")
+                server.kill()  # kill -9 of the API
+                await asyncio.to_thread(server.wait, 30)
+                await user.taps("📘 Foundation Year", "An extra phone number")
+                await user.taps("⏭ Skip", "Please check your application")
+                saved = await user.taps("✅ Confirm and send", "Saved.")
+                bot.kill()  # kill -9 of the bot, with the submission only in its outbox
+                await asyncio.to_thread(bot.wait, 30)
+        ref = saved.text.rsplit(" ", 1)[-1]
+        with crm_process(serve, cwd=tmp_path, env=server_env, log=tmp_path / "api2.log") as server:
+            await asyncio.to_thread(wait_ready, api, server, 60)
+            with crm_process(["bot", "run", "bot1"], cwd=tmp_path, env=bot_env, log=tmp_path / "bot2.log") as bot:
+                told = await fake.wait_for(lambda m: f"{ref} has now been received" in m.text, timeout=180)
+                bot.send_signal(signal.SIGINT)
+                code = await asyncio.to_thread(bot.wait, 30)
+    finally:
+        await fake.stop()
+    assert code == 0 and told.chat_id == USER["id"]
+    engine = create_engine(f"sqlite:///{db_path}")
+    with engine.connect() as conn:
+        rows = conn.execute(select(FoundationRequest.__table__)).all()
+    engine.dispose()
+    assert len(rows) == 1 and rows[0].status == "submitted"
