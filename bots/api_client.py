@@ -12,6 +12,8 @@ import httpx
 
 API = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# A batch of a few hundred items may take the server longer than one submission; a timeout only means a replay.
+BATCH_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 
 # kind (as in the batch endpoint) -> single endpoint
 SUBMIT_PATHS: dict[str, str] = {
@@ -132,7 +134,9 @@ class ApiClient:
 
     async def batch(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Several submissions in one call; the answer's `results` in item order."""
-        answer = await self._call("POST", BATCH_PATH, json={"items": items}, headers=self._headers())
+        answer = await self._call(
+            "POST", BATCH_PATH, json={"items": items}, headers=self._headers(), timeout=BATCH_TIMEOUT
+        )
         results = answer.body.get("results") if isinstance(answer.body, dict) else None
         if not isinstance(results, list) or len(results) != len(items):
             raise ApiUnavailable("batch answer does not match the request")
