@@ -61,11 +61,12 @@ class RawClient:
     async def _connect(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
 
-    async def post(self, path: str, body: bytes, extra_headers: str = "") -> tuple[int, bytes]:
+    async def post(self, path: str, body: bytes, extra_headers: str = "", method: str = "POST") -> tuple[int, bytes]:
         if self.writer is None:
             await self._connect()
         assert self.reader is not None and self.writer is not None
-        head = f"POST {path} HTTP/1.1\r\n{self.prefix}{extra_headers}Content-Length: {len(body)}\r\n\r\n"
+        length = f"Content-Length: {len(body)}\r\n" if method == "POST" else ""
+        head = f"{method} {path} HTTP/1.1\r\n{self.prefix}{extra_headers}{length}\r\n"
         self.writer.write(head.encode() + body)
         try:
             raw = await self.reader.readuntil(b"\r\n\r\n")

@@ -123,6 +123,11 @@ def mask_pii(value: Any) -> Any:
     return _mask(value, False)
 
 
+def mask_free_form(value: Any) -> Any:
+    """`value` masked as free-form user input (the rule for `answers`): every scalar, keys and nesting kept."""
+    return _mask(value, True)
+
+
 def audit_values(
     *,
     actor_type: str,

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter, SkipValidation
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 from ingest.bot1_writes import APPLICATION_TABLES, applicants
@@ -25,6 +23,7 @@ from ingest.contracts import (
     FoundationSubmit,
     PolitoAcademySubmit,
 )
+from ingest.reads import read_connection
 from ingest.schema import CatalogItem
 from ingest.service_auth import bot1_only
 from ingest.submit_endpoint import submit_one
@@ -101,34 +100,37 @@ def _label(row: Any, ref: str) -> CatalogLabel | None:
 
 @get("/applicants/{telegram_user_id:int}/applications", summary="An applicant's applications and their status")
 async def applicant_applications(
-    db_session: NamedDependency[AsyncSession],
+    request: Request[Any, Any, Any],
     telegram_user_id: Annotated[int, Parameter(ge=1, le=BIGINT_MAX)],
 ) -> ApplicantApplications:
     """Every application of this Telegram user, newest first, with its current status (empty if none)."""
-    applicant_id = await db_session.scalar(
-        select(applicants.c.id).where(applicants.c.telegram_user_id == telegram_user_id)
-    )
     results: list[ApplicationSummary] = []
-    if applicant_id is not None:
-        for kind in APPLICATION_TABLES:
-            for row in await db_session.execute(_applications_query(kind, telegram_user_id)):
-                results.append(
-                    ApplicationSummary(
-                        id=row.id,
-                        kind=kind,  # type: ignore[arg-type]
-                        status=row.status,
-                        submitted_at=row.submitted_at,
-                        created_at=row.created_at,
-                        updated_at=row.updated_at,
-                        direction=_label(row, "direction"),
-                        track=_label(row, "track"),
-                        subject=_label(row, "subject"),
-                        preferred_date=getattr(row, "preferred_date", None),
-                    )
-                )
+    async with read_connection(request.app.state.db.engine) as conn:
+        applicant_id = await conn.scalar(
+            select(applicants.c.id).where(applicants.c.telegram_user_id == telegram_user_id)
+        )
+        if applicant_id is not None:
+            for kind in APPLICATION_TABLES:
+                rows = await conn.execute(_applications_query(kind, telegram_user_id))
+                results.extend(_summary(kind, row) for row in rows)
     results.sort(key=lambda a: (a.created_at, str(a.id)), reverse=True)
     return ApplicantApplications(
         telegram_user_id=telegram_user_id, applicant_id=applicant_id, count=len(results), results=results
+    )
+
+
+def _summary(kind: str, row: Any) -> ApplicationSummary:
+    return ApplicationSummary(
+        id=row.id,
+        kind=kind,  # type: ignore[arg-type]
+        status=row.status,
+        submitted_at=row.submitted_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        direction=_label(row, "direction"),
+        track=_label(row, "track"),
+        subject=_label(row, "subject"),
+        preferred_date=getattr(row, "preferred_date", None),
     )
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Router, get
-from litestar.di import NamedDependency
+from litestar import Request, Router, get
 from litestar.params import FromQuery
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.contracts import BotCatalog, BotCatalogItem, CatalogType
+from ingest.reads import read_connection
 from ingest.schema import CatalogItem
 from ingest.service_auth import either_bot
 
@@ -19,10 +18,7 @@ _items = CatalogItem.__table__
 
 
 @get("/catalog", summary="Active catalog items for the bots (all of them, one answer)")
-async def bot_catalog(
-    db_session: NamedDependency[AsyncSession],
-    type: FromQuery[CatalogType | None] = None,
-) -> BotCatalog:
+async def bot_catalog(request: Request[Any, Any, Any], type: FromQuery[CatalogType | None] = None) -> BotCatalog:
     """All active items of `type` (or of every bot type), ordered by type, sort order and name, with uz/ru/en names."""
     types = (type,) if type else BOT_TYPES
     query = (
@@ -30,7 +26,8 @@ async def bot_catalog(
         .where(_items.c.is_active.is_(True), _items.c.type.in_(types))
         .order_by(_items.c.type, _items.c.sort_order, _items.c.name, _items.c.id)
     )
-    results = [_item(row) for row in await db_session.execute(query)]
+    async with read_connection(request.app.state.db.engine) as conn:
+        results = [_item(row) for row in await conn.execute(query)]
     return BotCatalog(type=type, count=len(results), results=results)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingest.problems import ProblemError
+from ingest.reads import read_connection
 from ingest.schema import CatalogItem
 
 _items = CatalogItem.__table__
@@ -50,7 +51,7 @@ class CatalogRefs:
         self._loaded_at: float | None = None
 
     async def reload(self) -> None:
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             rows = (await conn.execute(select(_items.c.id, _items.c.type, _items.c.code))).all()
         self._types = {r.id: r.type for r in rows}
         self._codes = {(r.type, r.code): r.id for r in rows}

@@ -51,9 +51,14 @@ def key_from_headers(headers: Mapping[str, str]) -> str | None:
 
 def request_hash(kind: str, body: msgspec.Struct) -> str:
     """sha256 of the kind and the decoded body in a canonical form: key order and omitted defaults do not matter."""
+    return hash_encoded(kind, msgspec.json.encode(body, order="sorted"))
+
+
+def hash_encoded(kind: str, canonical: bytes) -> str:
+    """`request_hash` from the body's canonical encoding (`msgspec.json.encode(body, order="sorted")`)."""
     digest = hashlib.sha256(kind.encode())
     digest.update(b"\n")
-    digest.update(msgspec.json.encode(body, order="sorted"))
+    digest.update(canonical)
     return digest.hexdigest()
 
 

@@ -26,7 +26,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingest import bot1_writes, idempotency
-from ingest.audit import MAX_USER_AGENT, mask_pii
+from ingest.audit import MAX_USER_AGENT, mask_free_form, mask_pii
 
 _TEXT = ("username", "first_name", "last_name", "phone", "email", "language")
 
@@ -169,6 +169,16 @@ class Outcome:
     stored_entity: Any
 
 
+def _audit_after(kind: str, row: dict[str, Any], supplied: dict[str, Any]) -> dict[str, Any]:
+    """What `mask_pii(bot1_writes.application_audit(...))` gives, built directly: only the parts that can hold
+    personal data are walked; ids and timestamps stay native (the JSON encoder writes them as strings)."""
+    after = {k: v for k, v in row.items() if k not in ("created_at", "updated_at", "applicant_id", "answers")}
+    after["kind"] = kind
+    after["answers"] = mask_free_form(row["answers"])
+    after["applicant"] = mask_pii(supplied)
+    return after
+
+
 def _rows(subs: list[Any], service: str, now: datetime) -> tuple[list[dict[str, Any]], list[tuple[dict, Any]]]:
     """The input records of the call's submissions, and the (answer, id) each gets if written."""
     rows: list[dict[str, Any]] = []
@@ -203,7 +213,7 @@ def _rows(subs: list[Any], service: str, now: datetime) -> tuple[list[dict[str, 
                 "subject": row.get("subject_id"),
                 "pdate": row.get("preferred_date"),
                 "body": answer,
-                "audit_after": mask_pii(bot1_writes.application_audit(sub.kind, row, supplied)),
+                "audit_after": _audit_after(kind, row, supplied),
                 "audit_meta": {"kind": sub.kind, "idempotency_key": sub.key} if sub.key else {"kind": sub.kind},
                 "ip": (context.get("ip") or "")[:45] or None,
                 "ua": (context.get("user_agent") or "")[:MAX_USER_AGENT],
@@ -216,7 +226,8 @@ def _rows(subs: list[Any], service: str, now: datetime) -> tuple[list[dict[str, 
 async def write_applications(
     engine: AsyncEngine, service: str, subs: list[Any], now: datetime, *, lock_keys: bool
 ) -> list[Outcome]:
-    """Run the statement for `subs` (distinct keys, prepared, all bot1 application kinds) in its own transaction."""
+    """Run the statement for `subs` (distinct keys, prepared, all bot1 application kinds) on an autocommit
+    connection: the statement is its own transaction, so BEGIN and COMMIT cost no extra round trips."""
     rows, answers = _rows(subs, service, now)
     # One JSON document for all rows: msgspec encodes it in C and the server parses it in C (json_to_recordset),
     # far cheaper than adapting dozens of Python arrays element by element.

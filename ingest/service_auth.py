@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingest.problems import ProblemError
 from ingest.rate_limit import RateLimiter, make_store
+from ingest.reads import read_connection
 from ingest.schema import ServiceToken, utcnow
 from ingest.service_tokens import hash_token
 from ingest.settings import Settings
@@ -130,7 +131,7 @@ class TokenVerifier:
         return ServiceCaller(entry.service, entry.token_id)
 
     async def _fetch(self, digest: str) -> _Cached | None:
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             row = (
                 await conn.execute(
                     select(
