@@ -65,6 +65,8 @@ def make_scheduler(settings: Settings, *, build_now: bool = True, extra: Iterabl
         id=BUILD_JOB,
         name="build the marts",
         next_run_time=now if build_now else None,
+        coalesce=True,
+        max_instances=1,
     )
     scheduler.add_job(
         prune_job,
@@ -73,6 +75,8 @@ def make_scheduler(settings: Settings, *, build_now: bool = True, extra: Iterabl
         id=PRUNE_JOB,
         name="prune idempotency keys",
         next_run_time=now,
+        coalesce=True,
+        max_instances=1,
     )
     for add in extra:
         add(scheduler, settings)
