@@ -39,17 +39,18 @@ from ingest.guards import (
     requires_viewer,
 )
 from ingest.jwt_tokens import ACCESS_TTL, REFRESH_TTL, Claims, TokenInvalid, decode, new_access, new_refresh, secret_of
+from ingest.login_throttle import ATTEMPTS_PER_MINUTE, RollingLimit
 from ingest.passwords import hash_password, needs_rehash, verify_password
 from ingest.problems import ProblemError, problem_response
-from ingest.rate_limit import RateLimiter, make_store
+from ingest.rate_limit import make_store
 from ingest.schema import RefreshToken, RevokedToken, User, utcnow
 from ingest.settings import Settings
 from ingest.upsert import dialect_insert
 from ingest.users import normalize_email
 
-LOGIN_LIMIT_PER_MINUTE = 10
+LOGIN_LIMIT_PER_MINUTE = ATTEMPTS_PER_MINUTE
 REFRESH_COOKIE_PATH = "/api/v1/auth"
-_LIMITER_KEY = "user_rate_limiter"
+_LIMITER_KEY = "login_limit"
 _DUMMY_HASH: list[str] = []
 
 
@@ -130,11 +131,12 @@ def clear_session_cookies(response: Response[Any], settings: Settings) -> None:
 # --- helpers -----------------------------------------------------------------------------------------------------
 
 
-def limiter_of(request: Request[Any, Any, Any]) -> RateLimiter:
-    """The app's limiter for user-facing limits (one store per app; Redis when configured)."""
+def limiter_of(request: Request[Any, Any, Any]) -> RollingLimit:
+    """The app's login limit (one store per app; Redis when configured, so every worker shares the counts)."""
     limiter = request.app.state.get(_LIMITER_KEY)
     if limiter is None:
-        limiter = RateLimiter(make_store(request.app.state.settings.redis_url))
+        store = make_store(request.app.state.settings.redis_url)
+        limiter = RollingLimit(store, LOGIN_LIMIT_PER_MINUTE, 60)
         request.app.state[_LIMITER_KEY] = limiter
     return limiter
 
@@ -145,8 +147,8 @@ async def _throttle_login(request: Request[Any, Any, Any], email: str) -> None:
     ip = client_ip(request, settings.trusted_proxies) or "unknown"
     # The e-mail is hashed so that no address ends up as a key in Redis.
     email_key = hashlib.sha256(email.encode()).hexdigest()[:32]
-    await limiter.hit(f"login-ip:{ip}", LOGIN_LIMIT_PER_MINUTE, 60)
-    await limiter.hit(f"login-email:{email_key}", LOGIN_LIMIT_PER_MINUTE, 60, field="email")
+    await limiter.hit(f"login-ip:{ip}")
+    await limiter.hit(f"login-email:{email_key}", field="email")
 
 
 def _dummy_hash() -> str:

@@ -2,7 +2,8 @@
 
 Authentication is evaluated lazily, inside the guards, so it only ever runs on dashboard routes: a stray
 `Authorization` header or cookie on a bot path is never looked at. The access token comes as
-`Authorization: Bearer <jwt>` or as the HttpOnly `access_token` cookie; cookie-authenticated unsafe requests must
+`Authorization: Bearer <jwt>` or as the HttpOnly `access_token` cookie (a stale Bearer header falls back to a valid
+cookie); cookie-authenticated unsafe requests must
 echo the `csrf_token` cookie in `X-CSRF-Token` (double submit). Every request re-reads the user (so deactivation and
 role changes take effect at once) and checks the access-token denylist, in one query.
 
@@ -62,13 +63,15 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return None
 
 
-def _token_of(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[str | None, bool]:
-    """The access token and whether it came from the cookie (Bearer wins when both are present)."""
-    token = bearer_token(connection)
-    if token:
-        return token, False
-    cookie = connection.cookies.get(ACCESS_COOKIE)
-    return (cookie, True) if cookie else (None, False)
+def _candidates(connection: ASGIConnection[Any, Any, Any, Any]) -> list[tuple[str, bool]]:
+    """The access tokens to try, as (token, came from the cookie): Bearer first, then the cookie, so that a stale
+    Bearer header does not hide a valid cookie session (RS §12)."""
+    found = []
+    if token := bearer_token(connection):
+        found.append((token, False))
+    if cookie := connection.cookies.get(ACCESS_COOKIE):
+        found.append((cookie, True))
+    return found
 
 
 def check_csrf(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
@@ -98,13 +101,18 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Curren
     cached = connection.scope.get(_USER_SCOPE_KEY)
     if isinstance(cached, CurrentUser):
         return cached
-    token, via_cookie = _token_of(connection)
-    if not token:
+    candidates = _candidates(connection)
+    if not candidates:
         raise not_authenticated()
-    try:
-        claims = decode(token, secret_of(connection.app), "access")
-    except TokenInvalid as exc:
-        raise not_authenticated(str(exc)) from exc
+    claims, via_cookie, problem = None, False, "The token is not valid."
+    for token, from_cookie in candidates:
+        try:
+            claims, via_cookie = decode(token, secret_of(connection.app), "access"), from_cookie
+            break
+        except TokenInvalid as exc:
+            problem = str(exc)
+    if claims is None:
+        raise not_authenticated(problem)
     row = await _load_user(connection, claims)
     if row is None or not row.is_active:
         raise not_authenticated("This account does not exist or is disabled.")

@@ -294,6 +294,16 @@ async def test_csrf_needed_for_cookie_writes_not_for_bearer(
     assert (await https_client.get(f"{API}/users/")).status_code == 200
 
 
+async def test_stale_bearer_falls_back_to_the_cookie(
+    https_client: AsyncTestClient[Litestar], session: AsyncSession
+) -> None:
+    """RS §12: an invalid Bearer header no longer hides a valid cookie session."""
+    await add_user(session, "fb@example.com", "viewer")
+    await login(https_client, "fb@example.com")
+    me = await https_client.get(f"{API}/auth/me", headers={"Authorization": "Bearer expired.or.junk"})
+    assert me.status_code == 200 and me.json()["email"] == "fb@example.com"
+
+
 @pytest.mark.parametrize("header", ["Bearer", "Basic dXNlcjpwYXNz", "Bearer a.b.c"])
 async def test_invalid_header_falls_back_to_nothing(client: AsyncTestClient[Litestar], header: str) -> None:
     response = await client.get(f"{API}/auth/me", headers={"Authorization": header})
