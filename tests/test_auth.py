@@ -10,12 +10,14 @@ import httpx
 import msgspec
 import pytest
 from litestar import Litestar
+from litestar.stores.memory import MemoryStore
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.app import create_app
 from ingest.jwt_tokens import Claims, encode
+from ingest.login_throttle import RollingLimit
 from ingest.schema import AuditLog, RefreshToken, RevokedToken, User, utcnow
 from ingest.settings import Settings
 from tests.dashboard_support import API, PASSWORD, add_user, https_client, login
@@ -102,6 +104,11 @@ async def test_login_body_is_validated(client: AsyncTestClient[Litestar]) -> Non
     assert response.status_code == 400
 
 
+def freeze_login_clock(app: Litestar) -> None:
+    """The login limit on a stopped clock, so slow password hashing cannot let an attempt regain credit."""
+    app.state["login_limit"] = RollingLimit(MemoryStore(), 10, 60, clock=lambda: 1_000_000.0)
+
+
 def client_at(app: Litestar, ip: str) -> httpx.AsyncClient:
     """A client whose socket peer is `ip` (the app's lifespan must already run in a test client)."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 40000)), base_url="http://test")
@@ -111,6 +118,7 @@ async def test_login_throttled_per_email(
     app: Litestar, client: AsyncTestClient[Litestar], session: AsyncSession
 ) -> None:
     await add_user(session, "target@example.com", "viewer")
+    freeze_login_clock(app)
     statuses = []
     for i in range(11):  # each attempt from another address: only the per-email limit can stop them
         async with client_at(app, f"10.0.0.{i + 1}") as c:
@@ -126,6 +134,7 @@ async def test_login_throttled_per_email(
 
 
 async def test_login_throttled_per_ip(app: Litestar, client: AsyncTestClient[Litestar]) -> None:
+    freeze_login_clock(app)
     statuses = []
     async with client_at(app, "192.0.2.7") as c:
         for i in range(11):
