@@ -113,7 +113,7 @@ def applicant_out(row: Any) -> ApplicantOut:
 
 
 def application_row(
-    kind: str, body: Any, refs: dict[str, uuid.UUID | None], applicant_id: uuid.UUID, now: datetime
+    kind: str, body: Any, refs: dict[str, uuid.UUID | None], applicant_id: uuid.UUID | None, now: datetime
 ) -> dict[str, Any]:
     """The insert row of one submit; status `new` ⇔ `submitted_at` is null (SPEC §3)."""
     row: dict[str, Any] = {

@@ -16,7 +16,6 @@ Semantics are exactly those of `ingest.submissions` (the generic path, used for 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -186,7 +185,7 @@ def _rows(subs: list[Any], service: str, now: datetime) -> tuple[list[dict[str, 
     for ord_, sub in enumerate(subs):
         body, kind = sub.body, bot1_writes.APPLICATION_KINDS[sub.kind]
         supplied = bot1_writes.supplied_applicant_fields(body, sub.refs.get("region"))
-        row = bot1_writes.application_row(sub.kind, body, sub.refs, uuid.UUID(int=0), now)
+        row = bot1_writes.application_row(sub.kind, body, sub.refs, None, now)  # the applicant id comes from SQL
         answer = msgspec.to_builtins(bot1_writes.application_created(sub.kind, row, body.telegram_user_id))
         answers.append((answer, row["id"]))
         context = sub.context

@@ -4,6 +4,9 @@ one transaction, set-based, with their idempotency records and audit rows beside
 Each submission ends `created`, `replayed` or `error` with a problem. Validation problems (catalog references,
 missing fields, reused keys) touch nothing and never stop the others. A database error that fails the whole
 transaction makes the call fall back to one transaction per submission, so valid ones are still stored.
+
+On Postgres the bot1 application submits (the hot path) go through `ingest.pg_submissions`: one statement per call.
+Everything else (SQLite, applicant upserts, surveys) runs here as a few set-based statements in one transaction.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ class Submission:
     def fail(self, problem: ProblemError) -> None:
         self.outcome, self.status, self.problem = "error", problem.status, problem
 
-    def replay(self, status: int, answer: dict[str, Any], entity_id: Any) -> None:
+    def replay(self, answer: dict[str, Any], entity_id: Any) -> None:
         self.outcome, self.status, self.answer, self.entity_id = "replayed", 200, answer, entity_id
 
 
@@ -141,7 +144,7 @@ def _refs_of(body: Any) -> list[Ref]:
 
 
 async def prepare(subs: list[Submission], catalog: CatalogRefs) -> None:
-    """Hash each request, check nesting, and resolve its catalog references (one cache lookup for all)."""
+    """Check and hash each request, and resolve its catalog references (one cache lookup for all)."""
     pending: list[tuple[Submission, list[Ref]]] = []
     for sub in subs:
         if (problem := _checked_hash(sub)) is not None:
@@ -331,7 +334,7 @@ def _settle_repeats(subs: list[Submission]) -> None:
         elif owner.outcome == "error" and owner.problem is not None:
             sub.fail(owner.problem)
         else:
-            sub.replay(200, owner.answer or {}, owner.entity_id)
+            sub.replay(owner.answer or {}, owner.entity_id)
 
 
 def _retryable(exc: DBAPIError) -> bool:
@@ -406,7 +409,7 @@ async def _write_fast(
             elif out.stored_hash is None:
                 lost.append(sub)  # stored by a transaction that committed after this statement began: look again
             elif out.stored_hash == sub.request_hash:
-                sub.replay(200, out.stored_body or {}, out.stored_entity)
+                sub.replay(out.stored_body or {}, out.stored_entity)
             else:
                 sub.fail(idempotency.reused_problem())
         pending = lost

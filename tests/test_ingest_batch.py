@@ -148,3 +148,40 @@ async def test_full_batch_of_one_thousand(client, tokens, catalog, db):  # noqa:
     assert r.status_code == 200
     assert {x["status"] for x in r.json()["results"]} == {"created"}
     assert await count(db, Admissions2026Application) == 1000 and await count(db, Applicant) == 300
+
+
+async def test_catalog_item_removed_behind_the_cache_is_a_conflict_then_a_bad_ref(client, tokens, catalog, db):  # noqa: F811
+    from sqlalchemy import delete
+
+    from ingest.schema import CatalogItem
+
+    subject_code, subject_id = catalog.first("subject")
+    assert (
+        await client.post(f"{API}/bot1/polito-academy/submit", json=applicant(), headers=tokens.h1())
+    ).status_code == 201
+    async with db.sessionmaker() as s, s.begin():  # the API's cache still knows the item
+        await s.execute(delete(CatalogItem).where(CatalogItem.code == subject_code, CatalogItem.type == "subject"))
+    items = [
+        item("bot1.polito_academy", "p1", applicant(7, subject_code=subject_code)),
+        item("bot1.polito_academy", "p2", applicant(8)),
+    ]
+    r = await client.post(BATCH, json={"items": items}, headers=tokens.h1())
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == ["error", "created"]
+    assert results[0]["problem"]["status"] in (400, 409)
+    r = await client.post(
+        f"{API}/bot1/polito-academy/submit", json=applicant(9, subject_id=subject_id), headers=tokens.h1()
+    )
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_CATALOG_REF"
+
+
+async def test_openapi_documents_the_ingestion_bodies(client):
+    r = await client.get("/schema/openapi.json")
+    assert r.status_code == 200
+    doc = r.json()
+    for path in ("/api/v1/bot1/admissions-2026/submit", "/api/v1/bot2/surveys/submit", "/api/v1/ingest/batch"):
+        assert path in doc["paths"], path
+        assert "requestBody" in doc["paths"][path]["post"]
+    schemas = doc["components"]["schemas"]
+    assert {"Admissions2026Submit", "SurveySubmit", "BatchRequest", "ApplicationCreated"} <= set(schemas)
+    assert schemas["ApplicantUpsert"]["required"] == ["telegram_user_id"]
