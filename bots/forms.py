@@ -14,16 +14,27 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, User
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    User,
+)
 
 from bots.delivery import Outcome
 from bots.deps import Deps
+from bots.keyboards import ActCB
 from bots.texts import lang_of, t
 
 LANG = "lang"
 PROFILE = "profile"
 FORM = "form"
 FORM_KEY = "form_key"
+HISTORY = "history"  # the steps of the form in progress, for "◀️ Back"
+MAX_HISTORY = 40
 KEPT = (LANG, PROFILE)  # survive /cancel, /menu and finished forms
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
@@ -73,6 +84,7 @@ async def begin(state: FSMContext, first: State, **values: Any) -> None:
     data = {k: v for k, v in (await state.get_data()).items() if k in KEPT}
     data[FORM] = dict(values)
     data[FORM_KEY] = str(uuid.uuid4())
+    data[HISTORY] = []
     await state.set_data(data)
     await state.set_state(first)
 
@@ -162,17 +174,37 @@ class Turn:
         user = event.from_user
         return cls(event.bot, chat_id, user, deps, state, await get_lang(state, user.language_code))
 
+    offer_back: bool = False  # set while a step's question is asked and there is a step to go back to
+
     async def say(self, key: str, markup: Markup = None, **values: object) -> None:
-        await send(self.bot, self.chat_id, t(self.lang, key, **values), markup)
+        await self.say_text(t(self.lang, key, **values), markup)
 
     async def say_text(self, text: str, markup: Markup = None) -> None:
         """Send a text already taken from the catalogue (e.g. joined summary lines)."""
+        if self.offer_back and not isinstance(markup, ReplyKeyboardMarkup | ReplyKeyboardRemove):
+            back = InlineKeyboardButton(text=t(self.lang, "btn_back"), callback_data=ActCB(name="back").pack())
+            rows = list(markup.inline_keyboard) if markup is not None else []
+            markup = InlineKeyboardMarkup(inline_keyboard=[*rows, [back]])
         await send(self.bot, self.chat_id, text, markup)
 
     async def go(self, step: State) -> None:
-        """Move to a step and ask its question."""
+        """Move to a step (remembering where we were, for "Back") and ask its question."""
+        current = await self.state.get_state()
+        if current is not None and current != step.state and PROMPTS.knows(current):
+            history = (await self.state.get_data()).get(HISTORY) or []
+            await self.state.update_data({HISTORY: [*history, current][-MAX_HISTORY:]})
         await self.state.set_state(step)
         await PROMPTS.ask(step.state, self)
+
+    async def back(self) -> bool:
+        """Return to the previous step and ask it again; False when there is none."""
+        history = list((await self.state.get_data()).get(HISTORY) or [])
+        if not history or await self.state.get_state() is None:
+            return False
+        previous = history.pop()
+        await self.state.update_data({HISTORY: history})
+        await self.state.set_state(previous)
+        return await PROMPTS.ask(previous, self)
 
     async def reask(self) -> bool:
         """Ask the current step's question again; False when no form is in progress."""
@@ -203,11 +235,18 @@ class Prompts:
 
         return register
 
+    def knows(self, step: str) -> bool:
+        return step in self._prompts
+
     async def ask(self, step: str, turn: Turn) -> bool:
         prompt = self._prompts.get(step)
         if prompt is None:
             return False
-        await prompt(turn)
+        turn.offer_back = bool((await turn.state.get_data()).get(HISTORY))
+        try:
+            await prompt(turn)
+        finally:
+            turn.offer_back = False
         return True
 
 

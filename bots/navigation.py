@@ -45,6 +45,21 @@ def commands_router(home: Home) -> Router:
     async def lang(message: Message, state: FSMContext, deps: Deps) -> None:
         await (await Turn.of(message, deps, state)).say("choose_language", keyboards.languages())
 
+    @router.callback_query(keyboards.ActCB.filter(F.name == "back"))
+    async def back_button(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
+        turn = await Turn.of(callback, deps, state)
+        if not await turn.back():
+            await callback.answer(t(turn.lang, "stale_button"), show_alert=True)
+            return
+        await callback.answer()
+        await drop_keyboard(callback)
+
+    @router.message(Command("back"))
+    async def back_command(message: Message, state: FSMContext, deps: Deps) -> None:
+        turn = await Turn.of(message, deps, state)
+        if not await turn.back():
+            await turn.say("no_previous_step")
+
     @router.callback_query(keyboards.ActCB.filter(F.name == "cancel"))
     async def cancel_button(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
         await callback.answer()
@@ -99,7 +114,9 @@ def fallback_router(home: Home) -> Router:
 async def publish_commands(bot: Bot) -> None:
     """The command menu Telegram shows, in each language (and Uzbek for the rest)."""
     for lang in (None, *LANGS):
-        commands = [BotCommand(command=c, description=t(lang, f"cmd_{c}")) for c in ("start", "menu", "cancel", "lang")]
+        commands = [
+            BotCommand(command=c, description=t(lang, f"cmd_{c}")) for c in ("start", "menu", "back", "cancel", "lang")
+        ]
         await bot.set_my_commands(commands, language_code=lang)
 
 

@@ -47,7 +47,7 @@ async def _ask_contact(turn: Turn) -> None:
 
 @PROMPTS.of(Registration.first_name)
 async def _ask_first_name(turn: Turn) -> None:
-    await turn.say("ask_first_name", keyboards.REMOVE)
+    await turn.say("ask_first_name")
 
 
 @PROMPTS.of(Registration.last_name)

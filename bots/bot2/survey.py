@@ -47,7 +47,7 @@ async def _ask_contact(turn: Turn) -> None:
 
 @PROMPTS.of(Survey.first_name)
 async def _ask_first_name(turn: Turn) -> None:
-    await turn.say("ask_first_name", keyboards.REMOVE)
+    await turn.say("ask_first_name")
 
 
 @PROMPTS.of(Survey.last_name)

@@ -21,6 +21,8 @@ TEXTS: dict[str, str] = {
     "cmd_menu": "Main menu",
     "cmd_cancel": "Cancel the current form",
     "cmd_lang": "Change the language",
+    "no_previous_step": "There is no previous question.",
+    "cmd_back": "Back to the previous question",
     "btn_skip": "⏭ Skip",
     "btn_back": "◀️ Back",
     "btn_cancel": "❌ Cancel",

@@ -22,6 +22,8 @@ TEXTS: dict[str, str] = {
     "cmd_menu": "Bosh menyu",
     "cmd_cancel": "Joriy formani bekor qilish",
     "cmd_lang": "Tilni o'zgartirish",
+    "no_previous_step": "Oldingi savol yo'q.",
+    "cmd_back": "Oldingi savolga qaytish",
     "btn_skip": "⏭ O'tkazib yuborish",
     "btn_back": "◀️ Ortga",
     "btn_cancel": "❌ Bekor qilish",

@@ -129,10 +129,14 @@ class BotHarness:
         raise AssertionError(f"no active button {label!r} for user {who.id}; bot said: {self.all_texts(who)[-3:]}")
 
     def buttons(self, who: Person) -> list[str]:
-        """Labels of the newest inline keyboard sent to `who`."""
+        """Labels of the inline keyboard on the newest message sent to `who` (empty when it has none)."""
         for (chat, _), markup in sorted(self.bot.recorder.markups.items(), key=lambda kv: -kv[0][1]):
-            if chat == who.id and isinstance(markup, InlineKeyboardMarkup):
-                return [b.text for row in markup.inline_keyboard for b in row]
+            if chat == who.id:
+                return (
+                    [b.text for row in markup.inline_keyboard for b in row]
+                    if isinstance(markup, InlineKeyboardMarkup)
+                    else []
+                )
         return []
 
     # --- reading what the bot said ---

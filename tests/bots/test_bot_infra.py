@@ -56,7 +56,7 @@ async def test_catalog_first_start_with_the_api_down_offers_a_retry(start_bot, d
     await h.text(who, "15.04.2005")
     said = await h.tap(who, "⏭ Skip")
     assert said == [t("en", "catalog_unavailable")]
-    assert h.buttons(who) == ["🔄 Try again", "❌ Cancel"]
+    assert h.buttons(who) == ["🔄 Try again", "❌ Cancel", "◀️ Back"]
     h.network.up = True
     said = await h.tap(who, "🔄 Try again")
     assert said == [t("en", "ask_region")]

@@ -166,3 +166,30 @@ async def test_unknown_commands_and_stickers_are_explained_and_the_question_repe
     await h._feed(message=h._message(who, sticker=None, dice={"emoji": "🎲", "value": 3}))
     assert h.replies(who) == [t("en", "text_expected"), t("en", "ask_first_name")]
     assert await h.text(who, "Dilnoza") == [t("en", "ask_last_name")]
+
+
+async def test_back_returns_to_the_previous_question_and_keeps_going(start_bot, db) -> None:
+    h = await start_bot("bot1")
+    who = Person(6008)
+    await register(h, who)
+    await h.tap(who, "🏛 Campus Tour")
+    assert h.buttons(who) == []  # the first question of a form has nothing to go back to
+    await h.text(who, "School No. 42")
+    assert h.buttons(who) == ["◀️ Back"]
+    said = await h.tap(who, "◀️ Back")
+    assert said == [t("en", "ask_org")]
+    await h.text(who, "Lyceum No. 7")
+    await h.text(who, "director")
+    await h.tap(who, "⏭ Skip")
+    assert await h.text(who, "/back") == [t("en", "ask_extra_phone")]
+    assert await h.text(who, "/back") == [t("en", "ask_position")]
+    await h.text(who, "teacher")
+    await h.text(who, "+998901112233")
+    await h.text(who, "4")
+    await h.text(who, "20.03.2026")
+    summary = (await h.tap(who, "10:00"))[-1]
+    assert "Organisation: Lyceum No. 7" in summary and "Position: teacher" in summary
+    assert "Extra phone: +998901112233" in summary
+    await h.tap(who, "✅ Confirm and send")
+    assert await h.text(who, "/back") == [t("en", "no_previous_step")]
+    assert await count(db, CampusTourRequest) == 1
