@@ -254,7 +254,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
                 f"{res['floor']['seconds']:.2f}",
                 f"{run['seconds'] / res['floor']['seconds']:.1f}",
             )
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 def main() -> None:
