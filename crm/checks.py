@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 
@@ -82,6 +83,12 @@ def run_checks(settings: Settings) -> list[Finding]:
             )
         if "*" in settings.cors_origins:
             findings.append(Finding("CORS allows any origin", "list the dashboard origins in CRM_CORS_ORIGINS"))
+    for var, value in (
+        ("SERVICE_TOKEN_BOT1_HASH", settings.service_token_bot1_hash),
+        ("SERVICE_TOKEN_BOT2_HASH", settings.service_token_bot2_hash),
+    ):
+        if value and not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            findings.append(Finding(f"{var} is not a sha256 hex digest", "set it to `printf %s TOKEN | sha256sum`"))
     findings += _data_dir_findings(settings)
     findings += _database_findings(settings)
     return findings

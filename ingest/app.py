@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -32,9 +32,14 @@ def app_version() -> str:
         return "0.0.0"
 
 
-async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
-    """One session and one transaction per request: committed before the response is sent, rolled back on error."""
-    async with state.db.sessionmaker() as session, session.begin():
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def provide_db_session(state: State, request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+    """One session and one transaction per request: committed before the response is sent, rolled back on error.
+    Safe methods get a read transaction (on SQLite it takes no write lock)."""
+    maker = state.db.read_sessionmaker if request.method in SAFE_METHODS else state.db.sessionmaker
+    async with maker() as session, session.begin():
         yield session
 
 

@@ -11,6 +11,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Execution option for work that only reads: on SQLite its transactions take no write lock (deferred BEGIN), so
+# dashboard reads never queue behind writers. Postgres ignores it.
+READ_ONLY_OPTION = "crm_read_only"
 
 
 def async_url(url: str) -> URL:
@@ -66,7 +69,10 @@ def _configure_sqlite(sync_engine: Engine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement commits on its own
+        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY_OPTION) else "BEGIN IMMEDIATE")
 
 
 def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -97,6 +103,8 @@ class Database:
         self.url = url
         self.engine = make_async_engine(url, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:

@@ -92,7 +92,7 @@ async def _load_user(connection: ASGIConnection[Any, Any, Any, Any], claims: Cla
     query = select(
         User.id, User.email, User.role, User.first_name, User.last_name, User.is_active, revoked.label("revoked")
     ).where(User.id == claims.subject)
-    async with connection.app.state.db.engine.connect() as conn:
+    async with connection.app.state.db.read_engine.connect() as conn:
         return (await conn.execute(query)).first()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from ingest.observability import request_id_of
 
@@ -200,6 +200,36 @@ def handle_integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Re
     return problem_response(request, 409, "CONFLICT", "The change conflicts with existing data.")
 
 
+def handle_undecodable(request: Request[Any, Any, Any], exc: UnicodeDecodeError | RecursionError) -> Response[Problem]:
+    # Litestar's JSON decoding lets these two escape: bytes that are not UTF-8, and nesting deeper than the stack.
+    detail = (
+        "The request body is not UTF-8." if isinstance(exc, UnicodeDecodeError) else "The JSON is nested too deeply."
+    )
+    return problem_response(request, 400, "MALFORMED_JSON", detail, field="$")
+
+
+def handle_data_error(request: Request[Any, Any, Any], exc: DataError) -> Response[Problem]:
+    # A value the database cannot store (out of range for its column) that validation let through.
+    log.info("data error", extra={"request_id": request_id_of(request.scope), "error": type(exc.orig).__name__})
+    return problem_response(
+        request, 400, "INVALID_VALUE", "A value is out of range or of the wrong form for its field."
+    )
+
+
+def handle_database_down(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
+    # The database is unreachable or busy: nothing was written, and the same request can be retried.
+    log.warning(
+        "database unavailable", extra={"request_id": request_id_of(request.scope), "error": type(exc.orig).__name__}
+    )
+    return problem_response(
+        request,
+        503,
+        "DATABASE_UNAVAILABLE",
+        "The database is not reachable right now; retry shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 def handle_internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled error", exc_info=exc, extra={"request_id": request_id_of(request.scope)})
     return problem_response(
@@ -212,6 +242,11 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: handle_validation,
     HTTPException: handle_http,
     IntegrityError: handle_integrity,
+    DataError: handle_data_error,
+    OperationalError: handle_database_down,
+    InterfaceError: handle_database_down,
+    UnicodeDecodeError: handle_undecodable,
+    RecursionError: handle_undecodable,
     Exception: handle_internal,
 }
 

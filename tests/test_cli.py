@@ -65,8 +65,10 @@ def test_check_passes_in_dev_and_names_the_missing_secret_in_production(crm, mon
     crm("db", "upgrade")
     assert "configuration OK" in crm("check")
     monkeypatch.setenv("CRM_ENV", "production")
+    monkeypatch.setenv("SERVICE_TOKEN_BOT1_HASH", "not-a-digest")
     out = crm("check", expect=1)
     assert "CRM_SECRET_KEY is not set" in out
+    assert "SERVICE_TOKEN_BOT1_HASH is not a sha256 hex digest" in out
 
 
 def test_check_reports_an_unmigrated_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

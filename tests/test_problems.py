@@ -53,6 +53,8 @@ JSON = {"content-type": "application/json"}
         (b'{"name": "a", "answers": {"score": "x"}}', 400, "VALIDATION_ERROR", "$.answers.score"),
         (b'{"name": "a", "answers": {"score": 1, "q": 2}}', 400, "VALIDATION_ERROR", "$.answers.q"),
         (b"[]", 400, "VALIDATION_ERROR", "$"),
+        (b'{"name": "\xff"}', 400, "MALFORMED_JSON", "$"),
+        (b'{"name": "a", "answers": ' + b"[" * 5000 + b"]" * 5000 + b"}", 400, "MALFORMED_JSON", "$"),
         (b"", 400, "VALIDATION_ERROR", "$"),
         (b"x" * 1_100_000, 413, "PAYLOAD_TOO_LARGE", None),
     ],
