@@ -1,109 +1,108 @@
-"""Streaming writers for exports: DuckDB → Arrow record batches → CSV / Parquet bytes as they are produced, and XLSX
-through xlsxwriter's constant-memory mode into a temporary file. Memory stays flat whatever the row count."""
+"""Streaming writers for exports, with memory that stays flat whatever the row count:
+
+- CSV and Parquet: DuckDB runs `COPY (query) TO <a named pipe>` with its own native writers in a worker thread, and
+  the bytes are streamed out of the pipe as they come (no temporary file, no Python per row);
+- XLSX: DuckDB → Arrow record batches (a streaming relation) → xlsxwriter in constant-memory mode, into a
+  temporary file (a ZIP needs its directory at the end), then streamed and removed.
+"""
 
 from __future__ import annotations
 
-import io
 import os
+import select
+import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import xlsxwriter
 
 from warehouse.snapshot import Snapshot
 
 BATCH_ROWS = 65_536
+CHUNK_BYTES = 1 << 20
 XLSX_MAX_ROWS = 1_048_576  # Excel's sheet limit, header included
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "parquet": "application/vnd.apache.parquet",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+COPY_OPTIONS = {
+    "csv": "(FORMAT csv, HEADER true)",
+    "parquet": "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 65536)",
+}
 
 
-class QueryBatches:
-    """A query's rows as Arrow record batches from a private DuckDB connection (bounded threads and memory); the
-    schema is known before the first row. Iterating closes the connection at the end; so does `close()`."""
+def export_connection(snapshot: Snapshot) -> duckdb.DuckDBPyConnection:
+    """A private connection for one export: bounded threads and memory, instants written in UTC, rows in file
+    order (marts are stored sorted)."""
+    conn = snapshot.duckdb()
+    conn.execute("SET threads = 2")
+    conn.execute("SET memory_limit = '128MB'")
+    conn.execute("SET preserve_insertion_order = true")
+    conn.execute("SET TimeZone = 'UTC'")
+    return conn
 
-    def __init__(self, snapshot: Snapshot, sql: str, params: list[Any]) -> None:
-        self._conn = snapshot.duckdb()
-        self._conn.execute("SET threads = 2")
-        self._conn.execute("SET memory_limit = '256MB'")
-        self._conn.execute("SET preserve_insertion_order = true")
-        result = self._conn.execute(sql, params)
-        # DuckDB 2 renamed fetch_record_batch to to_arrow_reader; the dependency range allows both
-        reader = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
-        self._reader = reader(BATCH_ROWS)
-        self.schema: pa.Schema = self._reader.schema
 
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
+def copy_chunks(snapshot: Snapshot, sql: str, params: list[Any], fmt: str) -> Iterator[bytes]:
+    """DuckDB's COPY of the query as CSV or Parquet, streamed through a named pipe.
+
+    The pipe is opened read-write and non-blocking, so opening never waits for the writer and reads never see a
+    false end of file; a second pipe tells when the COPY has finished (then the rest is drained). If the consumer
+    stops early (a client hangs up), closing our end makes DuckDB's next write fail, which ends the COPY."""
+    conn = export_connection(snapshot)
+    folder = tempfile.mkdtemp(prefix="crm-export-")
+    fifo = os.path.join(folder, f"export.{fmt}")
+    os.mkfifo(fifo, 0o600)
+    fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    done_r, done_w = os.pipe()
+    errors: list[BaseException] = []
+
+    def run() -> None:
         try:
-            yield from self._reader
+            conn.execute(f"COPY ({sql}) TO '{fifo}' {COPY_OPTIONS[fmt]}", params)
+        except BaseException as exc:  # reported to the consumer below
+            errors.append(exc)
         finally:
-            self.close()
+            os.write(done_w, b"x")
 
-    def close(self) -> None:
-        self._conn.close()
-
-
-def csv_chunks(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator[bytes]:
-    """RFC 4180 CSV, header first, one chunk per batch (timestamps as `YYYY-MM-DD HH:MM:SS.ffffffZ`)."""
-    header = io.BytesIO()
-    pacsv.write_csv(pa.Table.from_batches([], schema=schema), header)
-    yield header.getvalue()
-    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    for batch in batches:
-        if batch.num_rows:
-            out = io.BytesIO()
-            pacsv.write_csv(batch, out, write_options=options)
-            yield out.getvalue()
-
-
-class _Drain(io.RawIOBase):
-    """A write-only sink whose bytes are taken out as they arrive, so a Parquet file streams row group by group."""
-
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-        self._size = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        chunk = bytes(data)
-        self._chunks.append(chunk)
-        self._size += len(chunk)
-        return len(chunk)
-
-    def tell(self) -> int:
-        return self._size
-
-    def take(self) -> bytes:
-        out = b"".join(self._chunks)
-        self._chunks.clear()
-        return out
-
-
-def parquet_chunks(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator[bytes]:
-    """A Parquet file (zstd), one row group per batch, streamed as each row group is written."""
-    sink = _Drain()
-    writer = pq.ParquetWriter(sink, schema, compression="zstd")
+    worker = threading.Thread(target=run, name="crm-export-copy", daemon=True)
+    worker.start()
+    finished = False
     try:
-        for batch in batches:
-            if batch.num_rows:
-                writer.write_batch(batch)
-                chunk = sink.take()
-                if chunk:
+        while not finished:
+            readable, _, _ = select.select([fd, done_r], [], [])
+            if fd in readable and (chunk := _read(fd)):
+                yield chunk
+                continue
+            if done_r in readable:
+                while chunk := _read(fd):
                     yield chunk
+                finished = True
+        worker.join()
+        if errors:
+            raise errors[0]
     finally:
-        writer.close()
-    yield sink.take()
+        if not finished:
+            conn.interrupt()
+        os.close(fd)
+        worker.join(timeout=30)
+        os.close(done_r)
+        os.close(done_w)
+        conn.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, CHUNK_BYTES)
+    except BlockingIOError:
+        return b""
 
 
 def _cell_columns(batch: pa.RecordBatch) -> list[list[Any]]:
@@ -112,29 +111,31 @@ def _cell_columns(batch: pa.RecordBatch) -> list[list[Any]]:
     for column in batch.columns:
         if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
             column = pc.cast(column, pa.string())
+        elif pa.types.is_dictionary(column.type):
+            column = column.dictionary_decode()
         columns.append(column.to_pylist())
     return columns
 
 
-def write_xlsx(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path, sheet: str) -> None:
+def write_xlsx(snapshot: Snapshot, sql: str, params: list[Any], path: Path, sheet: str) -> None:
     """An XLSX workbook in constant-memory mode; past Excel's row limit the rows continue on a new sheet."""
+    conn = export_connection(snapshot)
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
-    bold = workbook.add_format({"bold": True})
-    sheet_no, row = 0, XLSX_MAX_ROWS
-
-    def new_sheet() -> Any:
-        nonlocal sheet_no
-        sheet_no += 1
-        ws = workbook.add_worksheet(sheet[:28] if sheet_no == 1 else f"{sheet[:24]} ({sheet_no})")
-        ws.write_row(0, 0, schema.names, bold)
-        ws.freeze_panes(1, 0)
-        return ws
-
-    worksheet = None
     try:
-        for batch in batches:
-            columns = _cell_columns(batch)
-            for values in zip(*columns, strict=True):
+        reader = conn.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
+        bold = workbook.add_format({"bold": True})
+        sheet_no, row, worksheet = 0, XLSX_MAX_ROWS, None
+
+        def new_sheet() -> Any:
+            nonlocal sheet_no
+            sheet_no += 1
+            ws = workbook.add_worksheet(sheet[:28] if sheet_no == 1 else f"{sheet[:24]} ({sheet_no})")
+            ws.write_row(0, 0, reader.schema.names, bold)
+            ws.freeze_panes(1, 0)
+            return ws
+
+        for batch in reader:
+            for values in zip(*_cell_columns(batch), strict=True):
                 if row >= XLSX_MAX_ROWS:
                     worksheet, row = new_sheet(), 1
                 worksheet.write_row(row, 0, values)
@@ -143,36 +144,31 @@ def write_xlsx(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path,
             new_sheet()
     finally:
         workbook.close()
+        conn.close()
 
 
-def xlsx_chunks(
-    batches: Iterable[pa.RecordBatch], schema: pa.Schema, sheet: str, tmp_dir: Path | None = None
-) -> Iterator[bytes]:
-    """The workbook written to a temporary file (a ZIP needs its directory at the end), then streamed and removed."""
-    fd, name = tempfile.mkstemp(suffix=".xlsx", dir=tmp_dir)
+def xlsx_chunks(snapshot: Snapshot, sql: str, params: list[Any], sheet: str) -> Iterator[bytes]:
+    """The workbook written to a temporary file, then streamed and removed."""
+    fd, name = tempfile.mkstemp(prefix="crm-export-", suffix=".xlsx")
     os.close(fd)
     path = Path(name)
     try:
-        write_xlsx(batches, schema, path, sheet)
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                yield chunk
+        write_xlsx(snapshot, sql, params, path, sheet)
+        yield from file_chunks(path)
     finally:
         path.unlink(missing_ok=True)
 
 
-def chunks(fmt: str, batches: Iterable[pa.RecordBatch], schema: pa.Schema, sheet: str) -> Iterator[bytes]:
-    if fmt == "csv":
-        return csv_chunks(batches, schema)
-    if fmt == "parquet":
-        return parquet_chunks(batches, schema)
-    return xlsx_chunks(batches, schema, sheet)
+def chunks(snapshot: Snapshot, sql: str, params: list[Any], fmt: str, sheet: str) -> Iterator[bytes]:
+    if fmt == "xlsx":
+        return xlsx_chunks(snapshot, sql, params, sheet)
+    return copy_chunks(snapshot, sql, params, fmt)
 
 
-def file_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+def file_chunks(path: Path, size: int = CHUNK_BYTES) -> Iterator[bytes]:
     with path.open("rb") as fh:
         while chunk := fh.read(size):
             yield chunk
 
 
-__all__ = ["FORMATS", "QueryBatches", "chunks", "file_chunks"]
+__all__ = ["FORMATS", "chunks", "file_chunks"]

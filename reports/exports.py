@@ -8,7 +8,6 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio.to_thread
 import msgspec
 from litestar import Request, Response, Router, get
 from litestar.params import PathParameter, QueryParameter
@@ -18,7 +17,7 @@ from ingest.guards import requires_viewer
 from ingest.problems import ProblemError
 from ingest.settings import Settings
 from reports.datasets import DATASETS, Dataset, Filters, check_filters, dataset_of, filename, query, status_of
-from reports.export_writers import FORMATS, QueryBatches, chunks, file_chunks
+from reports.export_writers import FORMATS, chunks, file_chunks
 from reports.params import (
     CampaignParam,
     FromParam,
@@ -102,12 +101,11 @@ def serves_snapshot_file(dataset: Dataset, filters: Filters, fmt: str) -> bool:
 
 
 def export_chunks(snapshot: Snapshot, dataset: Dataset, filters: Filters, fmt: str, tz: tzinfo) -> Any:
-    """The export's bytes as an iterator (opens the query now, so a bad query fails before the first byte)."""
+    """The export's bytes as an iterator; the query runs as it is consumed."""
     if serves_snapshot_file(dataset, filters, fmt):
         return file_chunks(snapshot.files[dataset.mart])
     sql, params = query(dataset, filters, tz)
-    source = QueryBatches(snapshot, sql, params)
-    return chunks(fmt, source, source.schema, sheet=dataset.name)
+    return chunks(snapshot, sql, params, fmt, sheet=dataset.name)
 
 
 def write_export(
@@ -182,7 +180,7 @@ async def export_dataset(
         return File(  # type: ignore[return-value]
             path=snapshot.files[dataset.mart], filename=download, media_type=FORMATS[fmt], headers=headers
         )
-    body = await anyio.to_thread.run_sync(export_chunks, snapshot, dataset, filters, fmt, settings.tz)
+    body = export_chunks(snapshot, dataset, filters, fmt, settings.tz)
     headers["Content-Disposition"] = f'attachment; filename="{download}"'
     return Stream(body, media_type=FORMATS[fmt], headers=headers)  # type: ignore[return-value]
 
