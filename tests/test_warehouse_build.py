@@ -206,8 +206,14 @@ def held_build(settings: Settings, phase: str) -> Iterator[subprocess.Popen[str]
     )
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()  # blocks until the build reaches the hold point (bounded by pytest-timeout)
-        assert line.strip() == f"warehouse-hold {phase}", line + proc.stdout.read()
+        seen = []
+        # blocks until the build reaches the hold point (bounded by pytest-timeout); other output (warnings) is kept
+        for line in proc.stdout:
+            if line.strip() == f"warehouse-hold {phase}":
+                break
+            seen.append(line)
+        else:
+            raise AssertionError(f"the build ended before {phase}: {''.join(seen)}")
         yield proc
     finally:
         if proc.poll() is None:

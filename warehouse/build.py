@@ -26,7 +26,7 @@ from warehouse.checks import ChecksFailed, check_marts
 from warehouse.extract import Mark, Source, advance, capped, open_source
 from warehouse.lock import build_lock
 from warehouse.marts import build_marts
-from warehouse.plan import Change, Extracted, plan_incremental, previous_ids
+from warehouse.plan import Change, Extracted, plan_incremental, prior_rows
 from warehouse.publish import (
     STAGING_SUBDIR,
     link_or_copy,
@@ -121,20 +121,21 @@ def _extract_full(src: Source) -> Extracted:
 def _extract_changes(src: Source, previous: Snapshot) -> Extracted:
     """Changed rows of every incremental table; a table with deleted rows (its count does not add up) is read
     whole. Small tables are always read whole."""
-    counts = src.counts()
-    changes: dict[str, Change] = {}
+    out = Extracted(src.counts(), {}, src.safe_until())
     for name, table in SOURCES.items():
         if not table.incremental or name not in previous.watermark:
-            changes[name] = Change(src.read(table), whole=True)
+            out.changes[name] = Change(src.read(table), whole=True)
             continue
         frame = src.read(table, since=Mark.from_json(previous.watermark[name]))
-        known = previous_ids(previous, name) if frame.height else None
-        new_rows = frame.height if known is None else frame.filter(~frame["id"].is_in(known.implode())).height
-        if previous.manifest["source_counts"][name] + new_rows != counts[name]:
-            changes[name] = Change(src.read(table), whole=True)
-        else:
-            changes[name] = Change(frame, whole=False)
-    return Extracted(counts, changes, src.safe_until())
+        prior = prior_rows(previous, name, frame["id"]) if frame.height else None
+        new_rows = frame.height - (prior.height if prior is not None else 0)
+        if previous.manifest["source_counts"][name] + new_rows != out.counts[name]:
+            out.changes[name] = Change(src.read(table), whole=True)
+            continue
+        out.changes[name] = Change(frame, whole=False)
+        if prior is not None:
+            out.prior[name] = prior
+    return out
 
 
 def _watermark(previous: Snapshot | None, ext: Extracted) -> dict[str, Mark]:

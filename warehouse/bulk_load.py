@@ -36,6 +36,7 @@ class Loader:
     """An open write transaction on either database; `load` appends a frame to a table."""
 
     dialect: str
+    conn: Any
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         raise NotImplementedError
@@ -54,6 +55,12 @@ class Loader:
     def deferred_constraints(self, tables: list[str], progress: Progress | None = None) -> Iterator[None]:
         """Where the database allows it, check foreign keys and build indexes once after the load."""
         yield
+
+    def analyze(self, tables: list[str]) -> None:
+        """Refresh the planner's statistics of the loaded tables (so the warehouse's change queries use the
+        (updated_at, id) indexes)."""
+        for table in tables:
+            self.conn.execute(f"ANALYZE {table}")
 
 
 class PostgresLoader(Loader):

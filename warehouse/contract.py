@@ -132,7 +132,7 @@ FCT_APPLICATIONS = Mart(
         *_labels("subject"),  # polito-academy only
         ("preferred_date", pa.date32()),  # campus-tour only
     ),
-    sort_by=("kind", "submitted_at", "application_id"),  # nulls (status new) last within a kind
+    sort_by=("kind", "submitted_at", "created_at", "application_id"),  # nulls (status new) last within a kind
     nullable=frozenset({"submitted_at", "submitted_date", "preferred_date"})
     | _label_cols("region", "direction", "track", "subject"),
 )

@@ -480,5 +480,6 @@ def seed_mock(
                 ld.load(table, df, progress)
         enrollment = frames["bot2_enrollment"]
         ld.insert_ignore("bot2_enrollment", enrollment, ("program_id", "course_year", "academic_year", "campaign"))
+        ld.analyze(list(frames))
     counts = {table: df.height for table, df in frames.items()}
     return MockResult(True, counts, round(time.perf_counter() - started, 3), round(generated, 3))

@@ -3,7 +3,7 @@ its previous version is not a change), which staged tables and marts they reach,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -41,6 +41,7 @@ class Extracted:
     counts: dict[str, int]  # source row counts, same transaction
     changes: dict[str, Change]
     safe_until: datetime  # the latest watermark this extraction may record
+    prior: dict[str, pl.DataFrame] = field(default_factory=dict)  # previous versions of changed rows (staged columns)
 
 
 @dataclass
@@ -51,18 +52,21 @@ class Plan:
     staged_changed: set[str]
 
 
-def previous_ids(previous: Snapshot, table: str) -> pl.Series:
-    """Ids the previous snapshot holds for `table` (from its staged file or from the fact that carries its rows)."""
+def prior_rows(previous: Snapshot, table: str, ids: pl.Series) -> pl.DataFrame:
+    """The previous snapshot's version of the rows `ids` of `table` (staged columns), from its kept staged file or,
+    for a fact-backed table, read back from the fact that carries its rows."""
     if SOURCES[table].kept:
-        return pl.read_parquet(previous.staging[table], columns=["id"])["id"]
+        before = pl.read_parquet(previous.staging[table])
+        return before.filter(pl.col("id").is_in(ids.implode()))
+    wanted = ids.to_list()
     if table == RESPONSES:
-        return pl.read_parquet(previous.files["fct_survey_responses"], columns=["response_id"])["response_id"]
-    found = pq.read_table(
-        previous.files["fct_applications"], columns=["application_id"], filters=[("kind", "=", KIND_OF[table])]
-    )
-    ids = pl.from_arrow(found.column("application_id"))
-    assert isinstance(ids, pl.Series)
-    return ids.cast(pl.String)
+        spec, key, back = c.FCT_SURVEY_RESPONSES, "response_id", responses_as_staged
+    else:
+        spec, key, back = c.FCT_APPLICATIONS, "application_id", applications_as_staged
+    found = pl.from_arrow(pq.read_table(previous.files[spec.name], filters=[(key, "in", wanted)]))
+    assert isinstance(found, pl.DataFrame)
+    staged = back(found)
+    return staged if table == RESPONSES else staged.filter(pl.col("kind") == KIND_OF[table])
 
 
 def _real(changes: pl.DataFrame, before: pl.DataFrame) -> pl.DataFrame:
@@ -125,19 +129,6 @@ def _as_staged(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(APPLICATION_STAGED)
 
 
-def _prior_rows(previous: Snapshot, table: str, ids: pl.Series) -> pl.DataFrame:
-    """The previous versions of the rows `ids` of a fact-backed table, read back from its fact."""
-    wanted = ids.to_list()
-    if table == RESPONSES:
-        spec, key, back = c.FCT_SURVEY_RESPONSES, "response_id", responses_as_staged
-    else:
-        spec, key, back = c.FCT_APPLICATIONS, "application_id", applications_as_staged
-    found = pq.read_table(previous.files[spec.name], filters=[(key, "in", wanted)])
-    df = pl.from_arrow(found)
-    assert isinstance(df, pl.DataFrame)
-    return back(df)
-
-
 def _fact_changes(previous: Snapshot, ext: Extracted) -> dict[str, Change]:
     """Per fact-backed table: the whole table (rows were deleted) or its really changed rows."""
     out: dict[str, Change] = {}
@@ -149,7 +140,7 @@ def _fact_changes(previous: Snapshot, ext: Extracted) -> dict[str, Change]:
         if change.whole or frame.height == 0:
             out[name] = Change(frame, change.whole)
         else:
-            out[name] = Change(_real(frame, _prior_rows(previous, name, frame["id"])), whole=False)
+            out[name] = Change(_real(frame, ext.prior[name]), whole=False)
     return out
 
 

@@ -58,7 +58,7 @@ def write_mart(df: pl.DataFrame, spec: c.Mart, path: Path) -> None:
     pq.write_table(
         table,
         path,
-        compression="snappy",
+        compression="zstd",
         store_schema=False,
         use_dictionary=dictionary or False,
         write_statistics=stats or False,
