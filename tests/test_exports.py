@@ -192,3 +192,24 @@ async def test_crm_export_writes_the_same_content(client, auth, dataset, setting
     assert len(xlsx_rows(out.read_bytes())) == len(dataset["ops"].apps)
     bad = runner.invoke(cli, ["export", "applications", "--from", "soon", "-o", str(out)], env=cli_env(settings))
     assert bad.exit_code == 1 and "--from" in bad.output
+
+
+async def test_a_stopped_export_ends_its_copy_and_errors_reach_the_consumer(session, settings, publish) -> None:
+    import threading
+
+    from ingest.catalog_seed import seed_catalog
+    from reports.datasets import Filters, dataset_of, query
+    from reports.export_writers import copy_chunks
+
+    await seed_catalog(session)
+    await session.commit()
+    await publish()
+    snapshot = current(settings)
+    sql, params = query(dataset_of("dim_catalog"), Filters(), settings.tz)
+    big = f"SELECT c.*, r.range AS n FROM ({sql}) c, range(200000) r"  # enough rows to still be copying
+    stream = copy_chunks(snapshot, big, params, "csv")
+    assert next(stream).startswith(b"item_id,type,code")
+    stream.close()  # the client hung up
+    assert not [t for t in threading.enumerate() if t.name == "crm-export-copy"]
+    with pytest.raises(Exception, match="no_such_table"):
+        list(copy_chunks(snapshot, "SELECT * FROM no_such_table", [], "csv"))
