@@ -128,7 +128,7 @@ def copy_floor(url: str) -> tuple[float, int]:
 def add_applications(url: str, n: int) -> None:
     """n new submitted admissions applications by existing applicants, stamped now (what an incremental build
     picks up)."""
-    g = Gen(20_260_401)
+    g = Gen(time.time_ns() % 2**32)  # fresh ids on every run (the bench can be re-run on the same database)
     now = datetime.now(UTC)
     with open_loader(url) as ld:
         applicants = [str(r[0]) for r in ld.rows(f"SELECT id FROM bot1_applicant LIMIT {n}")]

@@ -11,14 +11,16 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import msgspec
 import polars as pl
 import pytest
-from sqlalchemy import delete, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ingest.catalog_seed import seed_catalog
 from ingest.schema import (
     Admissions2026Application,
     Applicant,
@@ -35,6 +37,7 @@ from tests.test_warehouse_data import at, hand_made
 from warehouse.build import HOLD_ENV, build
 from warehouse.contract import MARTS
 from warehouse.extract import NIL_ID, Mark, advance, capped, open_source
+from warehouse.mock import seed_mock
 from warehouse.publish import last_failure
 from warehouse.snapshot import Snapshot, current, snapshots_dir
 from warehouse.staging import SOURCES
@@ -159,6 +162,38 @@ async def test_incremental_equals_full_after_inserts_updates_catalog_changes_and
     snap = incremental_equals_full(settings)
     assert snap.row_counts["fct_applications"] == 8
     assert snap.row_counts["fct_survey_responses"] == 6
+
+
+async def test_incremental_equals_full_on_mock_data(settings: Settings, session: AsyncSession) -> None:
+    """Hundreds of rows: new rows are spliced into the sorted fact and the rollups move by their difference."""
+    await seed_catalog(session)
+    await session.commit()
+    seed_mock(settings.database_url, "small", 2, timezone=settings.timezone, anchor=date(2026, 4, 1))
+    published(settings)
+    applicant = await session.scalar(select(Applicant.id).limit(1))
+    direction = await session.scalar(select(CatalogItem.id).where(CatalogItem.type == "direction").limit(1))
+    for when in ("2026-03-31T12:00:00", "2026-03-31T13:00:00", "2025-09-01T08:00:00", None):
+        session.add(
+            Admissions2026Application(
+                applicant_id=applicant,
+                direction_id=direction,
+                status="new" if when is None else "submitted",
+                submitted_at=None if when is None else at(when),
+            )
+        )
+    await session.commit()
+    snap = incremental_equals_full(settings)
+    assert set(snap.manifest["rebuilt"]) >= {"fct_applications", "agg_admissions_daily"}
+    assert "fct_survey_responses" not in snap.manifest["rebuilt"]
+
+    oldest = await session.scalar(select(Admissions2026Application.id).order_by(Admissions2026Application.id).limit(1))
+    await session.execute(
+        update(Admissions2026Application)
+        .where(Admissions2026Application.id == oldest)
+        .values(status="rejected", submitted_at=at("2026-01-05T05:00:00"), updated_at=utcnow())
+    )
+    await session.commit()
+    incremental_equals_full(settings)
 
 
 def test_watermark_is_the_greatest_row_read_but_never_past_the_safe_time() -> None:

@@ -24,6 +24,7 @@ from ingest.settings import Settings
 from warehouse import contract as c
 from warehouse.checks import ChecksFailed, check_marts
 from warehouse.extract import Mark, Source, advance, capped, open_source
+from warehouse.incremental import forget, remember
 from warehouse.lock import build_lock
 from warehouse.marts import build_marts
 from warehouse.plan import Change, Extracted, plan_incremental, prior_rows
@@ -222,6 +223,7 @@ def _run(settings: Settings, full: bool) -> BuildResult:
     manifest |= {"full_reason": reason, "rebuilt": list(marts), "timings": timer.laps}
     manifest["build_seconds"] = round(sum(timer.laps.values()), 4)
     swap_current(settings, manifest)
+    remember({name: tmp.with_name(snapshot_id) / f"{name}.parquet" for name in c.MARTS}, marts)
     timer.lap("publish")
     prune(settings, snapshot_id)
     timer.lap("prune")
@@ -245,6 +247,7 @@ def build(settings: Settings, full: bool = False) -> BuildResult:
         try:
             return _run(settings, full)
         except Exception as exc:
+            forget()
             failures = exc.failures if isinstance(exc, ChecksFailed) else []
             result = BuildResult(
                 "failed",

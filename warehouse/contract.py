@@ -6,7 +6,9 @@ Conventions that hold for every mart, on SQLite and Postgres alike:
 - instants are `timestamp[us, tz=UTC]`; local calendar days (`*_date`) are `date32` in `settings.timezone`;
 - catalog references carry `<dim>_id` and `<dim>_code`; facts also carry `<dim>_name` (the catalog `name`, RS §5.4
   label) and `<dim>_name_uz/_ru/_en`; rollups carry only id and code (join `dim_catalog` for labels);
-- counts are int64; `course_year` is int16 in 1..5 (5 = graduated).
+- counts are int64; `course_year` is int16 in 1..5 (5 = graduated);
+- the Parquet files carry no embedded Arrow schema: every reader sees these plain types (low-cardinality strings are
+  dictionary-encoded on disk, which readers do not see).
 
 Reader API (implemented in `warehouse/snapshot.py`)::
 
@@ -36,7 +38,8 @@ Hot-path layout (DESIGN: no endpoint scans a million rows per request):
 - `agg_*_daily` rollups answer whole local days; `fct_applications` is sorted by (kind, submitted_at), so the two
   partial edge days of a window that does not start/end at local midnight are a range scan;
 - `agg_admissions_daily_by` is the narrow "day × one dimension" rollup per group-by of the admissions endpoints;
-- `fct_survey_responses.superseded_at` makes "latest response per student and campaign inside [from, to)" a plain
+- `fct_survey_responses` keeps each (campaign, student) group's rows adjacent, newest first; groups come in no
+  particular order. Its `superseded_at` makes "latest response per student and campaign inside [from, to)" a plain
   filter: a response is the latest in the window iff `from <= submitted_at < to` and
   (`superseded_at IS NULL OR superseded_at >= to`) (the next newer response of that student and campaign, in RS §5.2
   order (submitted_at, created_at, id), is then outside the window). With no window: `is_latest` (= fct_survey_latest).
@@ -152,7 +155,7 @@ AGG_ADMISSIONS_DAILY = Mart(
         ("status", pa.string()),
         ("applications", COUNT),
     ),
-    sort_by=("submitted_date", "direction_code", "track_code", "region_code", "status"),
+    sort_by=("submitted_date",),  # rows of one day in no particular order
     nullable=frozenset({"track_id", "track_code", "region_id", "region_code"}),
 )
 
@@ -183,7 +186,7 @@ AGG_POLITO_DAILY = Mart(
         ("status", pa.string()),
         ("applications", COUNT),
     ),
-    sort_by=("submitted_date", "subject_code", "status"),
+    sort_by=("submitted_date",),
     nullable=frozenset({"subject_id", "subject_code"}),
 )
 
@@ -199,7 +202,7 @@ AGG_APPLICATIONS_DAILY = Mart(
         ("status", pa.string()),
         ("applications", COUNT),
     ),
-    sort_by=("submitted_date", "kind", "region_code", "status"),
+    sort_by=("submitted_date",),  # status `new` (no date) last
     nullable=frozenset({"submitted_date", "region_id", "region_code"}),
 )
 

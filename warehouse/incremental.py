@@ -4,6 +4,7 @@ applicants / students / roster rows, or every row when the catalog changed). The
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +14,8 @@ from warehouse import contract as c
 from warehouse.marts import (
     CAT,
     KIND,
+    ROLLUPS,
+    application_key,
     enrich_applications,
     enrich_responses,
     is_categorical,
@@ -26,8 +29,43 @@ RESPONSE_STAGED = ["id", "student_id", "roster_id", "program_id", "course_year",
 RESPONSE_STAGED += ["employment_status", "employment_company", "employment_role", "submitted_at", "created_at"]
 
 
+# The frames of the last published marts, by file identity (an unchanged mart keeps its inode through the hard
+# links of later snapshots). The worker is a long-lived process: its next incremental build starts from memory
+# instead of reading a million rows back from Parquet.
+_PUBLISHED: dict[tuple[int, int], pl.DataFrame] = {}
+CACHED = frozenset({"fct_applications", "fct_survey_responses", *ROLLUPS})
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return (st.st_dev, st.st_ino)
+
+
+def remember(files: dict[str, Path], frames: dict[str, pl.DataFrame]) -> None:
+    """After a publish: keep the frames of CACHED marts written now, and the ones still valid for reused files."""
+    keep: dict[tuple[int, int], pl.DataFrame] = {}
+    for name, path in files.items():
+        if name not in CACHED:
+            continue
+        ident = _identity(path)
+        if name in frames:
+            keep[ident] = frames[name]
+        elif ident in _PUBLISHED:
+            keep[ident] = _PUBLISHED[ident]
+    _PUBLISHED.clear()
+    _PUBLISHED.update(keep)
+
+
+def forget() -> None:
+    _PUBLISHED.clear()
+
+
 def read_fact(path: Path, spec: c.Mart) -> pl.DataFrame:
-    """A published fact back in memory with its categoricals (read from the Parquet dictionaries, not re-hashed)."""
+    """A published mart back in memory with its categoricals (from memory when this process published it, else
+    from the Parquet dictionaries, not re-hashed)."""
+    cached = _PUBLISHED.get(_identity(path))
+    if cached is not None:
+        return cached
     table = pq.read_table(path, read_dictionary=[n for n in spec.columns if is_categorical(spec, n)])
     df = pl.from_arrow(table)
     assert isinstance(df, pl.DataFrame)
@@ -63,6 +101,42 @@ def responses_as_staged(fct: pl.DataFrame) -> pl.DataFrame:
     ).select(RESPONSE_STAGED)
 
 
+@dataclass
+class FactUpdate:
+    fact: pl.DataFrame  # the new fact
+    removed: pl.DataFrame  # previous rows that left it (deleted or re-derived)
+    added: pl.DataFrame  # rows that entered it (new or re-derived)
+
+
+MAX_SPLICES = 1000
+MAX_CHUNKS = 256
+
+
+def _splice(keep: pl.DataFrame, fresh: pl.DataFrame) -> pl.DataFrame | None:
+    """keep and fresh both sorted as sort_applications sorts: fresh rows spliced in at their places, as zero-copy
+    slices (new submissions are the newest of their kind, so they land in a few runs). None when keys tie or the
+    fresh rows scatter over too many places (then the caller sorts)."""
+    fresh = sort_applications(fresh)
+    keep_key = keep.select(application_key()).to_series()
+    fresh_key = fresh.select(application_key()).to_series()
+    if fresh_key.is_duplicated().any() or fresh_key.is_in(keep_key.implode()).any():
+        return None
+    at = keep_key.search_sorted(fresh_key, side="left")
+    starts = (at.diff().fill_null(1) != 0).arg_true().to_list()
+    if len(starts) > MAX_SPLICES:
+        return None
+    pieces, done = [], 0
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(at)
+        place = int(at[start])
+        pieces += [keep.slice(done, place - done), fresh.slice(start, end - start)]
+        done = place
+    pieces.append(keep.slice(done))
+    spliced = pl.concat([p for p in pieces if p.height], rechunk=False)
+    # many builds of splices fragment the columns; gather them up once in a while
+    return spliced.rechunk() if spliced.n_chunks() > MAX_CHUNKS else spliced
+
+
 def update_applications(
     previous: pl.DataFrame,
     changes: pl.DataFrame,
@@ -72,21 +146,31 @@ def update_applications(
     catalog: pl.DataFrame,
     catalog_changed: bool,
     tz: str,
-) -> pl.DataFrame:
+    existing: pl.Series,
+) -> FactUpdate:
     """The new fct_applications. `changes` holds changed application rows (staged columns plus `kind`); for kinds in
-    `replaced_kinds` it holds the whole table (rows were deleted), whose previous rows are dropped."""
-    base = previous.filter(~pl.col("kind").cast(pl.String).is_in(list(replaced_kinds))) if replaced_kinds else previous
+    `replaced_kinds` it holds the whole table (rows were deleted), whose previous rows are dropped. `existing`: the
+    ids among `changes` that the previous fact holds."""
+    kinds = pl.col("kind").cast(pl.String).is_in(list(replaced_kinds))
+    gone = previous.filter(kinds) if replaced_kinds else previous.clear()
+    base = previous.filter(~kinds) if replaced_kinds else previous
     changed_ids = changes["id"]
     if catalog_changed:
         touched = base
     else:
         touched = base.filter(pl.col("applicant_id").is_in(changed_applicants.implode()))
     redo_ids = pl.concat([changed_ids, touched["application_id"]]).unique()
-    keep = base.filter(~pl.col("application_id").is_in(redo_ids.implode()))
+    if touched.height == 0 and existing.is_empty():  # only new rows: nothing of the previous fact is re-derived
+        leaving, keep = base.clear(), base
+    else:
+        leaving = base.filter(pl.col("application_id").is_in(redo_ids.implode()))
+        keep = base.filter(~pl.col("application_id").is_in(redo_ids.implode()))
     again = applications_as_staged(touched).filter(~pl.col("id").is_in(changed_ids.implode()))
     redo = pl.concat([again, changes.select(APPLICATION_STAGED)], how="vertical_relaxed")
     fresh = enrich_applications(redo, applicants, catalog, tz)
-    return sort_applications(pl.concat([keep, fresh], how="vertical_relaxed"))
+    spliced = _splice(keep, fresh) if fresh.height < keep.height // 10 else None
+    fact = spliced if spliced is not None else sort_applications(pl.concat([keep, fresh]))
+    return FactUpdate(fact, pl.concat([gone, leaving]), fresh)
 
 
 def update_responses(

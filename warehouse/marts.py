@@ -138,13 +138,19 @@ def _us(col: str) -> pl.Expr:
     return pl.col(col).dt.epoch("us")
 
 
-NULL_LAST_US = 1 << 55  # beyond any real instant (year 3112) and below 2**56
+NULL_LAST_US = 1 << 55  # beyond any real instant (year 3112); plus created_at it stays below 2**56
+
+
+def application_key() -> pl.Expr:
+    """(kind, submitted_at nulls last) as one Int64; rows without submitted_at (status new) order by created_at."""
+    kind = pl.col("kind").cast(KIND).to_physical().cast(pl.Int64)
+    when = _us("submitted_at").fill_null(NULL_LAST_US + _us("created_at"))
+    return kind * (1 << 56) + when
 
 
 def sort_applications(df: pl.DataFrame) -> pl.DataFrame:
     """(kind, submitted_at nulls last, created_at, application_id), the first two folded into one Int64 key."""
-    kind = pl.col("kind").cast(KIND).to_physical().cast(pl.Int64)
-    fast = [kind * (1 << 56) + _us("submitted_at").fill_null(NULL_LAST_US), _us("created_at")]
+    fast = [application_key(), _us("created_at")]
     return sort_exact(df, fast, [*fast, pl.col("application_id")], [False, False, False])
 
 
@@ -155,18 +161,73 @@ def fct_applications(i: Inputs) -> pl.DataFrame:
     return sort_applications(df)
 
 
-def _submitted(i: Inputs, kind: str) -> pl.DataFrame:
-    fct = i.built["fct_applications"]
-    return fct.filter((pl.col("kind") == kind) & pl.col("submitted_at").is_not_null())
+@dataclass(frozen=True)
+class Rollup:
+    """A count rollup of fct_applications: which rows, grouped by which keys, stored in which order."""
+
+    spec: c.Mart
+    where: pl.Expr | None
+    keys: tuple[str, ...]
+    order: tuple[str, ...]
+
+
+def _submitted(kind: str) -> pl.Expr:
+    return (pl.col("kind") == kind) & pl.col("submitted_at").is_not_null()
+
+
+ADMISSIONS_KEYS = ("submitted_date", "direction_id", "direction_code", "track_id", "track_code")
+ADMISSIONS_KEYS += ("region_id", "region_code", "status")
+ROLLUPS = {
+    r.spec.name: r
+    for r in (
+        Rollup(
+            c.AGG_ADMISSIONS_DAILY,
+            _submitted("admissions-2026"),
+            ADMISSIONS_KEYS,
+            ("submitted_date", "direction_code", "track_code", "region_code", "status"),
+        ),
+        Rollup(
+            c.AGG_POLITO_DAILY,
+            _submitted("polito-academy"),
+            ("submitted_date", "subject_id", "subject_code", "status"),
+            ("submitted_date", "subject_code", "status"),
+        ),
+        Rollup(
+            c.AGG_APPLICATIONS_DAILY,
+            None,
+            ("submitted_date", "kind", "region_id", "region_code", "status"),
+            ("submitted_date", "kind", "region_code", "status"),
+        ),
+    )
+}
+
+
+def count_rows(r: Rollup, fct: pl.DataFrame, sign: int = 1) -> pl.DataFrame:
+    rows = fct if r.where is None else fct.filter(r.where)
+    return rows.group_by(list(r.keys)).agg((pl.len().cast(pl.Int64) * sign).alias("applications"))
+
+
+def finish_rollup(r: Rollup, df: pl.DataFrame) -> pl.DataFrame:
+    # by day only: a multi-column sort of the rollup would cost more than computing it
+    return conform(df.sort("submitted_date", nulls_last=True), r.spec)
+
+
+def rollup(r: Rollup, fct: pl.DataFrame) -> pl.DataFrame:
+    return finish_rollup(r, count_rows(r, fct))
+
+
+def rollup_delta(r: Rollup, previous: pl.DataFrame, added: pl.DataFrame, removed: pl.DataFrame) -> pl.DataFrame:
+    """The rollup after `removed` rows left the fact and `added` rows entered it: equal to `rollup` on the new fact,
+    at the cost of the rollup's size rather than the fact's."""
+    keys = list(r.keys)
+    parts = [previous.select(*keys, "applications"), count_rows(r, added), count_rows(r, removed, sign=-1)]
+    merged = pl.concat(parts, how="vertical_relaxed").group_by(keys).agg(pl.col("applications").sum())
+    return finish_rollup(r, merged.filter(pl.col("applications") != 0))
 
 
 @mart(c.AGG_ADMISSIONS_DAILY)
 def agg_admissions_daily(i: Inputs) -> pl.DataFrame:
-    keys = ["submitted_date", "direction_id", "direction_code", "track_id", "track_code", "region_id"]
-    keys += ["region_code", "status"]
-    df = _submitted(i, "admissions-2026").group_by(keys).agg(pl.len().alias("applications"))
-    df = df.sort("submitted_date", "direction_code", "track_code", "region_code", "status", nulls_last=True)
-    return conform(df, c.AGG_ADMISSIONS_DAILY)
+    return rollup(ROLLUPS["agg_admissions_daily"], i.built["fct_applications"])
 
 
 @mart(c.AGG_ADMISSIONS_DAILY_BY)
@@ -185,24 +246,12 @@ def agg_admissions_daily_by(i: Inputs) -> pl.DataFrame:
 
 @mart(c.AGG_POLITO_DAILY)
 def agg_polito_daily(i: Inputs) -> pl.DataFrame:
-    df = (
-        _submitted(i, "polito-academy")
-        .group_by("submitted_date", "subject_id", "subject_code", "status")
-        .agg(pl.len().alias("applications"))
-    )
-    df = df.sort("submitted_date", "subject_code", "status", nulls_last=True)
-    return conform(df, c.AGG_POLITO_DAILY)
+    return rollup(ROLLUPS["agg_polito_daily"], i.built["fct_applications"])
 
 
 @mart(c.AGG_APPLICATIONS_DAILY)
 def agg_applications_daily(i: Inputs) -> pl.DataFrame:
-    df = (
-        i.built["fct_applications"]
-        .group_by("submitted_date", "kind", "region_id", "region_code", "status")
-        .agg(pl.len().alias("applications"))
-    )
-    df = df.sort("submitted_date", "kind", "region_code", "status", nulls_last=True)
-    return conform(df, c.AGG_APPLICATIONS_DAILY)
+    return rollup(ROLLUPS["agg_applications_daily"], i.built["fct_applications"])
 
 
 # --- survey ------------------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from warehouse import contract as c
 from warehouse.incremental import (
@@ -20,7 +19,7 @@ from warehouse.incremental import (
     update_applications,
     update_responses,
 )
-from warehouse.marts import DEPENDS, KIND, build_marts
+from warehouse.marts import DEPENDS, KIND, ROLLUPS, build_marts, rollup_delta
 from warehouse.snapshot import Snapshot
 from warehouse.staging import APPLICATION_TABLES, SOURCES
 
@@ -58,14 +57,20 @@ def prior_rows(previous: Snapshot, table: str, ids: pl.Series) -> pl.DataFrame:
     if SOURCES[table].kept:
         before = pl.read_parquet(previous.staging[table])
         return before.filter(pl.col("id").is_in(ids.implode()))
-    wanted = ids.to_list()
     if table == RESPONSES:
         spec, key, back = c.FCT_SURVEY_RESPONSES, "response_id", responses_as_staged
     else:
         spec, key, back = c.FCT_APPLICATIONS, "application_id", applications_as_staged
-    found = pl.from_arrow(pq.read_table(previous.files[spec.name], filters=[(key, "in", wanted)]))
-    assert isinstance(found, pl.DataFrame)
-    staged = back(found)
+    path = previous.files[spec.name]
+    # Usually the changed rows are new: one column tells, before reading any whole row.
+    known = pl.read_parquet(path, columns=[key])[key]
+    matched = ids.filter(ids.is_in(known.implode()))
+    if len(matched):
+        staged = back(read_fact(path, spec).filter(pl.col(key).is_in(matched.implode())))
+    else:
+        empty = pl.from_arrow(spec.schema.empty_table())
+        assert isinstance(empty, pl.DataFrame)
+        staged = back(empty)
     return staged if table == RESPONSES else staged.filter(pl.col("kind") == KIND_OF[table])
 
 
@@ -144,6 +149,14 @@ def _fact_changes(previous: Snapshot, ext: Extracted) -> dict[str, Change]:
     return out
 
 
+def _existing(ext: Extracted, tables: list[str]) -> pl.Series:
+    """Ids of changed rows that the previous snapshot already held (their prior versions were read); a table read
+    whole counts as all existing."""
+    ids = [ext.prior[t]["id"] for t in tables if t in ext.prior]
+    ids += [ext.changes[t].frame["id"] for t in tables if ext.changes[t].whole]
+    return pl.concat(ids) if ids else pl.Series("id", [], pl.String)
+
+
 def plan_incremental(previous: Snapshot, ext: Extracted, tz: str) -> Plan:
     staged, changed_ids = _kept_tables(previous, ext)
     facts = _fact_changes(previous, ext)
@@ -155,11 +168,16 @@ def plan_incremental(previous: Snapshot, ext: Extracted, tz: str) -> Plan:
     if "fct_applications" in rebuild:
         changes = pl.concat([facts[table].frame for table in KIND_OF], how="vertical_relaxed")
         replaced = {KIND_OF[table] for table in KIND_OF if facts[table].whole}
-        given["fct_applications"] = update_applications(
+        update = update_applications(
             read_fact(previous.files["fct_applications"], c.FCT_APPLICATIONS), changes, replaced,
             staged["bot1_applicant"], changed_ids.get("bot1_applicant", empty), staged["catalog_item"],
-            catalog_changed, tz,
+            catalog_changed, tz, _existing(ext, list(KIND_OF)),
         )  # fmt: skip
+        given["fct_applications"] = update.fact
+        if update.removed.height + update.added.height < update.fact.height // 4:
+            for name, r in ROLLUPS.items():  # a few rows changed: move the rollups by their difference
+                before = read_fact(previous.files[name], c.MARTS[name])
+                given[name] = rollup_delta(r, before, update.added, update.removed)
     if "fct_survey_responses" in rebuild:
         given["fct_survey_responses"] = update_responses(
             read_fact(previous.files["fct_survey_responses"], c.FCT_SURVEY_RESPONSES), facts[RESPONSES].frame,

@@ -21,7 +21,7 @@ from warehouse.snapshot import current_path, snapshots_dir, warehouse_dir
 STAGING_SUBDIR = "stg"
 TMP_SUFFIX = ".tmp"
 FAILURE_FILE = "last_failure.json"
-GRACE_SECONDS = 3600  # readers may hold views over a replaced snapshot this long
+GRACE_SECONDS = 900  # readers may hold views over a replaced snapshot this long (a request, a streamed export)
 KEEP_PREVIOUS = 2  # and the newest few old snapshots are kept whatever their age
 ROW_GROUP_ROWS = 128 * 1024  # fct tables are sorted, so row-group statistics let DuckDB skip most of a window
 
