@@ -126,8 +126,8 @@ def copy_floor(url: str) -> tuple[float, int]:
 
 
 def add_applications(url: str, n: int) -> None:
-    """n new submitted admissions applications by existing applicants, stamped now (what an incremental build
-    picks up)."""
+    """n new submitted admissions applications by existing applicants, submitted during the last build interval
+    (CRM_BUILD_EVERY, 300 s) and stamped now: what the worker's next incremental build picks up."""
     g = Gen(time.time_ns() % 2**32)  # fresh ids on every run (the bench can be re-run on the same database)
     now = datetime.now(UTC)
     with open_loader(url) as ld:
@@ -136,7 +136,7 @@ def add_applications(url: str, n: int) -> None:
         if ld.dialect == "sqlite":  # ids as stored → canonical
             applicants = [f"{i[:8]}-{i[8:12]}-{i[12:16]}-{i[16:20]}-{i[20:]}" for i in applicants]
             directions = [f"{i[:8]}-{i[8:12]}-{i[12:16]}-{i[16:20]}-{i[20:]}" for i in directions]
-        submitted = pl.Series([now - timedelta(minutes=int(m)) for m in g.rng.integers(1, 600, size=n)])
+        submitted = pl.Series([now - timedelta(microseconds=int(m)) for m in g.rng.integers(1, 300_000_000, size=n)])
         frame = pl.DataFrame(
             {
                 "id": g.uuids(n),

@@ -24,7 +24,7 @@ from ingest.settings import Settings
 from warehouse import contract as c
 from warehouse.checks import ChecksFailed, check_marts
 from warehouse.extract import Mark, Source, advance, capped, open_source
-from warehouse.incremental import forget, remember
+from warehouse.incremental import forget, remember, start_from
 from warehouse.lock import build_lock
 from warehouse.marts import build_marts
 from warehouse.plan import Change, Extracted, plan_incremental, prior_rows
@@ -180,6 +180,7 @@ def _manifest(
 def _run(settings: Settings, full: bool) -> BuildResult:
     timer = Timer()
     previous = current(settings)
+    start_from(previous.id if previous else None)
     reason = _full_reason(settings, previous, full)
     with open_source(settings.database_url) as src:
         ext = _extract_full(src) if reason or previous is None else _extract_changes(src, previous)
@@ -223,7 +224,12 @@ def _run(settings: Settings, full: bool) -> BuildResult:
     manifest |= {"full_reason": reason, "rebuilt": list(marts), "timings": timer.laps}
     manifest["build_seconds"] = round(sum(timer.laps.values()), 4)
     swap_current(settings, manifest)
-    remember({name: tmp.with_name(snapshot_id) / f"{name}.parquet" for name in c.MARTS}, marts)
+    sealed = tmp.with_name(snapshot_id)
+    files = {name: sealed / f"{name}.parquet" for name in c.MARTS}
+    files |= {name: sealed / STAGING_SUBDIR / f"{name}.parquet" for name in kept}
+    remember(
+        snapshot_id, files, marts | {name: staged[name] for name in kept if name in staged_changed or previous is None}
+    )
     timer.lap("publish")
     prune(settings, snapshot_id)
     timer.lap("prune")

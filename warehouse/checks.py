@@ -60,7 +60,7 @@ def check_shape(name: str, df: pl.DataFrame) -> list[Failure]:
         return [Failure(name, "schema", f"columns {df.schema} differ from the contract")]
     failures = []
     key = list(spec.key)
-    duplicates = df.height - (df[key[0]].n_unique() if len(key) == 1 else df.select(key).n_unique())
+    duplicates = df.height - _distinct(df, key)
     if duplicates:
         failures.append(Failure(name, "unique_key", f"{duplicates} duplicate row(s) on {tuple(key)}"))
     for col in df.columns:
@@ -75,6 +75,17 @@ def check_shape(name: str, df: pl.DataFrame) -> list[Failure]:
             if bad:
                 failures.append(Failure(name, "domain", f"{col} has unexpected values {sorted(map(str, bad))[:5]}"))
     return failures
+
+
+def _distinct(df: pl.DataFrame, key: list[str]) -> int:
+    """Distinct keys. Distinct 64-bit hashes prove distinct keys and are ~5x cheaper to count than strings; only
+    when hashes repeat (a duplicate, or a collision) are the keys themselves counted."""
+    if df.height == 0:
+        return 0
+    hashes = df.select(pl.struct(key).hash() if len(key) > 1 else pl.col(key[0]).hash()).to_series()
+    if hashes.n_unique() == df.height:
+        return df.height
+    return df[key[0]].n_unique() if len(key) == 1 else df.select(key).n_unique()
 
 
 class Marts:

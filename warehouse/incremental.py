@@ -22,6 +22,7 @@ from warehouse.marts import (
     sort_applications,
     with_supersession,
 )
+from warehouse.staging import SOURCES
 
 APPLICATION_STAGED = ["id", "applicant_id", "status", "submitted_at", "created_at", "updated_at"]
 APPLICATION_STAGED += ["direction_id", "track_id", "subject_id", "preferred_date", "kind"]
@@ -32,20 +33,29 @@ RESPONSE_STAGED += ["employment_status", "employment_company", "employment_role"
 # The frames of the last published marts, by file identity (an unchanged mart keeps its inode through the hard
 # links of later snapshots). The worker is a long-lived process: its next incremental build starts from memory
 # instead of reading a million rows back from Parquet.
-_PUBLISHED: dict[tuple[int, int], pl.DataFrame] = {}
+_PUBLISHED: dict[tuple[int, ...], pl.DataFrame] = {}
+_LAST: list[str] = []  # the id of the snapshot whose frames _PUBLISHED holds
 CACHED = frozenset({"fct_applications", "fct_survey_responses", *ROLLUPS})
 
 
-def _identity(path: Path) -> tuple[int, int]:
+def _identity(path: Path) -> tuple[int, ...]:
     st = path.stat()
-    return (st.st_dev, st.st_ino)
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def remember(files: dict[str, Path], frames: dict[str, pl.DataFrame]) -> None:
-    """After a publish: keep the frames of CACHED marts written now, and the ones still valid for reused files."""
-    keep: dict[tuple[int, int], pl.DataFrame] = {}
+def start_from(snapshot_id: str | None) -> None:
+    """Before a build: the memory is only good if this process published the snapshot the build starts from (another
+    process may have published since, and pruned files whose inodes the new ones reuse)."""
+    if not _LAST or _LAST[0] != snapshot_id:
+        forget()
+
+
+def remember(snapshot_id: str, files: dict[str, Path], frames: dict[str, pl.DataFrame]) -> None:
+    """After a publish: keep the frames of CACHED marts and staged tables written now, and the ones still valid for
+    files that were hard-linked from the previous snapshot."""
+    keep: dict[tuple[int, ...], pl.DataFrame] = {}
     for name, path in files.items():
-        if name not in CACHED:
+        if name not in CACHED and name not in SOURCES:
             continue
         ident = _identity(path)
         if name in frames:
@@ -54,10 +64,22 @@ def remember(files: dict[str, Path], frames: dict[str, pl.DataFrame]) -> None:
             keep[ident] = _PUBLISHED[ident]
     _PUBLISHED.clear()
     _PUBLISHED.update(keep)
+    _LAST[:] = [snapshot_id]
 
 
 def forget() -> None:
     _PUBLISHED.clear()
+    _LAST.clear()
+
+
+def is_remembered(path: Path) -> bool:
+    return _identity(path) in _PUBLISHED
+
+
+def read_staged(path: Path) -> pl.DataFrame:
+    """A kept staged table of the previous snapshot (from memory when this process published it)."""
+    cached = _PUBLISHED.get(_identity(path))
+    return cached if cached is not None else pl.read_parquet(path)
 
 
 def read_fact(path: Path, spec: c.Mart) -> pl.DataFrame:

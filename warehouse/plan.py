@@ -14,7 +14,9 @@ from warehouse.incremental import (
     APPLICATION_STAGED,
     RESPONSE_STAGED,
     applications_as_staged,
+    is_remembered,
     read_fact,
+    read_staged,
     responses_as_staged,
     update_applications,
     update_responses,
@@ -55,7 +57,7 @@ def prior_rows(previous: Snapshot, table: str, ids: pl.Series) -> pl.DataFrame:
     """The previous snapshot's version of the rows `ids` of `table` (staged columns), from its kept staged file or,
     for a fact-backed table, read back from the fact that carries its rows."""
     if SOURCES[table].kept:
-        before = pl.read_parquet(previous.staging[table])
+        before = read_staged(previous.staging[table])
         return before.filter(pl.col("id").is_in(ids.implode()))
     if table == RESPONSES:
         spec, key, back = c.FCT_SURVEY_RESPONSES, "response_id", responses_as_staged
@@ -63,7 +65,7 @@ def prior_rows(previous: Snapshot, table: str, ids: pl.Series) -> pl.DataFrame:
         spec, key, back = c.FCT_APPLICATIONS, "application_id", applications_as_staged
     path = previous.files[spec.name]
     # Usually the changed rows are new: one column tells, before reading any whole row.
-    known = pl.read_parquet(path, columns=[key])[key]
+    known = read_fact(path, spec)[key] if is_remembered(path) else pl.read_parquet(path, columns=[key])[key]
     matched = ids.filter(ids.is_in(known.implode()))
     if len(matched):
         staged = back(read_fact(path, spec).filter(pl.col(key).is_in(matched.implode())))
@@ -98,7 +100,7 @@ def _kept_tables(previous: Snapshot, ext: Extracted) -> tuple[dict[str, pl.DataF
     for name, table in SOURCES.items():
         if not table.kept:
             continue
-        before = pl.read_parquet(previous.staging[name])
+        before = read_staged(previous.staging[name])
         change = ext.changes[name]
         if change.whole:
             staged[name] = change.frame
