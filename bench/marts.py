@@ -125,18 +125,19 @@ def copy_floor(url: str) -> tuple[float, int]:
     return rows / elapsed, rows
 
 
-def add_applications(url: str, n: int) -> None:
-    """n new submitted admissions applications by existing applicants, submitted during the last build interval
-    (CRM_BUILD_EVERY, 300 s) and stamped now: what the worker's next incremental build picks up."""
+def add_applications(url: str, n: int, since: datetime) -> None:
+    """n new submitted admissions applications by existing applicants, submitted after `since` (the previous
+    build) and stamped now: what arrives between two builds of the worker."""
     g = Gen(time.time_ns() % 2**32)  # fresh ids on every run (the bench can be re-run on the same database)
     now = datetime.now(UTC)
+    span = max(int((now - since).total_seconds() * 1_000_000), n)
     with open_loader(url) as ld:
         applicants = [str(r[0]) for r in ld.rows(f"SELECT id FROM bot1_applicant LIMIT {n}")]
         directions = [str(r[0]) for r in ld.rows("SELECT id FROM catalog_item WHERE type = 'direction'")]
         if ld.dialect == "sqlite":  # ids as stored → canonical
             applicants = [f"{i[:8]}-{i[8:12]}-{i[12:16]}-{i[16:20]}-{i[20:]}" for i in applicants]
             directions = [f"{i[:8]}-{i[8:12]}-{i[12:16]}-{i[16:20]}-{i[20:]}" for i in directions]
-        submitted = pl.Series([now - timedelta(microseconds=int(m)) for m in g.rng.integers(1, 300_000_000, size=n)])
+        submitted = pl.Series([now - timedelta(microseconds=int(m)) for m in g.rng.integers(0, span, size=n)])
         frame = pl.DataFrame(
             {
                 "id": g.uuids(n),
@@ -175,7 +176,7 @@ def measure(url: str, scale: str, data_dir: Path, reuse: bool) -> dict[str, Any]
     with console.status("DuckDB scan of the marts…"):
         seconds, rows = duckdb_scan(snapshot)
     figures |= {"duckdb_scan_all_marts_s": round(seconds, 2), "mart_rows": rows}
-    add_applications(url, NEW_ROWS)
+    add_applications(url, NEW_ROWS, since=snapshot.built_at)
     with console.status(f"incremental build after {NEW_ROWS:,} new rows…"):
         incremental = build(settings)
     assert incremental.status == "published" and not incremental.full, incremental

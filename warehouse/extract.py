@@ -38,10 +38,11 @@ SQLITE_WRITER_AGE = timedelta(minutes=10)
 NIL_ID = "00000000-0000-0000-0000-000000000000"
 
 # Extra source counts the checks compare the marts with (same transaction as the data).
+# name → (table, aggregate): computed in the same scan as the table's row count.
 EXTRA_COUNTS = {
-    "bot1_admissions_2026.submitted": "SELECT count(*) FROM bot1_admissions_2026 WHERE submitted_at IS NOT NULL",
-    "bot1_polito_academy.submitted": "SELECT count(*) FROM bot1_polito_academy WHERE submitted_at IS NOT NULL",
-    "bot2_roster.active": "SELECT count(*) FROM bot2_roster WHERE is_active",
+    "bot1_admissions_2026.submitted": ("bot1_admissions_2026", "count(submitted_at)"),
+    "bot1_polito_academy.submitted": ("bot1_polito_academy", "count(submitted_at)"),
+    "bot2_roster.active": ("bot2_roster", "count(CASE WHEN is_active THEN 1 END)"),
 }
 
 
@@ -90,12 +91,15 @@ class Source:
         return table.column(0)[0].as_py() if table.num_rows and table.num_columns else None
 
     def counts(self) -> dict[str, int]:
-        """Row counts of every staged table plus EXTRA_COUNTS, in one statement."""
-        parts = [f"(SELECT count(*) FROM {t}) AS {_alias(t)}" for t in SOURCES]
-        parts += [f"({sql}) AS {_alias(name)}" for name, sql in EXTRA_COUNTS.items()]
-        table = self.arrow("SELECT " + ", ".join(parts))
-        names = [*SOURCES, *EXTRA_COUNTS]
-        return {name: int(table.column(_alias(name))[0].as_py()) for name in names}
+        """Row counts of every staged table plus EXTRA_COUNTS, in one statement, one scan per table."""
+        selects, froms = [], []
+        for n, table in enumerate(SOURCES):
+            extra = [(name, agg) for name, (t, agg) in EXTRA_COUNTS.items() if t == table]
+            aggs = [f"count(*) AS {_alias(table)}", *(f"{agg} AS {_alias(name)}" for name, agg in extra)]
+            froms.append(f"(SELECT {', '.join(aggs)} FROM {table}) AS t{n}")
+            selects += [f"t{n}.{_alias(table)}", *(f"t{n}.{_alias(name)}" for name, _ in extra)]
+        result = self.arrow(f"SELECT {', '.join(selects)} FROM {', '.join(froms)}")
+        return {name: int(result.column(_alias(name))[0].as_py()) for name in [*SOURCES, *EXTRA_COUNTS]}
 
     def read(self, table: SourceTable, since: Mark | None = None) -> pl.DataFrame:
         """The whole table, or only rows whose (updated_at, id) is past `since`."""
