@@ -136,12 +136,12 @@ MAX_CHUNKS = 256
 
 def _splice(keep: pl.DataFrame, fresh: pl.DataFrame) -> pl.DataFrame | None:
     """keep and fresh both sorted as sort_applications sorts: fresh rows spliced in at their places, as zero-copy
-    slices (new submissions are the newest of their kind, so they land in a few runs). None when keys tie or the
-    fresh rows scatter over too many places (then the caller sorts)."""
+    slices (new submissions are the newest of their kind, so they land in a few runs). None when a fresh key ties
+    with a kept one or the fresh rows scatter over too many places (then the caller sorts)."""
     fresh = sort_applications(fresh)
     keep_key = keep.select(application_key()).to_series()
     fresh_key = fresh.select(application_key()).to_series()
-    if fresh_key.is_duplicated().any() or fresh_key.is_in(keep_key.implode()).any():
+    if keep_key.is_in(fresh_key.implode()).any():  # ties among fresh rows are ordered by sort_applications already
         return None
     at = keep_key.search_sorted(fresh_key, side="left")
     starts = (at.diff().fill_null(1) != 0).arg_true().to_list()
