@@ -46,3 +46,23 @@ async def test_readyz_shows_the_published_snapshot(client: AsyncTestClient[Lites
     ready = (await client.get("/readyz")).json()
     assert ready["snapshot"]["id"] == result.snapshot_id
     assert set(ready["snapshot"]) == {"id", "built_at", "age_seconds"}
+
+
+def test_cli_build_and_status(settings: Settings) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from crm.cli import cli
+
+    env = {"CRM_DATABASE_URL": settings.database_url, "CRM_DATA_DIR": str(settings.data_dir), "CRM_ENV": "test"}
+    runner = CliRunner()
+    empty = runner.invoke(cli, ["warehouse", "status"], env=env)
+    assert empty.exit_code == 0 and "no snapshot published yet" in empty.output
+    built = runner.invoke(cli, ["warehouse", "build", "--full"], env=env)
+    assert built.exit_code == 0, built.output
+    assert "published snapshot" in built.output and "full" in built.output
+    status = runner.invoke(cli, ["warehouse", "status", "--json"], env=env)
+    assert status.exit_code == 0
+    body = json.loads(status.output)
+    assert body["snapshot"]["row_counts"]["dim_catalog"] == 0 and body["last_failure"] is None
