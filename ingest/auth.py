@@ -5,7 +5,7 @@
 - refresh reads only the cookie, rotates the refresh token on every use and, when a used token comes back, revokes
   its whole family (someone replayed a stolen copy); it re-checks that the user is still active;
 - logout revokes the access token (Bearer or cookie) and the refresh token's family, even if the access token has
-  already expired;
+  already expired; this process refuses the access token at once, other processes within `AUTH_CACHE_SECONDS`;
 - login is throttled per IP and per e-mail (10/min) and answers the same for an unknown e-mail, a wrong password
   and a disabled account, in about the same time.
 """
@@ -33,9 +33,11 @@ from ingest.guards import (
     ACCESS_COOKIE,
     CSRF_COOKIE,
     REFRESH_COOKIE,
+    auth_cache,
     bearer_token,
     check_csrf,
     current_user,
+    forget_user,
     requires_viewer,
 )
 from ingest.jwt_tokens import ACCESS_TTL, REFRESH_TTL, Claims, TokenInvalid, decode, new_access, new_refresh, secret_of
@@ -256,6 +258,7 @@ async def refresh(request: Request[Any, Any, Any], db_session: NamedDependency[A
         )
     user = await db_session.get(User, stored.user_id)
     if user is None or not user.is_active:
+        forget_user(request.app, db_session, stored.user_id)  # disabled elsewhere: stop its access tokens here too
         await _revoke_family(db_session, stored.family_id)
         return _refused(request, "NOT_AUTHENTICATED", "This account does not exist or is disabled.")
     new_raw = await _start_refresh(db_session, user, secret_of(request.app), stored.family_id)
@@ -283,6 +286,7 @@ async def logout(request: Request[Any, Any, Any], db_session: NamedDependency[As
     if not bearer:
         check_csrf(request)
     if access is not None:
+        auth_cache(request.app).revoke(access.jti, access.expires_at.timestamp())  # refused here from now on
         stmt = dialect_insert(db_session, RevokedToken.__table__)
         now = utcnow()
         await db_session.execute(

@@ -16,7 +16,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.app import create_app
-from ingest.jwt_tokens import Claims, encode
+from ingest.guards import AUTH_CACHE_SECONDS, auth_cache
+from ingest.jwt_tokens import Claims, decode, encode, secret_of
 from ingest.login_throttle import RollingLimit
 from ingest.schema import AuditLog, RefreshToken, RevokedToken, User, utcnow
 from ingest.settings import Settings
@@ -237,6 +238,46 @@ async def test_logout_with_bearer_revokes_it(client: AsyncTestClient[Litestar], 
     assert await session.scalar(select(func.count()).select_from(RevokedToken)) == 1
     anonymous = await client.post(f"{API}/auth/logout")
     assert anonymous.status_code == 401
+
+
+async def test_logout_refuses_a_recently_checked_token_at_once(
+    client: AsyncTestClient[Litestar], session: AsyncSession
+) -> None:
+    """The guard keeps a check per token for a few seconds; a logout in this process still applies at once."""
+    await add_user(session, "seen@example.com", "viewer")
+    body = await login(client, "seen@example.com")
+    client.cookies.clear()
+    auth = {"Authorization": f"Bearer {body['access']}"}
+    for _ in range(2):
+        assert (await client.get(f"{API}/auth/me", headers=auth)).status_code == 200
+    assert (await client.post(f"{API}/auth/logout", headers=auth)).status_code == 200
+    me = await client.get(f"{API}/auth/me", headers=auth)
+    assert me.status_code == 401 and "revoked" in me.json()["detail"]
+
+
+async def test_changes_made_elsewhere_apply_within_the_cache_bound(
+    app: Litestar, client: AsyncTestClient[Litestar], session: AsyncSession
+) -> None:
+    """A deactivation or revocation written by another process (here: straight into the database) is seen once this
+    process's check of the token is AUTH_CACHE_SECONDS old; the clock is moved instead of waiting."""
+    await add_user(session, "far@example.com", "viewer")
+    await add_user(session, "far2@example.com", "viewer")
+    disabled = {"Authorization": f"Bearer {(await login(client, 'far@example.com'))['access']}"}
+    revoked_body = await login(client, "far2@example.com")
+    revoked = {"Authorization": f"Bearer {revoked_body['access']}"}
+    client.cookies.clear()
+    for auth in (disabled, revoked):
+        assert (await client.get(f"{API}/auth/me", headers=auth)).status_code == 200
+    await session.execute(update(User).where(User.email == "far@example.com").values(is_active=False))
+    claims = decode(revoked_body["access"], secret_of(app), "access")
+    session.add(RevokedToken(jti=claims.jti, token_type="access", expires_at=claims.expires_at))
+    await session.commit()
+    cache = auth_cache(app)
+    now = cache.clock()
+    cache.clock = lambda: now + AUTH_CACHE_SECONDS
+    assert (await client.get(f"{API}/auth/me", headers=disabled)).status_code == 401
+    me = await client.get(f"{API}/auth/me", headers=revoked)
+    assert me.status_code == 401 and "revoked" in me.json()["detail"]
 
 
 async def test_logout_after_access_expired_still_ends_the_session(

@@ -74,6 +74,8 @@ async def test_disabling_ends_sessions_at_once(
     await login(client, viewer.email, PASSWORD)
     client.cookies.clear()
     path = f"{USERS}{viewer.id}"
+    assert (await client.get(f"{API}/auth/me", headers=viewer.auth)).status_code == 200  # checked moments ago
+    assert (await client.get(USERS, headers=viewer.auth)).status_code == 403
     assert (await client.patch(path, json={"is_active": False}, headers=admin.auth)).status_code == 200
     assert (await client.get(f"{API}/auth/me", headers=viewer.auth)).status_code == 401
     live = await session.scalar(
