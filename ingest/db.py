@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from ingest import pg_pool  # the ingestion hot path's plain psycopg connections (Postgres only)
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Execution option for work that only reads: on SQLite its transactions take no write lock (deferred BEGIN), so
 # dashboard reads never queue behind writers. Postgres ignores it.
@@ -116,4 +118,5 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        await pg_pool.close(self.engine)
         await self.engine.dispose()

@@ -24,7 +24,7 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ingest import bot1_writes, idempotency
+from ingest import bot1_writes, idempotency, pg_pool
 from ingest.audit import MAX_USER_AGENT, mask_free_form, mask_pii
 
 _TEXT = ("username", "first_name", "last_name", "phone", "email", "language")
@@ -103,19 +103,19 @@ def statement(kinds: frozenset[str], lock_keys: bool) -> str:
             f"ins_{table} AS (\n"
             f"  INSERT INTO {table}\n"
             f"    (id, created_at, updated_at, applicant_id, status, answers, submitted_at{extra_c})\n"
-            f"  SELECT t.app_id, %(now)s, %(now)s, a.id, t.status, t.answers, t.submitted_at{extra_v}\n"
+            f"  SELECT t.app_id, $2, $2, a.id, t.status, t.answers, t.submitted_at{extra_v}\n"
             f"  FROM todo t JOIN app a ON a.telegram_user_id = t.tg WHERE t.kind = '{kind}'\n)"
         )
     insert_ctes = ",\n".join(inserts)
     return f"""
 WITH input AS MATERIALIZED (
-  SELECT * FROM json_to_recordset(%(rows)s::json) AS t({record})
+  SELECT * FROM json_to_recordset($1::json) AS t({record})
 ),
 lk AS MATERIALIZED (SELECT ord, {lock} AS got FROM input),
 claimed AS (
   INSERT INTO idempotency_record (id, created_at, updated_at, service, key, request_hash, state, response_status,
                                   response_body, entity_table, entity_id)
-  SELECT gen_random_uuid(), %(now)s, %(now)s, %(service)s, i.key, i.hash, 'done', 201, i.body, i.tbl, i.app_id
+  SELECT gen_random_uuid(), $2, $2, $3, i.key, i.hash, 'done', 201, i.body, i.tbl, i.app_id
   FROM input i JOIN lk USING (ord) WHERE lk.got AND i.key IS NOT NULL
   ON CONFLICT (service, key) DO NOTHING
   RETURNING key
@@ -132,7 +132,7 @@ merged AS (
 app AS (
   INSERT INTO bot1_applicant (id, created_at, updated_at, telegram_user_id, telegram_chat_id, {", ".join(_TEXT)},
                               gender, birth_date, region_id)
-  SELECT gen_random_uuid(), %(now)s, %(now)s, tg, chat, {", ".join(_TEXT)}, gender, birth, region
+  SELECT gen_random_uuid(), $2, $2, tg, chat, {", ".join(_TEXT)}, gender, birth, region
   FROM merged ORDER BY tg
   ON CONFLICT (telegram_user_id) DO UPDATE SET
 {keep}
@@ -142,16 +142,16 @@ app AS (
 aud AS (
   INSERT INTO audit_log (id, created_at, updated_at, actor_type, actor_service, action, entity_table, entity_id,
                          before_data, after_data, meta, ip, user_agent, request_id)
-  SELECT gen_random_uuid(), %(now)s, %(now)s, 'service', %(service)s, 'create', t.tbl, t.app_id,
+  SELECT gen_random_uuid(), $2, $2, 'service', $3, 'create', t.tbl, t.app_id,
          '{{}}'::jsonb, t.audit_after, t.audit_meta, t.ip, t.ua, t.rid
   FROM todo t
 )
 SELECT i.ord, lk.got, (i.key IS NULL OR i.key IN (SELECT key FROM claimed)) AS created,
        r.request_hash, r.response_body, r.entity_id
 FROM input i JOIN lk USING (ord)
-LEFT JOIN LATERAL (  -- one index probe per key (a plain join may scan every key of the service)
-  SELECT request_hash, response_body, entity_id FROM idempotency_record
-  WHERE service = %(service)s AND key = i.key
+LEFT JOIN LATERAL (  -- one index probe per key; LIMIT keeps the planner from flattening this into a hash join
+  SELECT request_hash, response_body, entity_id FROM idempotency_record  -- over every key the service ever sent
+  WHERE service = $3 AND key = i.key LIMIT 1
 ) r ON true
 ORDER BY i.ord
 """
@@ -225,16 +225,15 @@ def _rows(subs: list[Any], service: str, now: datetime) -> tuple[list[dict[str, 
 async def write_applications(
     engine: AsyncEngine, service: str, subs: list[Any], now: datetime, *, lock_keys: bool
 ) -> list[Outcome]:
-    """Run the statement for `subs` (distinct keys, prepared, all bot1 application kinds) on an autocommit
-    connection: the statement is its own transaction, so BEGIN and COMMIT cost no extra round trips."""
+    """Run the statement for `subs` (distinct keys, prepared, all bot1 application kinds) on a plain autocommit
+    connection (ingest.pg_pool): the statement is its own transaction, so BEGIN and COMMIT cost no round trips."""
     rows, answers = _rows(subs, service, now)
     # One JSON document for all rows: msgspec encodes it in C and the server parses it in C (json_to_recordset),
     # far cheaper than adapting dozens of Python arrays element by element.
-    params: dict[str, Any] = {"rows": msgspec.json.encode(rows).decode(), "now": now, "service": service}
+    params = (msgspec.json.encode(rows).decode(), now, service)
     sql = statement(frozenset(bot1_writes.APPLICATION_KINDS[s.kind] for s in subs), lock_keys)
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        result = (await conn.exec_driver_sql(sql, params)).all()
+    async with pg_pool.connection(engine) as conn:
+        result = await (await conn.execute(sql, params)).fetchall()
     return [
         Outcome(
             answer=answer,
