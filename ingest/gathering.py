@@ -65,8 +65,10 @@ _STATE_KEY = "submission_gatherers"
 
 
 def gatherer_of(app: Litestar, service: str) -> Gatherer:
-    """The app's gatherer for one bot, created on first use. SQLite takes one writer at a time anyway, so one write
-    runs at once there; Postgres overlaps a few so the server's CPU and the database's commit latency overlap."""
+    """The app's gatherer for one bot, created on first use. One write runs at a time per bot and process: SQLite
+    takes one writer at a time anyway, and on Postgres the requests that arrive during a write's commit make the next
+    group larger, which costs less CPU per submission than overlapping writes (measured with bench.ingest at 16
+    clients: 0.93 ms server + 0.45 ms Postgres CPU per submit with one write at a time, 1.57 + 0.98 ms with four)."""
     gatherers: dict[str, Gatherer] = app.state.setdefault(_STATE_KEY, {})
     gatherer = gatherers.get(service)
     if gatherer is None:
@@ -76,6 +78,5 @@ def gatherer_of(app: Litestar, service: str) -> Gatherer:
         async def flush(subs: list[Submission]) -> None:
             await submissions.write(engine, catalog, service, subs, lock_keys=True)
 
-        concurrency = 1 if engine.dialect.name == "sqlite" else 4
-        gatherer = gatherers[service] = Gatherer(flush, max_flushes=concurrency)
+        gatherer = gatherers[service] = Gatherer(flush)
     return gatherer
