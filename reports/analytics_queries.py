@@ -305,7 +305,8 @@ def _funnel_row(kind: str, counts: np.ndarray) -> FunnelRow:
 @dataclass
 class CoverageGrid:
     """Per program present (catalog index in `programs`, in display order) and course year 1..5: roster total,
-    responded, employed and planned, as plain lists (row i belongs to programs[i])."""
+    responded, employed and planned, as plain lists (row i belongs to programs[i]); `year_sums` holds the column
+    sums of each table (per course year over every program)."""
 
     programs: list[tuple[int, str, str]]  # (catalog index, id, label), sorted by label then id
     total: list[list[int]]
@@ -313,6 +314,7 @@ class CoverageGrid:
     employed: list[list[int]]
     planned: list[list[int]]
     academic_year: str | None
+    year_sums: dict[str, list[int]]
 
     def rows(self) -> list[tuple[str, str, list[int], list[int], list[int], list[int]]]:
         return [
@@ -320,19 +322,24 @@ class CoverageGrid:
             for i, (_, pid, label) in enumerate(self.programs)
         ]
 
-    def by_year(self, table: list[list[int]]) -> list[int]:
-        return [sum(row[y] for row in table) for y in range(len(COURSE_YEARS))]
+    def by_year(self, name: str) -> list[int]:
+        return self.year_sums[name]
 
 
 @dataclass
 class _Static:
-    total: np.ndarray
+    """The window-independent part of a campaign's coverage in one label language: every program that can appear
+    (roster totals, planned headcounts or any response of the campaign), already in display order, with its totals
+    and planned headcounts, and where each responding program's row is."""
+
+    order: list[tuple[int, str, str]]
+    total: np.ndarray  # (programs in `order`, 5 years)
     planned: np.ndarray
+    response_rows: np.ndarray  # row in `order` of each program of the campaign's `CampaignResponses.programs`
     academic_year: str | None
 
 
-def _static(data: AnalyticsData, campaign: str, academic_year: str | None) -> _Static:
-    """The window-independent part of a campaign's coverage: roster totals and planned headcounts."""
+def _static(data: AnalyticsData, campaign: str, academic_year: str | None, lang: str | None) -> _Static:
     catalog, coverage = data.catalog.get(), data.coverage.get()
     size = (catalog.none + 1, len(COURSE_YEARS))
     total = np.zeros(size, dtype=np.int64)
@@ -342,31 +349,41 @@ def _static(data: AnalyticsData, campaign: str, academic_year: str | None) -> _S
     year_used = coverage.academic_year(campaign, academic_year)
     for (program, year), n in coverage.planned.get((campaign, year_used or ""), {}).items():
         planned[program, year - 1] += n
-    return _Static(total, planned, year_used)
+    responses = data.surveys.get().campaign(campaign)
+    responding = responses.programs if responses is not None else np.zeros(0, dtype=np.int64)
+    candidates = set(np.flatnonzero((total + planned).sum(axis=1)).tolist()) | set(responding.tolist())
+    order = _program_order(catalog, sorted(candidates), lang)
+    rows = np.array([p for p, _, _ in order], dtype=np.int64)
+    row_of = {p: i for i, (p, _, _) in enumerate(order)}
+    response_rows = np.array([row_of[int(p)] for p in responding], dtype=np.int64)
+    return _Static(order, total[rows], planned[rows], response_rows, year_used)
 
 
 def coverage_grid(
     data: AnalyticsData, window: Window, campaign: str, academic_year: str | None, lang: str | None = None
 ) -> CoverageGrid:
-    catalog = data.catalog.get()
-    static = data.cached(("coverage-static", campaign, academic_year), lambda: _static(data, campaign, academic_year))
+    static = data.cached(
+        ("coverage-static", campaign, academic_year, lang), lambda: _static(data, campaign, academic_year, lang)
+    )
     responded = np.zeros_like(static.total)
     employed = np.zeros_like(static.total)
     responses = data.surveys.get().campaign(campaign)
     if responses is not None and len(responses.programs):
         counts = data.cached(("latest", campaign, *window.key()), lambda: responses.counts(window))
-        responded[responses.programs] += counts.sum(axis=2)
-        employed[responses.programs] += counts[:, :, 1]
-    present = np.flatnonzero((static.total + responded + static.planned).sum(axis=1))
-    order = _program_order(catalog, [int(p) for p in present], lang)
-    rows = np.array([p for p, _, _ in order], dtype=np.int64)
+        responded[static.response_rows] = counts.sum(axis=2)
+        employed[static.response_rows] = counts[:, :, 1]
+    # Programs without any number in this window drop out; the rest keep the precomputed display order.
+    keep = np.flatnonzero((static.total + responded + static.planned).any(axis=1))
+    tables = {"total": static.total[keep], "responded": responded[keep], "employed": employed[keep]}
+    tables["planned"] = static.planned[keep]
     return CoverageGrid(
-        order,
-        static.total[rows].tolist(),
-        responded[rows].tolist(),
-        employed[rows].tolist(),
-        static.planned[rows].tolist(),
+        [static.order[i] for i in keep.tolist()],
+        tables["total"].tolist(),
+        tables["responded"].tolist(),
+        tables["employed"].tolist(),
+        tables["planned"].tolist(),
         static.academic_year,
+        {name: table.sum(axis=0).tolist() for name, table in tables.items()},
     )
 
 
@@ -381,7 +398,7 @@ def _program_order(catalog: Catalog, programs: list[int], lang: str | None) -> l
 
 
 def course_year_coverage(grid: CoverageGrid) -> list[YearCoverage]:
-    total, responded, planned = grid.by_year(grid.total), grid.by_year(grid.responded), grid.by_year(grid.planned)
+    total, responded, planned = grid.by_year("total"), grid.by_year("responded"), grid.by_year("planned")
     return [
         YearCoverage(y, total[i], responded[i], percent(responded[i], total[i]), planned[i])
         for i, y in enumerate(COURSE_YEARS)
@@ -425,13 +442,13 @@ def enrollments_overview(grid: CoverageGrid) -> EnrollmentsOverview:
         for i, y in enumerate(COURSE_YEARS)
         if total[i] or responded[i] or planned[i]
     ]
-    total = sum(map(sum, grid.total))
-    responded = sum(map(sum, grid.responded))
+    total = sum(grid.by_year("total"))
+    responded = sum(grid.by_year("responded"))
     return EnrollmentsOverview(
         total,
         responded,
         percent(responded, total),
-        sum(map(sum, grid.planned)),
+        sum(grid.by_year("planned")),
         grid.academic_year,
         course_year_coverage(grid),
         by_program,
@@ -447,7 +464,7 @@ def employment(grid: CoverageGrid, campaign: str) -> Employment:
         for i, y in enumerate(COURSE_YEARS)
         if responded[i]
     ]
-    responded, employed = grid.by_year(grid.responded), grid.by_year(grid.employed)
+    responded, employed = grid.by_year("responded"), grid.by_year("employed")
     by_year = [
         EmploymentYear(y, responded[i], employed[i], responded[i] - employed[i], percent(employed[i], responded[i]))
         for i, y in enumerate(COURSE_YEARS)

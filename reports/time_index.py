@@ -12,6 +12,8 @@ never scan a million rows per request"). Instants are int64 microseconds since t
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 from reports.windows import MAX_US, MIN_US
@@ -41,9 +43,12 @@ class GroupedTimes:
 
     def _positions(self, bounds_us: np.ndarray) -> np.ndarray:
         """For each present group and bound: how many of its rows lie before the bound (a (groups, bounds) matrix)."""
-        offsets = np.clip(bounds_us, self.lo, self.hi + 1) - self.lo
+        offsets = np.minimum(np.maximum(bounds_us, self.lo), self.hi + 1) - self.lo  # ufuncs: np.clip costs 10x
         probes = (self._bases[:, None] + offsets[None, :]).ravel()
-        return np.searchsorted(self.keys, probes, side="left").reshape(len(self.present), len(offsets))
+        return self.keys.searchsorted(probes, side="left").reshape(len(self.present), len(offsets))
+
+    def _offset(self, bound_us: int) -> int:
+        return min(max(bound_us, self.lo), self.hi + 1) - self.lo
 
     def _expand(self, compact: np.ndarray) -> np.ndarray:
         out = np.zeros((self.n_groups, *compact.shape[1:]), dtype=np.int64)
@@ -52,8 +57,12 @@ class GroupedTimes:
 
     def counts(self, start_us: int, end_us: int) -> np.ndarray:
         """Rows per group with start <= instant < end (int64 vector of length n_groups)."""
-        pos = self._positions(np.array([start_us, end_us], dtype=np.int64))
-        return self._expand(pos[:, 1] - pos[:, 0])
+        # Per request: plain-int clipping and one searchsorted over (group base + start, group base + end) pairs.
+        probes = self._bases[:, None] + np.array((self._offset(start_us), self._offset(end_us)), dtype=np.int64)
+        pos = self.keys.searchsorted(probes.ravel(), side="left")
+        out = np.zeros(self.n_groups, dtype=np.int64)
+        out[self.present] = pos[1::2] - pos[0::2]
+        return out
 
     def index_days(self, day_starts: np.ndarray) -> None:
         """Precompute each group's position at every local midnight, so a daily series costs a slice, not a
@@ -103,6 +112,8 @@ class LatestIndex:
         k = max(1, min(256, k_budget, len(self.ts) // 256 or 1))
         self.edges = _bucket_edges(self.ts, k)
         self.k = len(self.edges) - 1
+        self._edge_list = self.edges.tolist()  # per request, a window's buckets come from `bisect` over these
+        self._interior = self._edge_list[1:-1]
         self.a = self._bucket(self.ts).astype(np.int32)
         # c = K marks "never superseded", beyond every bucket (only needed to build the table).
         c = np.where(latest, self.k, self._bucket(self.sup))
@@ -130,7 +141,7 @@ class LatestIndex:
 
     def _scan_ts(self, lo_us: int, hi_us: int, end_us: int) -> np.ndarray:
         """Exact count over rows with lo <= ts < hi that are still the latest at `end`."""
-        i, j = np.searchsorted(self.ts, [lo_us, hi_us], side="left")
+        i, j = self.ts.searchsorted((lo_us, hi_us), side="left")
         keep = self.sup[i:j] >= end_us
         return np.bincount(self.group[i:j][keep], minlength=self.n_groups)
 
@@ -138,18 +149,18 @@ class LatestIndex:
         """Per group: responses with start <= ts < end <= superseded_at (int64 vector)."""
         if end_us >= MAX_US:
             return self.latest.counts(start_us, end_us)
-        a_lo = int(self._bucket(np.array([start_us]))[0])
-        b = int(self._bucket(np.array([end_us]))[0])
+        a_lo = bisect_right(self._interior, start_us)
+        b = bisect_right(self._interior, end_us)
         if a_lo == b:
             return self._scan_ts(start_us, end_us, end_us)
-        head_end, tail_start = int(self.edges[a_lo + 1]), int(self.edges[b])
+        head_end, tail_start = self._edge_list[a_lo + 1], self._edge_list[b]
         result = self._scan_ts(start_us, head_end, end_us) + self._scan_ts(tail_start, end_us, end_us)
         lo = a_lo + 1
         if lo < b:
             # Whole buckets lo..b-1: rows superseded after bucket b come from the table; rows superseded inside
             # bucket b are exact only when superseded_at >= end, so they are scanned by superseded_at.
             result = result + (self.table[b, b] - self.table[lo, b])
-            i, j = np.searchsorted(self.sup_sorted, [end_us, int(self.edges[b + 1])], side="left")
+            i, j = self.sup_sorted.searchsorted((end_us, self._edge_list[b + 1]), side="left")
             part_a = self.sup_a[i:j]
             keep = (part_a >= lo) & (part_a < b)
             result = result + np.bincount(self.sup_group[i:j][keep], minlength=self.n_groups)
