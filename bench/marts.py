@@ -41,7 +41,7 @@ from warehouse.build import build
 from warehouse.bulk_load import open_loader
 from warehouse.extract import open_source
 from warehouse.mock import Gen
-from warehouse.snapshot import Snapshot, current
+from warehouse.snapshot import Snapshot, current, scan
 from warehouse.staging import SOURCES
 
 console = Console(stderr=True, width=140)
@@ -98,7 +98,7 @@ def duckdb_scan(snapshot: Snapshot) -> tuple[float, int]:
     rows = 0
     for path in snapshot.files.values():
         # hash() touches every value of every column (min/max could be answered from the row-group statistics)
-        sql = f"SELECT count(*), sum(hash(COLUMNS(*))) FROM read_parquet('{path}')"
+        sql = f"SELECT count(*), sum(hash(COLUMNS(*))) FROM read_parquet('{scan(path)}')"
         n, *_ = con.execute(sql).fetchone()  # type: ignore[misc]
         rows += int(n)
     return time.perf_counter() - started, rows

@@ -37,7 +37,7 @@ from reports.snapshot_http import (
     store_of,
 )
 from reports.windows import Window, parse_window
-from warehouse.snapshot import Snapshot, current
+from warehouse.snapshot import Snapshot, current, parts
 
 Req = Request[Any, Any, Any]
 StatusParam = Annotated[str | None, QueryParameter(description="application status (datasets with a status column)")]
@@ -95,15 +95,18 @@ def split_name(name: str) -> tuple[Dataset, str]:
     return dataset_of(stem), fmt
 
 
-def serves_snapshot_file(dataset: Dataset, filters: Filters, fmt: str) -> bool:
-    """An unfiltered mart as Parquet is exactly the snapshot's file: send it as is."""
-    return fmt == "parquet" and not dataset.flattened and not filters.any
+def snapshot_file(snapshot: Snapshot, dataset: Dataset, filters: Filters, fmt: str) -> Path | None:
+    """An unfiltered mart as Parquet is exactly the snapshot's file (a segmented mart's only part): sent as is."""
+    if fmt != "parquet" or dataset.flattened or filters.any:
+        return None
+    files = parts(snapshot.files[dataset.mart])
+    return files[0] if len(files) == 1 else None
 
 
 def export_chunks(snapshot: Snapshot, dataset: Dataset, filters: Filters, fmt: str, tz: tzinfo) -> Any:
     """The export's bytes as an iterator; the query runs as it is consumed."""
-    if serves_snapshot_file(dataset, filters, fmt):
-        return file_chunks(snapshot.files[dataset.mart])
+    if path := snapshot_file(snapshot, dataset, filters, fmt):
+        return file_chunks(path)
     sql, params = query(dataset, filters, tz)
     return chunks(snapshot, sql, params, fmt, sheet=dataset.name)
 
@@ -121,8 +124,8 @@ def write_export(
         out = out / filename(dataset, filters, snapshot.built_at, fmt, settings.tz)
     partial = out.with_name(out.name + ".partial")
     try:
-        if serves_snapshot_file(dataset, filters, fmt):
-            shutil.copyfile(snapshot.files[dataset.mart], partial)
+        if path := snapshot_file(snapshot, dataset, filters, fmt):
+            shutil.copyfile(path, partial)
         else:
             with partial.open("wb") as fh:
                 for chunk in export_chunks(snapshot, dataset, filters, fmt, settings.tz):
@@ -176,10 +179,8 @@ async def export_dataset(
     if not_modified(request, etag):
         return not_modified_response(headers)
     download = filename(dataset, filters, snapshot.built_at, fmt, settings.tz)
-    if serves_snapshot_file(dataset, filters, fmt):
-        return File(  # type: ignore[return-value]
-            path=snapshot.files[dataset.mart], filename=download, media_type=FORMATS[fmt], headers=headers
-        )
+    if path := snapshot_file(snapshot, dataset, filters, fmt):
+        return File(path=path, filename=download, media_type=FORMATS[fmt], headers=headers)  # type: ignore[return-value]
     body = export_chunks(snapshot, dataset, filters, fmt, settings.tz)
     headers["Content-Disposition"] = f'attachment; filename="{download}"'
     return Stream(body, media_type=FORMATS[fmt], headers=headers)  # type: ignore[return-value]

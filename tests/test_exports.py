@@ -19,7 +19,7 @@ from tests.analytics_dataset import make_publisher, viewer_headers
 from tests.test_analytics import KINDS, Ops, inside, label, window_of
 from tests.test_analytics import dataset as dataset
 from warehouse.contract import MARTS
-from warehouse.snapshot import current
+from warehouse.snapshot import current, parts
 
 E = "/api/v1/exports"
 
@@ -106,7 +106,8 @@ async def test_every_mart_exports_whole_and_unfiltered_parquet_is_the_snapshot_f
         assert response.status_code == 200, (mart, response.text)
         assert len(csv_rows(response.content)) == snapshot.row_counts[mart], mart
         parquet = await client.get(f"{E}/{mart}.parquet", headers=auth)
-        assert parquet.content == snapshot.files[mart].read_bytes(), mart
+        (only,) = parts(snapshot.files[mart])  # small marts: a segmented one is a single part
+        assert parquet.content == only.read_bytes(), mart
         assert mart in parquet.headers["content-disposition"]
     # a filtered mart is written anew, with only the matching rows
     filtered = await client.get(f"{E}/fct_applications.parquet", params={"status": "approved"}, headers=auth)

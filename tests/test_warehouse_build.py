@@ -37,9 +37,10 @@ from tests.test_warehouse_data import at, hand_made
 from warehouse.build import HOLD_ENV, build
 from warehouse.contract import MARTS
 from warehouse.extract import NIL_ID, Mark, advance, capped, open_source
+from warehouse.marts import sort_applications
 from warehouse.mock import seed_mock
-from warehouse.publish import last_failure
-from warehouse.snapshot import Snapshot, current, snapshots_dir
+from warehouse.publish import PART_ROWS_ENV, last_failure
+from warehouse.snapshot import Snapshot, current, parts, snapshots_dir
 from warehouse.staging import SOURCES
 from warehouse.status import warehouse_status
 
@@ -57,6 +58,12 @@ def assert_same_marts(a: Snapshot, b: Snapshot) -> None:
         left, right = mart_frame(a, name), mart_frame(b, name)
         assert left.schema == right.schema, name
         assert left.equals(right), f"{name} differs:\n{left}\n{right}"
+
+
+def same_files(a: Path, b: Path) -> bool:
+    """The same file (hard links), or for a segmented mart the same parts."""
+    pa_, pb = parts(a), parts(b)
+    return len(pa_) == len(pb) and all(os.path.samefile(x, y) for x, y in zip(pa_, pb, strict=True))
 
 
 def full_settings(settings: Settings) -> Settings:
@@ -93,7 +100,7 @@ async def test_incremental_equals_full_after_inserts_updates_catalog_changes_and
     assert result.status == "published" and result.rebuilt == []
     again = current(settings)
     assert again is not None
-    assert all(os.path.samefile(first.files[n], again.files[n]) for n in MARTS)
+    assert all(same_files(first.files[n], again.files[n]) for n in MARTS)
 
     # inserts: a new applicant with an application, a new response of s2
     new_applicant = Applicant(id=uuid.uuid4(), telegram_user_id=3, region_id=d.ids["region"])
@@ -164,12 +171,25 @@ async def test_incremental_equals_full_after_inserts_updates_catalog_changes_and
     assert snap.row_counts["fct_survey_responses"] == 6
 
 
-async def test_incremental_equals_full_on_mock_data(settings: Settings, session: AsyncSession) -> None:
-    """Hundreds of rows: new rows are spliced into the sorted fact and the rollups move by their difference."""
+def assert_parts_in_order(snap: Snapshot) -> None:
+    """fct_applications' parts, read in name order (as DuckDB's glob reads them), are the mart in its sort order."""
+    got = [r[0] for r in snap.duckdb().execute("SELECT application_id FROM fct_applications").fetchall()]
+    assert got == sort_applications(pl.read_parquet(snap.files["fct_applications"]))["application_id"].to_list()
+
+
+async def test_incremental_equals_full_on_mock_data(
+    settings: Settings, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hundreds of rows: new rows are spliced into the sorted fact and the rollups move by their difference; with
+    parts of 100 rows, only the parts that new or changed rows fall in are written anew."""
+    monkeypatch.setenv(PART_ROWS_ENV, "100")
     await seed_catalog(session)
     await session.commit()
     seed_mock(settings.database_url, "small", 2, timezone=settings.timezone, anchor=date(2026, 4, 1))
-    published(settings)
+    first = published(settings)
+    first_parts = parts(first.files["fct_applications"])
+    assert len(first_parts) > 5
+    assert_parts_in_order(first)
     applicant = await session.scalar(select(Applicant.id).limit(1))
     direction = await session.scalar(select(CatalogItem.id).where(CatalogItem.type == "direction").limit(1))
     for when in ("2026-03-31T12:00:00", "2026-03-31T13:00:00", "2025-09-01T08:00:00", None):
@@ -185,6 +205,10 @@ async def test_incremental_equals_full_on_mock_data(settings: Settings, session:
     snap = incremental_equals_full(settings)
     assert set(snap.manifest["rebuilt"]) >= {"fct_applications", "agg_admissions_daily"}
     assert "fct_survey_responses" not in snap.manifest["rebuilt"]
+    assert_parts_in_order(snap)
+    new_parts = parts(snap.files["fct_applications"])
+    linked = [os.path.samefile(a, b) for a, b in zip(first_parts, new_parts, strict=True)]
+    assert 0 < linked.count(False) <= 3 < linked.count(True)  # 4 new rows in 3 places: at most 3 parts
 
     oldest = await session.scalar(select(Admissions2026Application.id).order_by(Admissions2026Application.id).limit(1))
     await session.execute(
@@ -193,7 +217,7 @@ async def test_incremental_equals_full_on_mock_data(settings: Settings, session:
         .values(status="rejected", submitted_at=at("2026-01-05T05:00:00"), updated_at=utcnow())
     )
     await session.commit()
-    incremental_equals_full(settings)
+    assert_parts_in_order(incremental_equals_full(settings))
 
 
 def test_watermark_is_the_greatest_row_read_but_never_past_the_safe_time() -> None:

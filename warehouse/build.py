@@ -16,8 +16,10 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
+import polars as pl
 from sqlalchemy.engine import make_url
 
 from ingest.settings import Settings
@@ -30,6 +32,7 @@ from warehouse.marts import build_marts
 from warehouse.plan import Change, Extracted, plan_incremental, prior_rows
 from warehouse.publish import (
     STAGING_SUBDIR,
+    Segments,
     link_or_copy,
     new_snapshot_dir,
     prune,
@@ -37,12 +40,13 @@ from warehouse.publish import (
     seal,
     swap_current,
     write_mart,
+    write_segmented,
     write_staged,
 )
 from warehouse.snapshot import Snapshot, current, warehouse_dir
 from warehouse.staging import SOURCES
 
-STAGING_VERSION = 2  # bump when staged columns or mart layouts change: the next build is then a full one
+STAGING_VERSION = 3  # bump when staged columns or mart layouts change: the next build is then a full one
 FULL_REBUILD_EVERY = timedelta(hours=24)
 HOLD_ENV = "CRM_WAREHOUSE_TEST_HOLD"  # test hook: a phase name at which the build pauses (see hold())
 
@@ -107,7 +111,7 @@ def _full_reason(settings: Settings, previous: Snapshot | None, full: bool) -> s
     if datetime.now(UTC) - last_full > FULL_REBUILD_EVERY:
         return "periodic full rebuild"
     files = [*m.get("staging", {}).values(), *m.get("files", {}).values()]
-    if len(files) < len(c.MARTS) or any(not (warehouse_dir(settings) / f).is_file() for f in files):
+    if len(files) < len(c.MARTS) or any(not (warehouse_dir(settings) / f).exists() for f in files):
         return "previous snapshot files missing"
     return None
 
@@ -156,7 +160,7 @@ def _watermark(previous: Snapshot | None, ext: Extracted) -> dict[str, Mark]:
 
 def _manifest(
     settings: Settings, snapshot_id: str, built_at: datetime, ext: Extracted, row_counts: dict[str, int],
-    full: bool, previous: Snapshot | None, kept: list[str],
+    full: bool, previous: Snapshot | None, kept: list[str], segments: dict[str, Segments],
 ) -> dict[str, Any]:  # fmt: skip
     last_full = built_at if full or previous is None else datetime.fromisoformat(previous.manifest["last_full_at"])
     return {
@@ -171,10 +175,40 @@ def _manifest(
         "row_counts": row_counts,
         "source_counts": ext.counts,
         "changed_rows": {name: ch.frame.height for name, ch in ext.changes.items()},
-        "files": {name: f"{c.SNAPSHOTS_DIR}/{snapshot_id}/{name}.parquet" for name in c.MARTS},
+        "files": {name: f"{c.SNAPSHOTS_DIR}/{snapshot_id}/{mart_file(name)}" for name in c.MARTS},
+        "segments": {name: s.to_json() for name, s in segments.items()},
         "staging": {name: f"{c.SNAPSHOTS_DIR}/{snapshot_id}/{STAGING_SUBDIR}/{name}.parquet" for name in kept},
         "grains": {name: {"grain": spec.grain, "key": list(spec.key)} for name, spec in c.MARTS.items()},
     }
+
+
+def mart_file(name: str) -> str:
+    """A mart's file name in the snapshot folder: a segmented mart is a folder of parts."""
+    return name if name in c.SEGMENTED else f"{name}.parquet"
+
+
+def _write_marts(
+    tmp: Path, marts: dict[str, pl.DataFrame], reused: dict[str, Path], previous: Snapshot | None,
+    changed_keys: dict[str, pl.Series],
+) -> dict[str, Segments]:  # fmt: skip
+    """Every mart into the new snapshot folder: written, or linked from the previous snapshot. Returns where the
+    segmented marts are cut."""
+    recorded = previous.manifest.get("segments", {}) if previous else {}
+    before = {name: Segments.from_json(s) for name, s in recorded.items()}
+    segments: dict[str, Segments] = {}
+    for index, (name, df) in enumerate(marts.items()):
+        if name in c.SEGMENTED:
+            prior = (previous.files[name], before[name]) if previous is not None and name in before else None
+            segments[name] = write_segmented(df, c.MARTS[name], tmp / mart_file(name), prior, changed_keys.get(name))
+        else:
+            write_mart(df, c.MARTS[name], tmp / mart_file(name))
+        if index == len(marts) // 2:
+            hold("mid_write")
+    for name, path in reused.items():
+        link_or_copy(path, tmp / mart_file(name))
+        if name in c.SEGMENTED:
+            segments[name] = before[name]
+    return segments
 
 
 def _run(settings: Settings, full: bool) -> BuildResult:
@@ -189,9 +223,11 @@ def _run(settings: Settings, full: bool) -> BuildResult:
     if reason or previous is None:
         staged = {name: ch.frame for name, ch in ext.changes.items()}
         marts, reused, staged_changed = build_marts(staged, settings.timezone), {}, set(staged)
+        changed_keys = {}
     else:
         plan = plan_incremental(previous, ext, settings.timezone)
         marts, reused, staged, staged_changed = plan.marts, plan.reused, plan.staged, plan.staged_changed
+        changed_keys = plan.changed_keys
     timer.lap("marts")
     failures = check_marts(marts, ext.counts, reused)
     timer.lap("checks")
@@ -200,12 +236,7 @@ def _run(settings: Settings, full: bool) -> BuildResult:
     built_at = datetime.now(UTC)
     snapshot_id = new_snapshot_id(built_at)
     tmp = new_snapshot_dir(settings, snapshot_id)
-    for index, (name, df) in enumerate(marts.items()):
-        write_mart(df, c.MARTS[name], tmp / f"{name}.parquet")
-        if index == len(marts) // 2:
-            hold("mid_write")
-    for name, path in reused.items():
-        link_or_copy(path, tmp / f"{name}.parquet")
+    segments = _write_marts(tmp, marts, reused, previous, changed_keys)
     kept = [name for name, table in SOURCES.items() if table.kept]
     for name in kept:
         target = tmp / STAGING_SUBDIR / f"{name}.parquet"
@@ -220,12 +251,12 @@ def _run(settings: Settings, full: bool) -> BuildResult:
     row_counts |= {name: previous.row_counts[name] for name in reused} if previous else {}
     row_counts = {name: row_counts[name] for name in c.MARTS}
     is_full = reason is not None
-    manifest = _manifest(settings, snapshot_id, built_at, ext, row_counts, is_full, previous, kept)
+    manifest = _manifest(settings, snapshot_id, built_at, ext, row_counts, is_full, previous, kept, segments)
     manifest |= {"full_reason": reason, "rebuilt": list(marts), "timings": timer.laps}
     manifest["build_seconds"] = round(sum(timer.laps.values()), 4)
     swap_current(settings, manifest)
     sealed = tmp.with_name(snapshot_id)
-    files = {name: sealed / f"{name}.parquet" for name in c.MARTS}
+    files = {name: sealed / mart_file(name) for name in c.MARTS}
     files |= {name: sealed / STAGING_SUBDIR / f"{name}.parquet" for name in kept}
     remember(
         snapshot_id, files, marts | {name: staged[name] for name in kept if name in staged_changed or previous is None}

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from ingest.schema import APPLICATION_STATUSES, CATALOG_TYPES
 from warehouse import contract as c
+from warehouse.snapshot import parts
 from warehouse.staging import APPLICATION_TABLES
 
 
@@ -97,7 +98,7 @@ class Marts:
     def height(self, name: str) -> int:
         if name in self.built:
             return self.built[name].height
-        return pq.read_metadata(self.reused[name]).num_rows
+        return sum(pq.read_metadata(part).num_rows for part in parts(self.reused[name]))
 
     def total(self, name: str, col: str, where: tuple[str, str] | None = None) -> int:
         if name in self.built:

@@ -19,7 +19,9 @@ Reader API (implemented in `warehouse/snapshot.py`)::
         built_at: datetime                         # UTC, aware
         watermark: dict[str, dict[str, str]]       # per source table {"updated_at": iso, "id": uuid}
         row_counts: dict[str, int]                 # per mart
-        files: dict[str, Path]                     # per mart: absolute path of its Parquet file
+        files: dict[str, Path]                     # per mart: absolute path of its Parquet file, or for a
+                                                   # SEGMENTED mart a folder of Parquet files (parts(path) lists
+                                                   # them in order; scan(path) is what DuckDB's read_parquet takes)
         full: bool                                 # True when this build was a full rebuild
         def age_seconds(self) -> float
         def etag(self) -> str                      # '"<id>"', for the ETag header
@@ -33,6 +35,10 @@ Reader API (implemented in `warehouse/snapshot.py`)::
         def cursor(self) -> tuple[Snapshot, duckdb.DuckDBPyConnection] | None
             # a cursor over a shared connection for the current snapshot, reopened when current.json changes;
             # use one cursor per request/thread (DuckDB cursors are cheap; connections are not thread-safe).
+
+Segmented marts (SEGMENTED): the file is a folder of Parquet parts `part-00000.parquet`, … that hold consecutive
+key ranges of the sort order, so reading the parts in name order gives the mart in its sort order. An incremental
+build rewrites only the parts its changed rows fall in and hard-links the others from the previous snapshot.
 
 Hot-path layout (DESIGN: no endpoint scans a million rows per request):
 - `agg_*_daily` rollups answer whole local days; `fct_applications` is sorted by (kind, submitted_at), so the two
@@ -305,4 +311,5 @@ MARTS: dict[str, Mart] = {
 # Layout under settings.data_dir
 WAREHOUSE_DIR = "warehouse"
 SNAPSHOTS_DIR = "snapshots"
+SEGMENTED = frozenset({"fct_applications"})  # marts published as a folder of Parquet parts
 CURRENT_FILE = "current.json"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from warehouse import contract as c
@@ -22,6 +23,7 @@ from warehouse.marts import (
     sort_applications,
     with_supersession,
 )
+from warehouse.snapshot import parts
 from warehouse.staging import SOURCES
 
 APPLICATION_STAGED = ["id", "applicant_id", "status", "submitted_at", "created_at", "updated_at"]
@@ -39,6 +41,9 @@ CACHED = frozenset({"fct_applications", "fct_survey_responses", *ROLLUPS})
 
 
 def _identity(path: Path) -> tuple[int, ...]:
+    """A file's identity, or a segmented mart's: its parts' (parts linked from an earlier snapshot keep theirs)."""
+    if path.is_dir():
+        return tuple(n for part in parts(path) for n in _identity(part))
     st = path.stat()
     return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
@@ -88,7 +93,8 @@ def read_fact(path: Path, spec: c.Mart) -> pl.DataFrame:
     cached = _PUBLISHED.get(_identity(path))
     if cached is not None:
         return cached
-    table = pq.read_table(path, read_dictionary=[n for n in spec.columns if is_categorical(spec, n)])
+    dictionary = [n for n in spec.columns if is_categorical(spec, n)]
+    table = pa.concat_tables(pq.read_table(part, read_dictionary=dictionary) for part in parts(path))
     df = pl.from_arrow(table)
     assert isinstance(df, pl.DataFrame)
     return df.with_columns(pl.col(n).cast(CAT) for n in spec.columns if is_categorical(spec, n))

@@ -21,7 +21,7 @@ from warehouse.incremental import (
     update_applications,
     update_responses,
 )
-from warehouse.marts import DEPENDS, KIND, ROLLUPS, build_marts, rollup_delta
+from warehouse.marts import DEPENDS, KIND, ROLLUPS, application_key, build_marts, rollup_delta
 from warehouse.snapshot import Snapshot
 from warehouse.staging import APPLICATION_TABLES, SOURCES
 
@@ -51,6 +51,8 @@ class Plan:
     reused: dict[str, Path]  # unchanged marts: the previous snapshot's files
     staged: dict[str, pl.DataFrame]  # the kept staged tables, current
     staged_changed: set[str]
+    # per re-derived segmented mart: the segment keys of every row that entered or left it (which parts to rewrite)
+    changed_keys: dict[str, pl.Series] = field(default_factory=dict)
 
 
 def prior_rows(previous: Snapshot, table: str, ids: pl.Series) -> pl.DataFrame:
@@ -168,6 +170,7 @@ def plan_incremental(previous: Snapshot, ext: Extracted, tz: str) -> Plan:
     catalog_changed = "catalog_item" in changed_ids
     empty = pl.Series("id", [], pl.String)
     given: dict[str, pl.DataFrame] = {}
+    changed_keys: dict[str, pl.Series] = {}
     if "fct_applications" in rebuild:
         changes = pl.concat([facts[table].frame for table in KIND_OF], how="vertical_relaxed")
         replaced = {KIND_OF[table] for table in KIND_OF if facts[table].whole}
@@ -177,6 +180,8 @@ def plan_incremental(previous: Snapshot, ext: Extracted, tz: str) -> Plan:
             catalog_changed, tz, _existing(ext, list(KIND_OF)),
         )  # fmt: skip
         given["fct_applications"] = update.fact
+        moved = pl.concat([update.removed.select(application_key()), update.added.select(application_key())])
+        changed_keys = {"fct_applications": moved.to_series()}
         if update.removed.height + update.added.height < update.fact.height // 4:
             for name, r in ROLLUPS.items():  # a few rows changed: move the rollups by their difference
                 before = read_fact(previous.files[name], c.MARTS[name])
@@ -194,4 +199,4 @@ def plan_incremental(previous: Snapshot, ext: Extracted, tz: str) -> Plan:
                 given[dep] = read_fact(previous.files[dep], c.MARTS[dep])
     marts = build_marts(staged, tz, only=rebuild, given=given)
     reused = {name: previous.files[name] for name in c.MARTS if name not in rebuild}
-    return Plan(marts, reused, staged, set(changed_ids))
+    return Plan(marts, reused, staged, set(changed_ids), changed_keys)

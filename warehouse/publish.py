@@ -7,6 +7,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +18,8 @@ import pyarrow.parquet as pq
 
 from ingest.settings import Settings
 from warehouse import contract as c
-from warehouse.marts import is_categorical
-from warehouse.snapshot import current_path, snapshots_dir, warehouse_dir
+from warehouse.marts import application_key, is_categorical
+from warehouse.snapshot import current_path, parts, snapshots_dir, warehouse_dir
 
 STAGING_SUBDIR = "stg"
 TMP_SUFFIX = ".tmp"
@@ -66,12 +69,92 @@ def write_mart(df: pl.DataFrame, spec: c.Mart, path: Path) -> None:
     )
 
 
+# --- segmented marts (contract.SEGMENTED): a folder of parts, each one range of the sort key ----------------------
+
+PART_ROWS = ROW_GROUP_ROWS  # rows per part when a build cuts a segmented mart (one row group each)
+PART_ROWS_ENV = "CRM_WAREHOUSE_PART_ROWS"  # overrides PART_ROWS (tests use small parts to get many of them)
+REGROW = 4  # a part grown beyond REGROW * part rows by incremental builds makes the build cut the mart afresh
+SEGMENT_KEYS: dict[str, Callable[[], pl.Expr]] = {"fct_applications": application_key}  # Int64, ascending in the file
+
+
+def part_name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Where a segmented mart is cut: part i holds the rows with cuts[i-1] <= key < cuts[i] (len(cuts) + 1 parts,
+    some possibly empty); `rows` counts each part's rows."""
+
+    cuts: list[int]
+    rows: list[int]
+
+    def to_json(self) -> dict[str, list[int]]:
+        return {"cuts": self.cuts, "rows": self.rows}
+
+    @classmethod
+    def from_json(cls, data: dict[str, list[int]]) -> Segments:
+        return cls(list(data["cuts"]), list(data["rows"]))
+
+
+def part_rows() -> int:
+    return int(os.environ.get(PART_ROWS_ENV) or PART_ROWS)
+
+
+def cut(keys: pl.Series, every: int) -> list[int]:
+    """Cuts every `every` rows of the ascending `keys` (rows with equal keys stay in one part)."""
+    picks = keys.gather(list(range(every, len(keys), every))).unique().sort()
+    return [int(k) for k in picks if k > keys[0]]
+
+
+def _slices(keys: pl.Series, cuts: list[int]) -> list[tuple[int, int]]:
+    """(offset, rows) of every part."""
+    at = [0, *keys.search_sorted(pl.Series(cuts, dtype=pl.Int64), side="left").to_list(), len(keys)]
+    return [(start, end - start) for start, end in pairwise(at)]
+
+
+def write_segmented(
+    df: pl.DataFrame, spec: c.Mart, folder: Path, previous: tuple[Path, Segments] | None, changed: pl.Series | None
+) -> Segments:
+    """Write the mart (sorted by its segment key) as parts into `folder`. Given the previous snapshot's folder and
+    cuts and the keys of every row that entered or left the mart since (`changed`: old and new keys), only the parts
+    those keys fall in are written; the others are hard links of the previous parts (same rows: no changed key falls
+    in their range, and each part is sorted exactly). Otherwise, or when a part has grown too big, it is cut afresh."""
+    folder.mkdir()
+    keys = df.select(SEGMENT_KEYS[spec.name]()).to_series()
+    every = part_rows()
+    touched: set[int] | None = None
+    if previous is not None and changed is not None:
+        cuts = previous[1].cuts
+        slices = _slices(keys, cuts)
+        if max(n for _, n in slices) <= REGROW * every:
+            touched = set(pl.Series(cuts, dtype=pl.Int64).search_sorted(changed, side="right").to_list())
+            touched |= {i for i, (_, n) in enumerate(slices) if n != previous[1].rows[i]}  # belt and braces
+    if touched is None:
+        cuts = cut(keys, every)
+        slices = _slices(keys, cuts)
+    for i, (start, n) in enumerate(slices):
+        target = folder / part_name(i)
+        if touched is None or i in touched:
+            write_mart(df.slice(start, n), spec, target)
+        else:
+            assert previous is not None
+            link_or_copy(previous[0] / part_name(i), target)
+    return Segments(cuts, [n for _, n in slices])
+
+
 def write_staged(df: pl.DataFrame, path: Path) -> None:
     df.write_parquet(path, compression="lz4", statistics=False)
 
 
 def link_or_copy(source: Path, target: Path) -> None:
-    """An unchanged file of the previous snapshot: a hard link (no copy, no extra space) where possible."""
+    """An unchanged file (or folder of parts) of the previous snapshot: hard links (no copy, no extra space) where
+    possible."""
+    if source.is_dir():
+        target.mkdir()
+        for part in parts(source):
+            link_or_copy(part, target / part.name)
+        return
     try:
         os.link(source, target)
     except OSError:
@@ -88,12 +171,11 @@ def new_snapshot_dir(settings: Settings, snapshot_id: str) -> Path:
 def seal(tmp: Path) -> Path:
     """fsync every file and rename the temporary folder to its final name."""
     for path in tmp.rglob("*"):
-        if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        fd = os.open(path, os.O_RDONLY)  # files, and folders (their entries)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     final = tmp.with_name(tmp.name.removesuffix(TMP_SUFFIX))
     os.replace(tmp, final)
     _fsync_dir(final.parent)

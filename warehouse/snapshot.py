@@ -60,7 +60,7 @@ class Snapshot:
         in_memory = set(load)
         for name, path in self.files.items():
             kind = "TABLE" if name in in_memory else "VIEW"
-            conn.execute(f"CREATE {kind} {name} AS SELECT * FROM read_parquet('{_quote(path)}')")
+            conn.execute(f"CREATE {kind} {name} AS SELECT * FROM read_parquet('{scan(path)}')")
         return conn
 
     def probe(self) -> dict[str, Any]:
@@ -68,8 +68,19 @@ class Snapshot:
         return {"id": self.id, "built_at": self.built_at.isoformat(), "age_seconds": round(self.age_seconds(), 3)}
 
 
-def _quote(path: Path) -> str:
+def _quote(path: Path | str) -> str:
     return str(path).replace("'", "''")
+
+
+def parts(path: Path) -> list[Path]:
+    """The Parquet files of a mart in their order: the file itself, or a segmented mart's parts by name."""
+    return sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+
+
+def scan(path: Path) -> str:
+    """What DuckDB's read_parquet takes for a mart (quoted for a SQL string literal): the file, or a glob of the
+    parts (DuckDB reads globbed files in name order, so the mart keeps its sort order)."""
+    return _quote(path / "*.parquet" if path.is_dir() else path)
 
 
 def parse_manifest(manifest: dict[str, Any], base: Path) -> Snapshot:
