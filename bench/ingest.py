@@ -34,6 +34,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from bench.cpu import postgres_backends_cpu, process_tree_cpu
 from bench.floors import measure_floors
 from crm.context import in_session
 from ingest import migrate
@@ -84,6 +85,20 @@ class RawClient:
 
 
 # --- setup -------------------------------------------------------------------------------------------------------
+
+
+def _cpu_meter(server_pid: int, pg_url: str | None) -> Any:
+    """Call once before a phase; the returned function gives the (server, Postgres) CPU milliseconds per request."""
+    database = make_url(pg_url).database if pg_url else None
+    server0 = process_tree_cpu(server_pid)
+    db0 = postgres_backends_cpu(database) if database else 0.0
+
+    def per_request(requests: float) -> tuple[float, float | None]:
+        server = (process_tree_cpu(server_pid) - server0) * 1000 / max(requests, 1)
+        db = (postgres_backends_cpu(database) - db0) * 1000 / max(requests, 1) if database else None
+        return round(server, 3), (round(db, 3) if db is not None else None)
+
+    return per_request
 
 
 def free_port() -> int:
@@ -243,6 +258,41 @@ async def run_batches(port: int, refs: dict[str, Any], batches: int, size: int, 
     }
 
 
+# --- the batch's own floor ---------------------------------------------------------------------------------------
+
+# Each table a bot1 application writes, with the columns a copy must change so it does not collide with the original.
+_SAME_ROWS = {
+    "idempotency_record": {"id": "gen_random_uuid()", "key": "key || '#floor'"},
+    "bot1_applicant": {"id": "gen_random_uuid()", "telegram_user_id": "telegram_user_id + 1000000000000"},
+    "bot1_admissions_2026": {"id": "gen_random_uuid()"},
+    "audit_log": {"id": "gen_random_uuid()"},
+}
+
+
+def same_rows_floor(url: str) -> dict[str, Any]:
+    """Items/s at which Postgres itself writes again every row the run wrote (per item: an idempotency record, an
+    applicant, an application and an audit row, with all their indexes, foreign keys and checks), set-based in one
+    transaction: no HTTP, no JSON, no client at all. No batch path that keeps those four rows can beat it."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn:
+        items = conn.execute("SELECT count(*) FROM bot1_admissions_2026").fetchone()[0]  # type: ignore[index]
+        started = time.perf_counter()
+        for table, changed in _SAME_ROWS.items():
+            columns = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                    "AND table_name = %s ORDER BY ordinal_position",
+                    (table,),
+                )
+            ]
+            values = ", ".join(changed.get(c, c) for c in columns)
+            conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM {table}")  # type: ignore[arg-type]
+        conn.commit()
+        elapsed = time.perf_counter() - started
+    return {"items": items, "seconds": round(elapsed, 2), "per_s": items / elapsed}
+
+
 # --- main --------------------------------------------------------------------------------------------------------
 
 
@@ -274,10 +324,13 @@ def main() -> None:
     try:
         wait_ready(port, proc)
         console.print(f"[bold]crm serve[/] on {args.db}, {args.workers} worker(s); {args.clients} clients")
+        cpu = _cpu_meter(proc.pid, url if args.db == "postgres" else None)
         singles = asyncio.run(run_singles(port, refs, args.clients, args.seconds, args.warmup))
+        singles["cpu_ms_per_request"] = cpu(singles["requests"] * (args.seconds + args.warmup) / args.seconds)
         batches = asyncio.run(run_batches(port, refs, args.batches, args.batch_size, args.batch_clients))
     finally:
         stop_server(proc)
+    same_rows = same_rows_floor(url) if args.db == "postgres" else None
     floor_url = url if args.db == "postgres" else f"sqlite:///{tmp / 'floor.sqlite3'}"
     floors = measure_floors(floor_url, clients=args.clients, seconds=args.floor_seconds)
     result = {
@@ -289,6 +342,7 @@ def main() -> None:
         "floors": floors.as_dict(),
         "single_vs_insert_floor": round(singles["per_s"] / floors.insert_rows_per_s, 3),
         "batch_vs_copy_floor": round(batches["per_s"] / floors.copy_rows_per_s, 3),
+        "batch_same_rows_floor": same_rows,
     }
     table = Table(title=f"Ingestion on {args.db} ({args.workers} worker(s), {args.clients} clients)")
     for column in ("measure", "rate /s", "floor /s", "ratio", "errors"):
@@ -307,7 +361,17 @@ def main() -> None:
         f"{result['batch_vs_copy_floor']:.3f}",
         str(batches["errors"]),
     )
+    if same_rows:
+        table.add_row(
+            "  floor of the batch's own rows",
+            "",
+            f"{same_rows['per_s']:,.0f} (Postgres re-writing the run's rows, set-based)",
+            f"{batches['per_s'] / same_rows['per_s']:.3f}",
+            "",
+        )
     Console().print(table)
+    server_ms, db_ms = singles["cpu_ms_per_request"]
+    console.print(f"CPU per single submit: server {server_ms:.3f} ms" + (f", Postgres {db_ms:.3f} ms" if db_ms else ""))
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
