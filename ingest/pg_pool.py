@@ -24,7 +24,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-MAX_CONNECTIONS = 8  # the gatherers overlap at most 4 writes per bot; batches take one each
+MAX_CONNECTIONS = 8  # one gathered write per bot at a time, and one per batch request
+CHECKOUT_TIMEOUT_S = 5.0  # a database that is down answers 503 (Retry-After) within this, not after psycopg's 30 s
 
 _pools: WeakKeyDictionary[Engine, asyncio.Task[AsyncConnectionPool]] = WeakKeyDictionary()
 
@@ -39,6 +40,7 @@ async def _open(conninfo: str) -> AsyncConnectionPool:
         conninfo,
         min_size=1,
         max_size=MAX_CONNECTIONS,
+        timeout=CHECKOUT_TIMEOUT_S,
         open=False,
         configure=_configure,
         kwargs={
