@@ -174,11 +174,20 @@ class Employment(msgspec.Struct):
     by_program: list[EmploymentCell]
 
 
+_PERCENTS: dict[tuple[int, int], float] = {}
+
+
 def percent(part: int, whole: int) -> float:
-    """round(100 × part / whole, 2), capped at 100; 0 when whole is 0."""
-    if whole <= 0:
-        return 0.0
-    return min(round(100 * part / whole, 2), 100.0)
+    """round(100 × part / whole, 2), capped at 100; 0 when whole is 0. Remembered per (part, whole): a coverage
+    answer asks for dozens, and the same pairs come back across windows."""
+    key = (part, whole)
+    value = _PERCENTS.get(key)
+    if value is None:
+        value = 0.0 if whole <= 0 else min(round(100 * part / whole, 2), 100.0)
+        if len(_PERCENTS) >= 200_000:
+            _PERCENTS.clear()
+        _PERCENTS[key] = value
+    return value
 
 
 # --- bot1 --------------------------------------------------------------------------------------------------------
@@ -264,9 +273,10 @@ def admissions_daily(data: AnalyticsData, window: Window, group_by: str | None, 
     if group_by is not None:
         catalog = data.catalog.get()
         sums = matrix.sum(axis=1)
-        for g in np.flatnonzero(sums):
-            key, code, label = _group_label(catalog, group_by, int(g), lang)
-            series.append(DailySeries(key, code, label, int(sums[g]), matrix[g].tolist()))
+        present = np.flatnonzero(sums)
+        for g, total, counts in zip(present.tolist(), sums[present].tolist(), matrix[present].tolist(), strict=True):
+            key, code, label = _group_label(catalog, group_by, g, lang)
+            series.append(DailySeries(key, code, label, total, counts))
         series.sort(key=lambda s: (s.key is None, -s.total, s.label, s.key or ""))
     return DailyAdmissions(group_by, days, totals.tolist(), int(totals.sum()), series)
 
@@ -333,8 +343,7 @@ class _Static:
     and planned headcounts, and where each responding program's row is."""
 
     order: list[tuple[int, str, str]]
-    total: np.ndarray  # (programs in `order`, 5 years)
-    planned: np.ndarray
+    tables: np.ndarray  # (4: total, responded, employed, planned; programs in `order`; 5 years), responses zero
     response_rows: np.ndarray  # row in `order` of each program of the campaign's `CampaignResponses.programs`
     academic_year: str | None
 
@@ -356,7 +365,9 @@ def _static(data: AnalyticsData, campaign: str, academic_year: str | None, lang:
     rows = np.array([p for p, _, _ in order], dtype=np.int64)
     row_of = {p: i for i, (p, _, _) in enumerate(order)}
     response_rows = np.array([row_of[int(p)] for p in responding], dtype=np.int64)
-    return _Static(order, total[rows], planned[rows], response_rows, year_used)
+    tables = np.zeros((4, len(order), len(COURSE_YEARS)), dtype=np.int64)
+    tables[0], tables[3] = total[rows], planned[rows]
+    return _Static(order, tables, response_rows, year_used)
 
 
 def coverage_grid(
@@ -365,25 +376,27 @@ def coverage_grid(
     static = data.cached(
         ("coverage-static", campaign, academic_year, lang), lambda: _static(data, campaign, academic_year, lang)
     )
-    responded = np.zeros_like(static.total)
-    employed = np.zeros_like(static.total)
+    tables = static.tables
     responses = data.surveys.get().campaign(campaign)
     if responses is not None and len(responses.programs):
         counts = data.cached(("latest", campaign, *window.key()), lambda: responses.counts(window))
-        responded[static.response_rows] = counts.sum(axis=2)
-        employed[static.response_rows] = counts[:, :, 1]
-    # Programs without any number in this window drop out; the rest keep the precomputed display order.
-    keep = np.flatnonzero((static.total + responded + static.planned).any(axis=1))
-    tables = {"total": static.total[keep], "responded": responded[keep], "employed": employed[keep]}
-    tables["planned"] = static.planned[keep]
+        tables = tables.copy()
+        tables[1, static.response_rows] = counts.sum(axis=2)
+        tables[2, static.response_rows] = counts[:, :, 1]
+    # Programs without any number in this window drop out; the rest keep the precomputed display order. Few numpy
+    # calls on one stacked array: per request, each call costs more than its arithmetic.
+    keep = np.flatnonzero(tables.sum(axis=2).any(axis=0))
+    kept = tables[:, keep]
+    total, responded, employed, planned = kept.tolist()
+    sums = kept.sum(axis=1).tolist()
     return CoverageGrid(
         [static.order[i] for i in keep.tolist()],
-        tables["total"].tolist(),
-        tables["responded"].tolist(),
-        tables["employed"].tolist(),
-        tables["planned"].tolist(),
+        total,
+        responded,
+        employed,
+        planned,
         static.academic_year,
-        {name: table.sum(axis=0).tolist() for name, table in tables.items()},
+        dict(zip(("total", "responded", "employed", "planned"), sums, strict=True)),
     )
 
 

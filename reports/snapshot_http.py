@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import anyio.to_thread
@@ -73,10 +75,15 @@ async def ready(lazy: Lazy[T]) -> T:
     return await anyio.to_thread.run_sync(lazy.get)
 
 
+@lru_cache(maxsize=8)
+def _built_at(snapshot_id: str, built_at: datetime) -> str:
+    return built_at.isoformat()
+
+
 def snapshot_headers(snapshot: Snapshot, etag: str) -> dict[str, str]:
     return {
         "X-Snapshot-Id": snapshot.id,
-        "X-Data-Built-At": snapshot.built_at.isoformat(),
+        "X-Data-Built-At": _built_at(snapshot.id, snapshot.built_at),
         "ETag": etag,
         "Cache-Control": "private, no-cache",
     }
