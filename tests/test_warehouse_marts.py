@@ -160,7 +160,7 @@ async def test_agg_coverage(built: tuple[Data, Snapshot]) -> None:
         ("2026-SPRING", "P-2", 3, 1, 0, 0, 0, 7),
         ("default", "P-1", 1, 1, 1, 0, 1, 10),  # planned: only the active enrollment row
         ("default", "P-1", 2, 1, 1, 1, 0, 0),
-        ("default", "P-2", 5, 0, 1, 1, 0, 0),  # roster row inactive: total 0, the response still counts
+        # ("default", "P-2", 5): its only roster row is inactive, so neither its total nor its response counts
     ]
     enrollment = rows(
         snap, "SELECT campaign, academic_year, program_code, course_year, student_count FROM fct_enrollment"

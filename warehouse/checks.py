@@ -153,9 +153,9 @@ def check_counts(m: Marts, source: dict[str, int]) -> list[Failure]:
         ),
         (
             "agg_coverage",
-            "responded = fct_survey_latest rows",
+            "responded = fct_survey_latest rows of active roster rows",
             m.total("agg_coverage", "responded"),
-            m.height("fct_survey_latest"),
+            m.total("fct_survey_latest", "roster_is_active"),
         ),
     ]
     for dim in c.ADMISSIONS_DIMENSIONS:

@@ -263,7 +263,8 @@ AGG_COVERAGE = Mart(
     name="agg_coverage",
     grain="campaign × program × course year (all time): roster total = active roster rows with roster_campaign = "
     "campaign (by the roster's program/year); responded/employed/unemployed = latest responses with survey_campaign "
-    "= campaign (by the response's program/year); planned = active enrollment headcounts with that campaign",
+    "= campaign whose roster row is active (by the response's program/year); planned = active enrollment "
+    "headcounts with that campaign",
     key=("campaign", "program_id", "course_year"),
     schema=_schema(
         ("campaign", pa.string()),

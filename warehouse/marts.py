@@ -332,8 +332,11 @@ def agg_coverage(i: Inputs) -> pl.DataFrame:
         .group_by(pl.col("roster_campaign").alias("campaign"), "program_id", "course_year")
         .agg(pl.len().alias("roster_total"))
     )
+    # Responses of retired (inactive) roster rows do not count, as in the analytics endpoints (SPEC §8; RS §13 lists
+    # counting them as a defect).
     responded = (
         i.built["fct_survey_latest"]
+        .filter(pl.col("roster_is_active"))
         .group_by(
             pl.col("survey_campaign").cast(pl.String).alias("campaign"),
             pl.col("program_id").cast(pl.String),
