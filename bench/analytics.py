@@ -284,8 +284,8 @@ def main() -> None:
                 results[endpoint.removeprefix("/api/v1/analytics")] = await load(
                     port, auth, paths, args.clients, args.seconds
                 )
-            # The floor of any analytics answer: auth (the viewer guard's database lookup) + the snapshot check,
-            # no computation: a conditional request answered 304.
+            # The floor of any analytics answer: auth (the viewer guard; its user lookup is reused per token for
+            # AUTH_CACHE_SECONDS) + parameters + the snapshot check, no computation: a conditional request answered 304.
             fixed = ENDPOINTS[6]
             conn = Getter(port, auth)
             _, head = await conn.get(fixed)
