@@ -7,11 +7,14 @@ Every value respects the schema's CHECKs (status `new` ⇔ no submitted_at, cour
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -22,6 +25,7 @@ from ingest.schema import APPLICATION_STATUSES
 from warehouse.bulk_load import DEFER_CONSTRAINTS_ROWS, Loader, Progress, open_loader
 
 SCALES = ("small", "medium", "large", "xlarge")
+T = TypeVar("T")
 CAMPAIGNS = ("default", "2025-FALL", "2026-SPRING")
 
 
@@ -39,6 +43,15 @@ class Scale:
     responses: int | None  # exact total (xlarge); None: responders plus ~25% repeat answers
     days: int  # submissions spread over this many days before the anchor
 
+    @property
+    def rows(self) -> int:
+        """At least this many rows are loaded (students and responses come on top)."""
+        return sum((self.applicants, self.admissions, self.campus, self.foundation, self.polito)) + self.roster_rows
+
+    @property
+    def roster_rows(self) -> int:
+        return self.roster_active + self.roster_inactive
+
 
 SIZES = {
     "small": Scale(350, 300, 100, 80, 150, 800, 80, (0.65, 0.80), (0.45, 0.55), None, 365),
@@ -48,6 +61,19 @@ SIZES = {
         600_000, 1_000_000, 50_000, 40_000, 60_000, 400_000, 40_000, (0.85, 0.85), (0.9, 0.9), 1_000_000, 730
     ),
 }
+
+# The bulk-loaded tables (foreign-key order); bot2_enrollment is small and inserted after them.
+BULK_TABLES = [
+    "bot1_applicant",
+    "bot1_admissions_2026",
+    "bot1_campus_tour",
+    "bot1_foundation",
+    "bot1_polito_academy",
+    "bot2_roster",
+    "bot2_student",
+    "bot2_survey_response",
+]
+ENROLLMENT = "bot2_enrollment"
 
 STATUS_WEIGHTS = {"submitted": 40, "in_progress": 25, "approved": 15, "rejected": 10, "new": 10}
 FIRST_NAMES = ("Ali", "Vali", "Sardor", "Dilshod", "Aziza", "Laylo", "Malika", "Javlon", "Madina", "Bekzod", "Nodira")
@@ -278,7 +304,7 @@ def _course_years(g: Gen, programs: pl.Series, masters: set[str]) -> pl.Series:
 
 
 def roster(g: Gen, plan: Plan, cat: Catalog) -> pl.DataFrame:
-    n = plan.size.roster_active + plan.size.roster_inactive
+    n = plan.size.roster_rows
     programs = cat.of("program")
     masters = cat.codes("program", lambda code: code.startswith("M-"))
     weights = np.array([1.0 if p in masters else 3.0 for p in programs])
@@ -395,23 +421,57 @@ def enrollments(g: Gen, plan: Plan, rost: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def generate(plan: Plan, cat: Catalog) -> dict[str, pl.DataFrame]:
-    """Every table of the mock data set, in foreign-key order (the order they are loaded in)."""
+def tables(plan: Plan, cat: Catalog) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Every table of the mock data set as soon as it is generated, in an order the foreign keys allow loading in."""
     g = Gen(plan.seed)
     apps = applicants(g, plan, cat)
+    yield "bot1_applicant", apps
     rost = roster(g, plan, cat)
+    yield "bot2_roster", rost
     studs = students(g, plan, cat, rost)
-    return {
-        "bot1_applicant": apps,
-        "bot1_admissions_2026": admissions(g, plan, cat, apps),
-        "bot1_campus_tour": campus_tours(g, plan, apps),
-        "bot1_foundation": foundations(g, plan, apps),
-        "bot1_polito_academy": politos(g, plan, cat, apps),
-        "bot2_roster": rost,
-        "bot2_student": studs,
-        "bot2_survey_response": responses(g, plan, rost, studs),
-        "bot2_enrollment": enrollments(g, plan, rost),
-    }
+    yield "bot2_student", studs
+    yield "bot1_admissions_2026", admissions(g, plan, cat, apps)
+    yield "bot1_campus_tour", campus_tours(g, plan, apps)
+    yield "bot1_foundation", foundations(g, plan, apps)
+    yield "bot1_polito_academy", politos(g, plan, cat, apps)
+    yield "bot2_survey_response", responses(g, plan, rost, studs)
+    yield "bot2_enrollment", enrollments(g, plan, rost)
+
+
+def generate(plan: Plan, cat: Catalog) -> dict[str, pl.DataFrame]:
+    """Every table of the mock data set (in the order of `tables`)."""
+    return dict(tables(plan, cat))
+
+
+def ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items` produced in a worker thread while the caller consumes the earlier ones (numpy and polars release the
+    GIL): the next table is generated while the server loads the previous one. The worker stops at the next item
+    once the caller has stopped (an error)."""
+    handoff: queue.Queue[tuple[bool, Any]] = queue.Queue()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                handoff.put((True, item))
+                if stop.is_set():
+                    return
+            handoff.put((False, None))
+        except BaseException as exc:  # handed to the caller
+            handoff.put((False, exc))
+
+    worker = threading.Thread(target=produce, name="mock-generate", daemon=True)
+    worker.start()
+    try:
+        while True:
+            more, item = handoff.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 assert set(STATUS_WEIGHTS) == set(APPLICATION_STATUSES)
@@ -429,7 +489,6 @@ class MockResult:
     loaded: bool
     counts: dict[str, int]
     seconds: float
-    generate_seconds: float = 0.0
 
 
 REQUIRED_TRACKS = ("TRACK-ITALIAN", "TRACK-UZBEK")
@@ -471,15 +530,18 @@ def seed_mock(
         now = datetime.now(UTC)
         plan = Plan(scale, seed, anchor or now.astimezone(ZoneInfo(timezone)).date(), timezone, now)
         assert plan.student_id(0) == first
-        frames = generate(plan, _read_catalog(ld))
-        generated = time.perf_counter() - started
-        bulk = {t: df for t, df in frames.items() if t != "bot2_enrollment"}
-        big = sum(df.height for df in bulk.values()) >= DEFER_CONSTRAINTS_ROWS
-        with ld.deferred_constraints(list(bulk), progress) if big else nullcontext():
-            for table, df in bulk.items():
-                ld.load(table, df, progress)
-        enrollment = frames["bot2_enrollment"]
-        ld.insert_ignore("bot2_enrollment", enrollment, ("program_id", "course_year", "academic_year", "campaign"))
-        ld.analyze(list(frames))
-    counts = {table: df.height for table, df in frames.items()}
-    return MockResult(True, counts, round(time.perf_counter() - started, 3), round(generated, 3))
+        cat = _read_catalog(ld)
+        counts: dict[str, int] = {}
+        enrollment: pl.DataFrame | None = None
+        big = plan.size.rows >= DEFER_CONSTRAINTS_ROWS
+        with ld.deferred_constraints(BULK_TABLES, progress) if big else nullcontext():
+            for table, df in ahead(tables(plan, cat)):
+                counts[table] = df.height
+                if table == ENROLLMENT:  # loaded last, skipping headcounts that already exist
+                    enrollment = df
+                else:
+                    ld.load(table, df, progress)
+        assert enrollment is not None
+        ld.insert_ignore(ENROLLMENT, enrollment, ("program_id", "course_year", "academic_year", "campaign"))
+        ld.analyze(list(counts))
+    return MockResult(True, {t: counts[t] for t in [*BULK_TABLES, ENROLLMENT]}, round(time.perf_counter() - started, 3))
