@@ -105,17 +105,18 @@ def duckdb_scan(snapshot: Snapshot) -> tuple[float, int]:
 
 
 def copy_floor(url: str) -> tuple[float, int]:
-    """The admissions rows COPYed back into a plain table (no indexes, no FKs): rows/s of the server's COPY."""
+    """The admissions rows COPYed back into a plain table (no indexes, no FKs) in the binary format the mock load
+    uses: rows/s of the server's COPY."""
     buf = io.BytesIO()
     with psycopg.connect(libpq(url)) as conn:
-        with conn.cursor().copy("COPY bot1_admissions_2026 TO STDOUT (FORMAT csv)") as out:
+        with conn.cursor().copy("COPY bot1_admissions_2026 TO STDOUT (FORMAT binary)") as out:
             for chunk in out:
                 buf.write(chunk)
         conn.execute("DROP TABLE IF EXISTS bench_copy_floor")
         conn.execute("CREATE TABLE bench_copy_floor (LIKE bot1_admissions_2026)")
         conn.commit()
         started = time.perf_counter()
-        with conn.cursor().copy("COPY bench_copy_floor FROM STDIN (FORMAT csv)") as into:
+        with conn.cursor().copy("COPY bench_copy_floor FROM STDIN (FORMAT binary)") as into:
             into.write(buf.getbuffer())
         conn.commit()
         elapsed = time.perf_counter() - started
