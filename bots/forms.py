@@ -116,6 +116,12 @@ async def drop_keyboard(callback: CallbackQuery) -> None:
             await callback.message.edit_reply_markup(reply_markup=None)
 
 
+async def pressed(callback: CallbackQuery) -> None:
+    """Acknowledge a button and remove its keyboard."""
+    await callback.answer()
+    await drop_keyboard(callback)
+
+
 def problem_field(problem: dict[str, Any]) -> str | None:
     """The field a problem names, as a plain name (`$.payload.region_id` → `region`)."""
     name = problem.get("field")
@@ -234,6 +240,14 @@ class Prompts:
             return fn
 
         return register
+
+    def say(self, step: State, key: str, markup: Callable[[str], Markup] | None = None) -> None:
+        """A step whose question is one catalogue text, with the keyboard `markup` makes in the user's language."""
+
+        async def prompt(turn: Turn) -> None:
+            await turn.say(key, markup(turn.lang) if markup is not None else None)
+
+        self._prompts[step.state] = prompt  # type: ignore[index]
 
     def knows(self, step: str) -> bool:
         return step in self._prompts

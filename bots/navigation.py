@@ -14,7 +14,7 @@ from aiogram.types import BotCommand, CallbackQuery, ErrorEvent, Message
 
 from bots import keyboards
 from bots.deps import Deps
-from bots.forms import Turn, drop_keyboard, finish, get_lang, set_lang
+from bots.forms import Turn, finish, get_lang, pressed, set_lang
 from bots.texts import LANGS, t
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,7 @@ def commands_router(home: Home) -> Router:
         if not await turn.back():
             await callback.answer(t(turn.lang, "stale_button"), show_alert=True)
             return
-        await callback.answer()
-        await drop_keyboard(callback)
+        await pressed(callback)
 
     @router.message(Command("back"))
     async def back_command(message: Message, state: FSMContext, deps: Deps) -> None:
@@ -62,8 +61,7 @@ def commands_router(home: Home) -> Router:
 
     @router.callback_query(keyboards.ActCB.filter(F.name == "cancel"))
     async def cancel_button(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
-        await callback.answer()
-        await drop_keyboard(callback)
+        await pressed(callback)
         await finish(state)
         turn = await Turn.of(callback, deps, state)
         await turn.say("cancelled", keyboards.REMOVE)
@@ -79,8 +77,7 @@ def fallback_router(home: Home) -> Router:
     @router.callback_query(keyboards.LangCB.filter())
     async def language(callback: CallbackQuery, callback_data: keyboards.LangCB, state: FSMContext, deps: Deps) -> None:
         """A language button outside the language step (/lang): switch, then carry on where the user was."""
-        await callback.answer()
-        await drop_keyboard(callback)
+        await pressed(callback)
         await set_lang(state, callback_data.code)
         turn = await Turn.of(callback, deps, state)
         await turn.say("language_set")

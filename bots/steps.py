@@ -1,15 +1,26 @@
 """Building blocks of the form steps both bots use: catalog choices, the shared contact, the calendar date steps,
-and re-asking with an example after a bad answer."""
+re-asking with an example after a bad answer, and builders that register a whole step (its question and the
+handlers that read its answer) so each kind of step is written once: typed answers, catalog choices, dates, and
+the identity steps both bots' forms begin with."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
+from typing import Any, Protocol
 
+from aiogram import F
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 
 from bots import calendar, keyboards, validators
-from bots.catalog_cache import CatalogItem
-from bots.forms import Turn, drop_keyboard
+from bots.catalog_cache import CatalogItem, names_of
+from bots.deps import Deps
+from bots.forms import PROMPTS, Turn, drop_keyboard, pressed, put, set_lang
+from bots.routing import Handlers
 from bots.texts import t
 
 
@@ -107,6 +118,211 @@ async def calendar_day(
     if day is None or not allowed.allows(day):
         await callback.answer(t(turn.lang, "cal_day_unavailable"), show_alert=True)
         return None
-    await callback.answer()
-    await drop_keyboard(callback)
+    await pressed(callback)
     return day
+
+
+# --- step builders: a step's question and the handlers that read its answer, registered together ----------------
+
+TEXT = (F.text, ~F.text.startswith("/"))  # a typed answer (commands are handled by the navigation router)
+Then = State | Callable[[Turn], Awaitable[None]]  # the step after an answer, or what to do instead
+
+
+async def advance(turn: Turn, then: Then) -> None:
+    if isinstance(then, State):
+        await turn.go(then)
+    else:
+        await then(turn)
+
+
+def text_step(
+    router: Handlers,
+    step: State,
+    question: str,
+    field: str,
+    parse: Callable[[str], Any],
+    then: Then,
+    *,
+    skip: bool = False,
+) -> None:
+    """A typed answer kept as `field` once `parse` accepts it (a bad one is re-asked with an example); with `skip`,
+    the question has a Skip button that keeps an empty answer."""
+
+    PROMPTS.say(step, question, keyboards.skip if skip else None)
+
+    @router.message(step, *TEXT)
+    async def typed(message: Message, state: FSMContext, deps: Deps) -> None:
+        turn = await Turn.of(message, deps, state)
+        try:
+            await put(state, **{field: parse(message.text)})
+        except validators.Invalid as error:
+            return await invalid(turn, error)
+        await advance(turn, then)
+
+    if skip:
+
+        @router.callback_query(step, keyboards.ActCB.filter(F.name == "skip"))
+        async def skipped(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
+            await pressed(callback)
+            await put(state, **{field: ""})
+            await advance(await Turn.of(callback, deps, state), then)
+
+
+def yes_no_step(
+    router: Handlers, step: State, question: str, field: str, answered: Callable[[Turn, bool], Awaitable[None]]
+) -> None:
+    """A question with Yes and No buttons (`field` names the buttons); `answered` keeps the answer and moves on."""
+
+    PROMPTS.say(step, question, lambda lang: keyboards.yes_no(lang, field))
+
+    @router.callback_query(step, keyboards.PickCB.filter(F.field == field))
+    async def picked(callback: CallbackQuery, callback_data: keyboards.PickCB, state: FSMContext, deps: Deps) -> None:
+        await pressed(callback)
+        await answered(await Turn.of(callback, deps, state), callback_data.value == "yes")
+
+
+def catalog_step(router: Handlers, step: State, type_: str, then: Then) -> None:
+    """The handlers of a catalog question (its prompt is the form's own): a button keeps `<type>_id` and the item's
+    names; Retry asks again after the catalog could not be had."""
+
+    @router.callback_query(step, keyboards.ActCB.filter(F.name == "retry"))
+    async def retry(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
+        await pressed(callback)
+        await (await Turn.of(callback, deps, state)).reask()
+
+    @router.callback_query(step, keyboards.CatalogCB.filter())
+    async def chosen(
+        callback: CallbackQuery, callback_data: keyboards.CatalogCB, state: FSMContext, deps: Deps
+    ) -> None:
+        turn = await Turn.of(callback, deps, state)
+        item = await picked_item(turn, callback, callback_data, type_)
+        if item is not None:
+            await put(state, **{f"{type_}_id": item.id, f"{type_}_names": names_of(item)})
+            await advance(turn, then)
+
+
+@dataclass(frozen=True)
+class DateRule:
+    """Which days a date step offers and accepts, and the example shown with its question and errors."""
+
+    allowed: Callable[[date], calendar.DateRange]  # of today
+    example: Callable[[date], str]  # of today
+    check: Callable[[date, date], object]  # (day, today); raises validators.Invalid
+
+
+BIRTH = DateRule(birth_range, birth_example, validators.birth_date)
+TOUR = DateRule(tour_range, tour_example, validators.tour_date)
+
+
+def date_step(router: Handlers, step: State, question: str, field: str, rule: DateRule, then: Then) -> None:
+    """A date picked on the inline calendar or typed as DD.MM.YYYY, kept as an ISO date in `field`."""
+
+    @PROMPTS.of(step)
+    async def ask(turn: Turn) -> None:
+        today = turn.deps.today()
+        await ask_date(turn, question, rule.allowed(today), rule.example(today), today)
+
+    @router.callback_query(step, calendar.CalendarCB.filter(F.act == calendar.NAV))
+    async def nav(callback: CallbackQuery, callback_data: calendar.CalendarCB, state: FSMContext, deps: Deps) -> None:
+        turn = await Turn.of(callback, deps, state)
+        await calendar_nav(callback, callback_data, turn, rule.allowed(deps.today()))
+
+    @router.callback_query(step, calendar.CalendarCB.filter(F.act == calendar.DAY))
+    async def day_picked(
+        callback: CallbackQuery, callback_data: calendar.CalendarCB, state: FSMContext, deps: Deps
+    ) -> None:
+        turn = await Turn.of(callback, deps, state)
+        day = await calendar_day(callback, callback_data, turn, rule.allowed(deps.today()))
+        if day is not None:
+            await chosen(turn, day)
+
+    @router.message(step, *TEXT)
+    async def typed(message: Message, state: FSMContext, deps: Deps) -> None:
+        turn = await Turn.of(message, deps, state)
+        try:
+            day = validators.parse_date(message.text)
+        except validators.Invalid as error:
+            return await invalid(turn, error, example=rule.example(deps.today()))
+        await chosen(turn, day)
+
+    async def chosen(turn: Turn, day: date) -> None:
+        today = turn.deps.today()
+        try:
+            rule.check(day, today)
+        except validators.Invalid as error:
+            return await invalid(turn, error, example=rule.example(today))
+        await put(turn.state, **{field: day.isoformat()})
+        await turn.say("date_chosen", date=day.strftime("%d.%m.%Y"))
+        await advance(turn, then)
+
+
+class Identity(Protocol):
+    """The steps both bots' forms begin with (a StatesGroup with these states)."""
+
+    language: State
+    contact: State
+    first_name: State
+    last_name: State
+    gender: State
+    region: State
+
+
+def identity_steps(
+    router: Handlers, form: type[Identity], *, after_gender: State, after_region: Then, keep_chat_id: bool = False
+) -> None:
+    """Language, own contact, first and last name, gender and region: the start both bots' forms share."""
+
+    PROMPTS.say(form.language, "choose_language", lambda _lang: keyboards.languages())
+    PROMPTS.say(form.contact, "ask_contact", keyboards.contact)
+    PROMPTS.say(form.gender, "ask_gender", keyboards.gender)
+
+    @PROMPTS.of(form.region)
+    async def ask_region(turn: Turn) -> None:
+        await ask_catalog(turn, "region", "ask_region", columns=2)
+
+    @router.callback_query(form.language, keyboards.LangCB.filter())
+    async def language_chosen(
+        callback: CallbackQuery, callback_data: keyboards.LangCB, state: FSMContext, deps: Deps
+    ) -> None:
+        await pressed(callback)
+        await set_lang(state, callback_data.code)
+        turn = await Turn.of(callback, deps, state)
+        await turn.say("language_set")
+        await turn.go(form.contact)
+
+    @router.message(form.contact, ~F.text.startswith("/"))
+    async def contact_shared(message: Message, state: FSMContext, deps: Deps) -> None:
+        turn = await Turn.of(message, deps, state)
+        phone = await own_contact_phone(turn, message)
+        if phone is None:
+            return
+        chat = {"telegram_chat_id": message.chat.id} if keep_chat_id else {}
+        await put(state, phone=phone, **chat, username=message.from_user.username or "")
+        await turn.go(form.first_name)
+
+    text_step(
+        router,
+        form.first_name,
+        "ask_first_name",
+        "first_name",
+        partial(validators.person_name, key="bad_first_name"),
+        form.last_name,
+    )
+    text_step(
+        router,
+        form.last_name,
+        "ask_last_name",
+        "last_name",
+        partial(validators.person_name, key="bad_last_name"),
+        form.gender,
+    )
+
+    @router.callback_query(form.gender, keyboards.PickCB.filter(F.field == "gender"))
+    async def gender_chosen(
+        callback: CallbackQuery, callback_data: keyboards.PickCB, state: FSMContext, deps: Deps
+    ) -> None:
+        await pressed(callback)
+        await put(state, gender=callback_data.value if callback_data.value in ("male", "female") else "unspecified")
+        await (await Turn.of(callback, deps, state)).go(after_gender)
+
+    catalog_step(router, form.region, "region", after_region)

@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery
 from bots import keyboards
 from bots.api_client import ApiUnavailable
 from bots.deps import Deps
-from bots.forms import Turn, drop_keyboard, finish, get_profile, problem_field
+from bots.forms import Turn, finish, get_profile, pressed, problem_field
 from bots.routing import Handlers
 from bots.texts import t
 
@@ -48,8 +48,7 @@ async def registered(turn: Turn) -> bool:
 
 @router.callback_query(keyboards.MenuCB.filter(F.item == "home"))
 async def home(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
+    await pressed(callback)
     await finish(state)
     await show(await Turn.of(callback, deps, state))
 
@@ -72,8 +71,7 @@ async def change_language(callback: CallbackQuery, state: FSMContext, deps: Deps
 async def update_profile(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
     from bots.bot1.registration import edit_profile
 
-    await callback.answer()
-    await drop_keyboard(callback)
+    await pressed(callback)
     await edit_profile(await Turn.of(callback, deps, state))
 
 

@@ -4,6 +4,7 @@ with confirm / start again / cancel; confirm stores the application in the outbo
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from aiogram import F
 from aiogram.filters import StateFilter
@@ -11,27 +12,17 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 
-from bots import calendar, keyboards, validators
+from bots import keyboards, validators
 from bots.bot1 import menu, payloads
 from bots.bot1.states import Admissions, CampusTour, Foundation, Polito
-from bots.catalog_cache import name_in, names_of
+from bots.catalog_cache import name_in
 from bots.deps import Deps
-from bots.forms import PROMPTS, Turn, begin, drop_keyboard, finish, get_form, get_profile, outcome_text, put
+from bots.forms import PROMPTS, Turn, begin, finish, get_form, get_profile, outcome_text, pressed, put
 from bots.routing import Handlers
-from bots.steps import (
-    ask_catalog,
-    ask_date,
-    calendar_day,
-    calendar_nav,
-    invalid,
-    picked_item,
-    tour_example,
-    tour_range,
-)
+from bots.steps import TEXT, TOUR, ask_catalog, catalog_step, date_step, invalid, text_step
 from bots.texts import t
 
 router = Handlers("bot1.sections")
-TEXT = (F.text, ~F.text.startswith("/"))
 
 SECTIONS: dict[str, tuple[State, str, str]] = {  # menu item -> (first step, intro text, outbox kind)
     "campus": (CampusTour.organization, "campus_intro", "bot1.campus_tour"),
@@ -58,35 +49,6 @@ async def open_section(callback: CallbackQuery, callback_data: keyboards.MenuCB,
 
 
 # --- prompts -----------------------------------------------------------------------------------------------------
-
-
-@PROMPTS.of(CampusTour.organization)
-async def _ask_org(turn: Turn) -> None:
-    await turn.say("ask_org")
-
-
-@PROMPTS.of(CampusTour.position)
-async def _ask_position(turn: Turn) -> None:
-    await turn.say("ask_position")
-
-
-async def _ask_extra_phone(turn: Turn) -> None:
-    await turn.say("ask_extra_phone", keyboards.skip(turn.lang))
-
-
-for _step in (CampusTour.extra_phone, Admissions.extra_phone, Foundation.extra_phone):
-    PROMPTS.of(_step)(_ask_extra_phone)
-
-
-@PROMPTS.of(CampusTour.visitors)
-async def _ask_visitors(turn: Turn) -> None:
-    await turn.say("ask_visitors")
-
-
-@PROMPTS.of(CampusTour.date)
-async def _ask_tour_date(turn: Turn) -> None:
-    today = turn.deps.today()
-    await ask_date(turn, "ask_tour_date", tour_range(today), tour_example(today), today)
 
 
 @PROMPTS.of(CampusTour.time)
@@ -127,103 +89,35 @@ for _step in CONFIRM_STEPS:
 # --- Campus Tour -------------------------------------------------------------------------------------------------
 
 
-@router.message(CampusTour.organization, *TEXT)
-async def org_typed(message: Message, state: FSMContext, deps: Deps) -> None:
-    turn = await Turn.of(message, deps, state)
-    try:
-        await put(state, organization=validators.free_text(message.text, "bad_org", max_len=200))
-    except validators.Invalid as error:
-        return await invalid(turn, error)
-    await turn.go(CampusTour.position)
-
-
-@router.message(CampusTour.position, *TEXT)
-async def position_typed(message: Message, state: FSMContext, deps: Deps) -> None:
-    turn = await Turn.of(message, deps, state)
-    try:
-        await put(state, position=validators.free_text(message.text, "bad_position", max_len=100))
-    except validators.Invalid as error:
-        return await invalid(turn, error)
-    await turn.go(CampusTour.extra_phone)
-
-
-NEXT_AFTER_PHONE = {
-    CampusTour.extra_phone.state: CampusTour.visitors,
-    Admissions.extra_phone.state: Admissions.confirm,
-    Foundation.extra_phone.state: Foundation.confirm,
-}
-
-
-@router.message(StateFilter(*NEXT_AFTER_PHONE), *TEXT)
-async def extra_phone_typed(message: Message, state: FSMContext, deps: Deps, raw_state: str) -> None:
-    turn = await Turn.of(message, deps, state)
-    try:
-        await put(state, extra_phone=validators.uz_phone(message.text))
-    except validators.Invalid as error:
-        return await invalid(turn, error)
-    await turn.go(NEXT_AFTER_PHONE[raw_state])
-
-
-@router.callback_query(StateFilter(*NEXT_AFTER_PHONE), keyboards.ActCB.filter(F.name == "skip"))
-async def extra_phone_skipped(callback: CallbackQuery, state: FSMContext, deps: Deps, raw_state: str) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
-    await put(state, extra_phone="")
-    await (await Turn.of(callback, deps, state)).go(NEXT_AFTER_PHONE[raw_state])
-
-
-@router.message(CampusTour.visitors, *TEXT)
-async def visitors_typed(message: Message, state: FSMContext, deps: Deps) -> None:
-    turn = await Turn.of(message, deps, state)
-    try:
-        await put(state, visitors=validators.visitor_count(message.text))
-    except validators.Invalid as error:
-        return await invalid(turn, error)
-    await turn.go(CampusTour.date)
-
-
-@router.callback_query(CampusTour.date, calendar.CalendarCB.filter(F.act == calendar.NAV))
-async def tour_calendar_nav(
-    callback: CallbackQuery, callback_data: calendar.CalendarCB, state: FSMContext, deps: Deps
-) -> None:
-    await calendar_nav(callback, callback_data, await Turn.of(callback, deps, state), tour_range(deps.today()))
-
-
-@router.callback_query(CampusTour.date, calendar.CalendarCB.filter(F.act == calendar.DAY))
-async def tour_day_picked(
-    callback: CallbackQuery, callback_data: calendar.CalendarCB, state: FSMContext, deps: Deps
-) -> None:
-    turn = await Turn.of(callback, deps, state)
-    day = await calendar_day(callback, callback_data, turn, tour_range(deps.today()))
-    if day is not None:
-        await _tour_date(turn, day)
-
-
-@router.message(CampusTour.date, *TEXT)
-async def tour_date_typed(message: Message, state: FSMContext, deps: Deps) -> None:
-    turn = await Turn.of(message, deps, state)
-    try:
-        day = validators.parse_date(message.text)
-    except validators.Invalid as error:
-        return await invalid(turn, error, example=tour_example(deps.today()))
-    await _tour_date(turn, day)
-
-
-async def _tour_date(turn: Turn, day: date) -> None:
-    today = turn.deps.today()
-    try:
-        validators.tour_date(day, today)
-    except validators.Invalid as error:
-        return await invalid(turn, error, example=tour_example(today))
-    await put(turn.state, date=day.isoformat())
-    await turn.say("date_chosen", date=day.strftime("%d.%m.%Y"))
-    await turn.go(CampusTour.time)
+text_step(
+    router,
+    CampusTour.organization,
+    "ask_org",
+    "organization",
+    partial(validators.free_text, key="bad_org", max_len=200),
+    CampusTour.position,
+)
+text_step(
+    router,
+    CampusTour.position,
+    "ask_position",
+    "position",
+    partial(validators.free_text, key="bad_position", max_len=100),
+    CampusTour.extra_phone,
+)
+for _step, _then in (
+    (CampusTour.extra_phone, CampusTour.visitors),
+    (Admissions.extra_phone, Admissions.confirm),
+    (Foundation.extra_phone, Foundation.confirm),
+):
+    text_step(router, _step, "ask_extra_phone", "extra_phone", validators.uz_phone, _then, skip=True)
+text_step(router, CampusTour.visitors, "ask_visitors", "visitors", validators.visitor_count, CampusTour.date)
+date_step(router, CampusTour.date, "ask_tour_date", "date", TOUR, CampusTour.time)
 
 
 @router.callback_query(CampusTour.time, keyboards.PickCB.filter(F.field == "time"))
 async def slot_picked(callback: CallbackQuery, callback_data: keyboards.PickCB, state: FSMContext, deps: Deps) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
+    await pressed(callback)
     value = callback_data.value
     await _tour_time(await Turn.of(callback, deps, state), f"{value[:2]}:{value[2:]}")
 
@@ -246,46 +140,9 @@ async def _tour_time(turn: Turn, text: str) -> None:
 # --- Admissions 2026 and Polito Academy: catalog choices ------------------------------------------------------------
 
 
-@router.callback_query(
-    StateFilter(Admissions.track, Admissions.direction, Polito.subject), keyboards.ActCB.filter(F.name == "retry")
-)
-async def catalog_retry(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
-    await (await Turn.of(callback, deps, state)).reask()
-
-
-@router.callback_query(Admissions.track, keyboards.CatalogCB.filter())
-async def track_chosen(
-    callback: CallbackQuery, callback_data: keyboards.CatalogCB, state: FSMContext, deps: Deps
-) -> None:
-    turn = await Turn.of(callback, deps, state)
-    item = await picked_item(turn, callback, callback_data, "track")
-    if item is not None:
-        await put(state, track_id=item.id, track_names=names_of(item))
-        await turn.go(Admissions.direction)
-
-
-@router.callback_query(Admissions.direction, keyboards.CatalogCB.filter())
-async def direction_chosen(
-    callback: CallbackQuery, callback_data: keyboards.CatalogCB, state: FSMContext, deps: Deps
-) -> None:
-    turn = await Turn.of(callback, deps, state)
-    item = await picked_item(turn, callback, callback_data, "direction")
-    if item is not None:
-        await put(state, direction_id=item.id, direction_names=names_of(item))
-        await turn.go(Admissions.extra_phone)
-
-
-@router.callback_query(Polito.subject, keyboards.CatalogCB.filter())
-async def subject_chosen(
-    callback: CallbackQuery, callback_data: keyboards.CatalogCB, state: FSMContext, deps: Deps
-) -> None:
-    turn = await Turn.of(callback, deps, state)
-    item = await picked_item(turn, callback, callback_data, "subject")
-    if item is not None:
-        await put(state, subject_id=item.id, subject_names=names_of(item))
-        await turn.go(Polito.confirm)
+catalog_step(router, Admissions.track, "track", Admissions.direction)
+catalog_step(router, Admissions.direction, "direction", Admissions.extra_phone)
+catalog_step(router, Polito.subject, "subject", Polito.confirm)
 
 
 # --- summary and confirmation ------------------------------------------------------------------------------------
@@ -333,8 +190,7 @@ BUILDERS = {
 
 @router.callback_query(StateFilter(*CONFIRM_STEPS), keyboards.ActCB.filter(F.name == "confirm"))
 async def confirmed(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
+    await pressed(callback)
     turn = await Turn.of(callback, deps, state)
     form = await get_form(state)
     _, _, kind = SECTIONS[form["section"]]
@@ -346,8 +202,7 @@ async def confirmed(callback: CallbackQuery, state: FSMContext, deps: Deps) -> N
 
 @router.callback_query(StateFilter(*CONFIRM_STEPS), keyboards.ActCB.filter(F.name == "restart"))
 async def restart(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
+    await pressed(callback)
     section = (await get_form(state))["section"]
     first, _, _ = SECTIONS[section]
     await begin(state, first, section=section)

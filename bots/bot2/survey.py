@@ -4,26 +4,26 @@ confirm. Confirm stores the response in the outbox before anything is said (RS Â
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import msgspec
 from aiogram import F
-from aiogram.filters import CommandStart, StateFilter
+from aiogram.filters import CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bots import keyboards, validators
 from bots.bot2.states import Survey
-from bots.catalog_cache import name_in, names_of
+from bots.catalog_cache import name_in
 from bots.deps import Deps
-from bots.forms import PROMPTS, Turn, begin, drop_keyboard, finish, get_form, has_lang, outcome_text, put, set_lang
+from bots.forms import PROMPTS, Turn, begin, finish, get_form, has_lang, outcome_text, pressed, put
 from bots.routing import Handlers
-from bots.steps import ask_catalog, invalid, own_contact_phone, picked_item
+from bots.steps import TEXT, ask_catalog, catalog_step, identity_steps, invalid, text_step, yes_no_step
 from bots.texts import t
 from ingest.contracts import SurveySubmit
 
 router = Handlers("bot2.survey")
-TEXT = (F.text, ~F.text.startswith("/"))
 PROGRAM_TYPE = "program"
 MAX_SUGGESTIONS = 2000
 
@@ -35,80 +35,13 @@ async def home(turn: Turn) -> None:
 # --- prompts -----------------------------------------------------------------------------------------------------
 
 
-@PROMPTS.of(Survey.language)
-async def _ask_language(turn: Turn) -> None:
-    await turn.say("choose_language", keyboards.languages())
-
-
-@PROMPTS.of(Survey.contact)
-async def _ask_contact(turn: Turn) -> None:
-    await turn.say("ask_contact", keyboards.contact(turn.lang))
-
-
-@PROMPTS.of(Survey.first_name)
-async def _ask_first_name(turn: Turn) -> None:
-    await turn.say("ask_first_name")
-
-
-@PROMPTS.of(Survey.last_name)
-async def _ask_last_name(turn: Turn) -> None:
-    await turn.say("ask_last_name")
-
-
-@PROMPTS.of(Survey.gender)
-async def _ask_gender(turn: Turn) -> None:
-    await turn.say("ask_gender", keyboards.gender(turn.lang))
-
-
-@PROMPTS.of(Survey.region)
-async def _ask_region(turn: Turn) -> None:
-    await ask_catalog(turn, "region", "ask_region", columns=2)
-
-
-@PROMPTS.of(Survey.student_id)
-async def _ask_student_id(turn: Turn) -> None:
-    await turn.say("ask_student_id")
-
-
 @PROMPTS.of(Survey.program)
 async def _ask_program(turn: Turn) -> None:
     if await ask_catalog(turn, PROGRAM_TYPE, "ask_program") == []:
         await turn.say("catalog_unavailable", keyboards.retry(turn.lang))
 
 
-@PROMPTS.of(Survey.course_year)
-async def _ask_course_year(turn: Turn) -> None:
-    await turn.say("ask_course_year", keyboards.course_years(turn.lang))
-
-
-@PROMPTS.of(Survey.employed)
-async def _ask_employed(turn: Turn) -> None:
-    await turn.say("ask_employed", keyboards.yes_no(turn.lang, "employed"))
-
-
-@PROMPTS.of(Survey.company)
-async def _ask_company(turn: Turn) -> None:
-    await turn.say("ask_company")
-
-
-@PROMPTS.of(Survey.role)
-async def _ask_role(turn: Turn) -> None:
-    await turn.say("ask_role")
-
-
-@PROMPTS.of(Survey.want_help)
-async def _ask_want_help(turn: Turn) -> None:
-    await turn.say("ask_want_help", keyboards.yes_no(turn.lang, "help"))
-
-
-@PROMPTS.of(Survey.share)
-async def _ask_share(turn: Turn) -> None:
-    await turn.say("ask_share_consent", keyboards.yes_no(turn.lang, "share"))
-
-
-@PROMPTS.of(Survey.suggestions)
-async def _ask_suggestions(turn: Turn) -> None:
-    await turn.say("ask_suggestions", keyboards.skip(turn.lang))
+PROMPTS.say(Survey.course_year, "ask_course_year", keyboards.course_years)
 
 
 @PROMPTS.of(Survey.confirm)
@@ -129,100 +62,14 @@ async def start(message: Message, state: FSMContext, deps: Deps) -> None:
     await turn.go(first)
 
 
-@router.callback_query(Survey.language, keyboards.LangCB.filter())
-async def language_chosen(
-    callback: CallbackQuery, callback_data: keyboards.LangCB, state: FSMContext, deps: Deps
-) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
-    await set_lang(state, callback_data.code)
-    turn = await Turn.of(callback, deps, state)
-    await turn.say("language_set")
-    await turn.go(Survey.contact)
-
-
-@router.message(Survey.contact, ~F.text.startswith("/"))
-async def contact_shared(message: Message, state: FSMContext, deps: Deps) -> None:
-    turn = await Turn.of(message, deps, state)
-    phone = await own_contact_phone(turn, message)
-    if phone is not None:
-        await put(state, phone=phone, username=message.from_user.username or "")
-        await turn.go(Survey.first_name)
-
-
-@router.message(Survey.first_name, *TEXT)
-async def first_name_typed(message: Message, state: FSMContext, deps: Deps) -> None:
-    turn = await Turn.of(message, deps, state)
-    try:
-        await put(state, first_name=validators.person_name(message.text, "bad_first_name"))
-    except validators.Invalid as error:
-        return await invalid(turn, error)
-    await turn.go(Survey.last_name)
-
-
-@router.message(Survey.last_name, *TEXT)
-async def last_name_typed(message: Message, state: FSMContext, deps: Deps) -> None:
-    turn = await Turn.of(message, deps, state)
-    try:
-        await put(state, last_name=validators.person_name(message.text, "bad_last_name"))
-    except validators.Invalid as error:
-        return await invalid(turn, error)
-    await turn.go(Survey.gender)
-
-
-@router.callback_query(Survey.gender, keyboards.PickCB.filter(F.field == "gender"))
-async def gender_chosen(
-    callback: CallbackQuery, callback_data: keyboards.PickCB, state: FSMContext, deps: Deps
-) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
-    await put(state, gender=callback_data.value if callback_data.value in ("male", "female") else "unspecified")
-    await (await Turn.of(callback, deps, state)).go(Survey.region)
-
-
-@router.callback_query(StateFilter(Survey.region, Survey.program), keyboards.ActCB.filter(F.name == "retry"))
-async def catalog_retry(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
-    await (await Turn.of(callback, deps, state)).reask()
-
-
-@router.callback_query(Survey.region, keyboards.CatalogCB.filter())
-async def region_chosen(
-    callback: CallbackQuery, callback_data: keyboards.CatalogCB, state: FSMContext, deps: Deps
-) -> None:
-    turn = await Turn.of(callback, deps, state)
-    item = await picked_item(turn, callback, callback_data, "region")
-    if item is not None:
-        await put(state, region_id=item.id, region_names=names_of(item))
-        await turn.go(Survey.student_id)
-
-
-@router.message(Survey.student_id, *TEXT)
-async def student_id_typed(message: Message, state: FSMContext, deps: Deps) -> None:
-    turn = await Turn.of(message, deps, state)
-    try:
-        await put(state, student_id=validators.student_id(message.text))
-    except validators.Invalid as error:
-        return await invalid(turn, error)
-    await turn.go(Survey.program)
-
-
-@router.callback_query(Survey.program, keyboards.CatalogCB.filter())
-async def program_chosen(
-    callback: CallbackQuery, callback_data: keyboards.CatalogCB, state: FSMContext, deps: Deps
-) -> None:
-    turn = await Turn.of(callback, deps, state)
-    item = await picked_item(turn, callback, callback_data, PROGRAM_TYPE)
-    if item is not None:
-        await put(state, program_id=item.id, program_names=names_of(item))
-        await turn.go(Survey.course_year)
+identity_steps(router, Survey, after_gender=Survey.region, after_region=Survey.student_id)
+text_step(router, Survey.student_id, "ask_student_id", "student_id", validators.student_id, Survey.program)
+catalog_step(router, Survey.program, PROGRAM_TYPE, Survey.course_year)
 
 
 @router.callback_query(Survey.course_year, keyboards.PickCB.filter(F.field == "year"))
 async def year_picked(callback: CallbackQuery, callback_data: keyboards.PickCB, state: FSMContext, deps: Deps) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
+    await pressed(callback)
     await _course_year(await Turn.of(callback, deps, state), callback_data.value)
 
 
@@ -239,82 +86,48 @@ async def _course_year(turn: Turn, text: str) -> None:
     await turn.go(Survey.employed)
 
 
-@router.callback_query(Survey.employed, keyboards.PickCB.filter(F.field == "employed"))
-async def employed_answered(
-    callback: CallbackQuery, callback_data: keyboards.PickCB, state: FSMContext, deps: Deps
-) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
-    employed = callback_data.value == "yes"
+async def _employed(turn: Turn, employed: bool) -> None:
     # Switching branch drops the other branch's answers, so the summary and the body never mix them.
     if employed:
-        await put(state, employed=True, want_help=False, share=False)
+        await put(turn.state, employed=True, want_help=False, share=False)
     else:
-        await put(state, employed=False, company="", role="")
-    await (await Turn.of(callback, deps, state)).go(Survey.company if employed else Survey.want_help)
+        await put(turn.state, employed=False, company="", role="")
+    await turn.go(Survey.company if employed else Survey.want_help)
 
 
-@router.message(Survey.company, *TEXT)
-async def company_typed(message: Message, state: FSMContext, deps: Deps) -> None:
-    turn = await Turn.of(message, deps, state)
-    try:
-        await put(state, company=validators.free_text(message.text, "bad_company"))
-    except validators.Invalid as error:
-        return await invalid(turn, error)
-    await turn.go(Survey.role)
+async def _want_help(turn: Turn, wants: bool) -> None:
+    await put(turn.state, want_help=wants, share=False)
+    await turn.go(Survey.share if wants else Survey.suggestions)
 
 
-@router.message(Survey.role, *TEXT)
-async def role_typed(message: Message, state: FSMContext, deps: Deps) -> None:
-    turn = await Turn.of(message, deps, state)
-    try:
-        await put(state, role=validators.free_text(message.text, "bad_role"))
-    except validators.Invalid as error:
-        return await invalid(turn, error)
+async def _share(turn: Turn, share: bool) -> None:
+    await put(turn.state, share=share)
+    link = keyboards.link(t(turn.lang, "btn_career_center"), turn.deps.config.career_center_url)
+    await turn.say("career_center", link)
     await turn.go(Survey.suggestions)
 
 
-@router.callback_query(Survey.want_help, keyboards.PickCB.filter(F.field == "help"))
-async def help_answered(
-    callback: CallbackQuery, callback_data: keyboards.PickCB, state: FSMContext, deps: Deps
-) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
-    wants = callback_data.value == "yes"
-    await put(state, want_help=wants, share=False)
-    await (await Turn.of(callback, deps, state)).go(Survey.share if wants else Survey.suggestions)
-
-
-@router.callback_query(Survey.share, keyboards.PickCB.filter(F.field == "share"))
-async def share_answered(
-    callback: CallbackQuery, callback_data: keyboards.PickCB, state: FSMContext, deps: Deps
-) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
-    await put(state, share=callback_data.value == "yes")
-    turn = await Turn.of(callback, deps, state)
-    await turn.say("career_center", keyboards.link(t(turn.lang, "btn_career_center"), deps.config.career_center_url))
-    await turn.go(Survey.suggestions)
-
-
-@router.message(Survey.suggestions, *TEXT)
-async def suggestions_typed(message: Message, state: FSMContext, deps: Deps) -> None:
-    turn = await Turn.of(message, deps, state)
-    try:
-        await put(
-            state, suggestions=validators.free_text(message.text, "bad_suggestions", min_len=1, max_len=MAX_SUGGESTIONS)
-        )
-    except validators.Invalid as error:
-        return await invalid(turn, error)
-    await turn.go(Survey.confirm)
-
-
-@router.callback_query(Survey.suggestions, keyboards.ActCB.filter(F.name == "skip"))
-async def suggestions_skipped(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
-    await put(state, suggestions="")
-    await (await Turn.of(callback, deps, state)).go(Survey.confirm)
+yes_no_step(router, Survey.employed, "ask_employed", "employed", _employed)
+text_step(
+    router,
+    Survey.company,
+    "ask_company",
+    "company",
+    partial(validators.free_text, key="bad_company"),
+    Survey.role,
+)
+text_step(router, Survey.role, "ask_role", "role", partial(validators.free_text, key="bad_role"), Survey.suggestions)
+yes_no_step(router, Survey.want_help, "ask_want_help", "help", _want_help)
+yes_no_step(router, Survey.share, "ask_share_consent", "share", _share)
+text_step(
+    router,
+    Survey.suggestions,
+    "ask_suggestions",
+    "suggestions",
+    partial(validators.free_text, key="bad_suggestions", min_len=1, max_len=MAX_SUGGESTIONS),
+    Survey.confirm,
+    skip=True,
+)
 
 
 # --- summary, confirmation, body ---------------------------------------------------------------------------------
@@ -377,8 +190,7 @@ def body(form: dict[str, Any], *, telegram_user_id: int, lang: str, campaign: st
 
 @router.callback_query(Survey.confirm, keyboards.ActCB.filter(F.name == "confirm"))
 async def confirmed(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
+    await pressed(callback)
     turn = await Turn.of(callback, deps, state)
     form = await get_form(state)
     payload = body(form, telegram_user_id=turn.user.id, lang=turn.lang, campaign=deps.config.survey_campaign)
@@ -390,7 +202,6 @@ async def confirmed(callback: CallbackQuery, state: FSMContext, deps: Deps) -> N
 
 @router.callback_query(Survey.confirm, keyboards.ActCB.filter(F.name == "restart"))
 async def restart(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
-    await callback.answer()
-    await drop_keyboard(callback)
+    await pressed(callback)
     await begin(state, Survey.contact)
     await (await Turn.of(callback, deps, state)).go(Survey.contact)
