@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
 
 from ingest.catalog_labels import CatalogNested, label_joins, label_of
+from ingest.crud import matching, one_or_404
 from ingest.guards import requires_viewer
 from ingest.list_filters import FromParam, ToParam, time_window, window_clauses
 from ingest.pagination import (
@@ -26,7 +27,6 @@ from ingest.pagination import (
     SearchParam,
     order_by,
     paginate,
-    search_clause,
 )
 from ingest.problems import ProblemError
 from ingest.schema import APPLICATION_MODELS, Applicant
@@ -50,6 +50,7 @@ _APPLICANT_FIELDS = (
     "updated_at",
 )
 _APPLICANT_SEARCH = ("username", "first_name", "last_name", "email", "phone")
+_SEARCH_COLUMNS = [_applicants.c[f] for f in _APPLICANT_SEARCH]
 # Catalog references of each application table: (column, nested field name).
 _REFS = {"direction_id": "direction", "track_id": "track", "subject_id": "subject"}
 
@@ -131,21 +132,15 @@ async def list_applicants(
 ) -> Page[ApplicantRow]:
     """Filter `region`; `search` over username, names, e-mail and phone; `ordering`: created_at, updated_at,
     telegram_user_id, last_name (default -created_at)."""
-    query = _applicants_query()
-    if region is not None:
-        query = query.where(_applicants.c.region_id == region)
-    if (clause := search_clause(search, [_applicants.c[f] for f in _APPLICANT_SEARCH])) is not None:
-        query = query.where(clause)
+    query = matching(_applicants_query(), [(_applicants.c.region_id, region)], search, _SEARCH_COLUMNS)
     query = query.order_by(*order_by(ordering, _APPLICANT_ORDERING, ["-created_at"], _applicants.c.id))
     return await paginate(db_session, request, query, page=page, page_size=page_size, build=applicant_of)
 
 
 @get("/applicants/{applicant_id:uuid}", guards=[requires_viewer], summary="One bot1 applicant")
 async def retrieve_applicant(db_session: NamedDependency[AsyncSession], applicant_id: uuid.UUID) -> ApplicantRow:
-    row = (await db_session.execute(_applicants_query().where(_applicants.c.id == applicant_id))).first()
-    if row is None:
-        raise ProblemError(404, "NOT_FOUND", f"No applicant with id {applicant_id}.")
-    return applicant_of(row)
+    query = _applicants_query().where(_applicants.c.id == applicant_id)
+    return await one_or_404(db_session, query, applicant_of, f"No applicant with id {applicant_id}.")
 
 
 # --- applications ------------------------------------------------------------------------------------------------
@@ -206,9 +201,7 @@ def _filter_applications(
         target = _applicants.c.region_id if column == "region_id" else table.c[column]
         query = query.where(target == value)
     query = query.where(*window_clauses(table.c.submitted_at, *window))
-    if (clause := search_clause(search, [_applicants.c[f] for f in _APPLICANT_SEARCH])) is not None:
-        query = query.where(clause)
-    return query
+    return matching(query, [], search, _SEARCH_COLUMNS)
 
 
 @get("/applications/{kind:str}/", guards=[requires_viewer], summary="List applications of one kind")
@@ -252,11 +245,9 @@ async def list_applications(
 
 
 async def load_application(session: AsyncSession, kind: str, application_id: uuid.UUID) -> ApplicationRow:
-    table = table_of(kind)
-    row = (await session.execute(applications_query(kind).where(table.c.id == application_id))).first()
-    if row is None:
-        raise ProblemError(404, "NOT_FOUND", f"No {kind} application with id {application_id}.")
-    return application_of(kind, row)
+    query = applications_query(kind).where(table_of(kind).c.id == application_id)
+    missing = f"No {kind} application with id {application_id}."
+    return await one_or_404(session, query, lambda row: application_of(kind, row), missing)
 
 
 @get("/applications/{kind:str}/{application_id:uuid}", guards=[requires_viewer], summary="One application")

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.catalog_labels import CatalogNested, label_joins, label_of
-from ingest.dashboard_audit import audit_user_action
+from ingest.crud import Audited, get_or_404, matching, one_or_404, set_given
 from ingest.guards import requires_admin, requires_viewer
 from ingest.list_filters import BoolParam, FromParam, ToParam, bool_of, time_window, window_clauses
 from ingest.pagination import (
@@ -28,7 +28,6 @@ from ingest.pagination import (
     SearchParam,
     order_by,
     paginate,
-    search_clause,
 )
 from ingest.problems import ProblemError
 from ingest.program_refs import resolve_program
@@ -134,20 +133,16 @@ async def list_students(
         (_roster.c.program_id, program),
         (_roster.c.course_year, course_year),
     ]
-    query = query.where(*(column == value for column, value in filters if value is not None))
     columns = [_students.c[c] for c in ("student_external_id", "username", "first_name", "last_name")]
-    if (clause := search_clause(search, columns)) is not None:
-        query = query.where(clause)
+    query = matching(query, filters, search, columns)
     query = query.order_by(*order_by(ordering, _STUDENT_ORDERING, ["student_external_id"], _students.c.id))
     return await paginate(db_session, request, query, page=page, page_size=page_size, build=student_of)
 
 
 @get("/students/{student_id:uuid}", guards=[requires_viewer], summary="One bot2 student")
 async def retrieve_student(db_session: NamedDependency[AsyncSession], student_id: uuid.UUID) -> StudentRow:
-    row = (await db_session.execute(_students_query().where(_students.c.id == student_id))).first()
-    if row is None:
-        raise ProblemError(404, "NOT_FOUND", f"No student with id {student_id}.")
-    return student_of(row)
+    query = _students_query().where(_students.c.id == student_id)
+    return await one_or_404(db_session, query, student_of, f"No student with id {student_id}.")
 
 
 # --- survey responses --------------------------------------------------------------------------------------------
@@ -221,21 +216,17 @@ async def list_surveys(
         (_surveys.c.student_id, student),
         (_surveys.c.roster_id, roster),
     ]
-    query = query.where(*(column == value for column, value in filters if value is not None))
     window = time_window(from_, to, request.app.state.settings.tz)
     query = query.where(*window_clauses(_surveys.c.submitted_at, *window))
-    if (clause := search_clause(search, [_students.c.student_external_id, _students.c.username])) is not None:
-        query = query.where(clause)
+    query = matching(query, filters, search, [_students.c.student_external_id, _students.c.username])
     query = query.order_by(*order_by(ordering, _SURVEY_ORDERING, ["-submitted_at", "-created_at"], _surveys.c.id))
     return await paginate(db_session, request, query, page=page, page_size=page_size, build=survey_of)
 
 
 @get("/surveys/{survey_id:uuid}", guards=[requires_viewer], summary="One survey response")
 async def retrieve_survey(db_session: NamedDependency[AsyncSession], survey_id: uuid.UUID) -> SurveyRow:
-    row = (await db_session.execute(_surveys_query().where(_surveys.c.id == survey_id))).first()
-    if row is None:
-        raise ProblemError(404, "NOT_FOUND", f"No survey response with id {survey_id}.")
-    return survey_of(row)
+    query = _surveys_query().where(_surveys.c.id == survey_id)
+    return await one_or_404(db_session, query, survey_of, f"No survey response with id {survey_id}.")
 
 
 # --- enrollment headcounts ---------------------------------------------------------------------------------------
@@ -317,12 +308,10 @@ async def list_enrollments(
         (_enrollments.c.academic_year, academic_year),
         (_enrollments.c.campaign, campaign),
     ]
-    query = query.where(*(column == value for column, value in filters if value is not None))
     if (active := bool_of(is_active, "is_active")) is not None:
         query = query.where(_enrollments.c.is_active.is_(active))
     program_name = query.selected_columns["program__name"].element
-    if (clause := search_clause(search, [program_name, _enrollments.c.notes])) is not None:
-        query = query.where(clause)
+    query = matching(query, filters, search, [program_name, _enrollments.c.notes])
     allowed = {
         "program": program_name,
         "course_year": _enrollments.c.course_year,
@@ -335,10 +324,8 @@ async def list_enrollments(
 
 
 async def load_enrollment(session: AsyncSession, enrollment_id: uuid.UUID) -> EnrollmentRow:
-    row = (await session.execute(_enrollments_query().where(_enrollments.c.id == enrollment_id))).first()
-    if row is None:
-        raise ProblemError(404, "NOT_FOUND", f"No enrollment headcount with id {enrollment_id}.")
-    return enrollment_of(row)
+    query = _enrollments_query().where(_enrollments.c.id == enrollment_id)
+    return await one_or_404(session, query, enrollment_of, f"No enrollment headcount with id {enrollment_id}.")
 
 
 @get("/enrollments/{enrollment_id:uuid}", guards=[requires_viewer], summary="One enrollment headcount")
@@ -377,6 +364,9 @@ def _audit_view(row: EnrollmentRow) -> dict[str, Any]:
     }
 
 
+ENROLLMENTS = Audited("bot2_enrollment", load_enrollment, _audit_view)
+
+
 @post("/enrollments/", guards=[requires_admin], summary="Add a planned enrollment headcount")
 async def create_enrollment(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], data: JSONBody[EnrollmentCreate]
@@ -389,19 +379,12 @@ async def create_enrollment(
     entry = EnrollmentHeadcount(id=uuid.uuid4(), program_id=program_id, created_at=now, updated_at=now, **fields)
     await _ensure_unique(db_session, entry)
     db_session.add(entry)
-    await db_session.flush()
-    row = await load_enrollment(db_session, entry.id)
-    await audit_user_action(
-        db_session, request, action="create", entity_table="bot2_enrollment", entity_id=entry.id, after=_audit_view(row)
-    )
-    return row
+    return await ENROLLMENTS.written(db_session, request, "create", entry.id)
 
 
 async def _get_entry(session: AsyncSession, enrollment_id: uuid.UUID) -> EnrollmentHeadcount:
-    entry = await session.get(EnrollmentHeadcount, enrollment_id)
-    if entry is None:
-        raise ProblemError(404, "NOT_FOUND", f"No enrollment headcount with id {enrollment_id}.")
-    return entry
+    missing = f"No enrollment headcount with id {enrollment_id}."
+    return await get_or_404(session, EnrollmentHeadcount, enrollment_id, missing)
 
 
 @patch("/enrollments/{enrollment_id:uuid}", guards=[requires_admin], summary="Change an enrollment headcount")
@@ -412,29 +395,15 @@ async def patch_enrollment(
     data: JSONBody[EnrollmentUpdate],
 ) -> EnrollmentRow:
     entry = await _get_entry(db_session, enrollment_id)
-    before = _audit_view(await load_enrollment(db_session, enrollment_id))
+    before = await ENROLLMENTS.snapshot(db_session, enrollment_id)
     program_id = None if isinstance(data.program_id, UnsetType) else data.program_id
     program_code = None if isinstance(data.program_code, UnsetType) else data.program_code
     if program_id is not None or program_code is not None:
         entry.program_id = await resolve_program(db_session, program_id, program_code, required=True)  # type: ignore[assignment]
-    for field in ("course_year", "student_count", "academic_year", "campaign", "is_active", "notes"):
-        value = getattr(data, field)
-        if not isinstance(value, UnsetType):
-            setattr(entry, field, value)
+    set_given(entry, data, ("course_year", "student_count", "academic_year", "campaign", "is_active", "notes"))
     await _ensure_unique(db_session, entry)
     entry.updated_at = utcnow()
-    await db_session.flush()
-    row = await load_enrollment(db_session, enrollment_id)
-    await audit_user_action(
-        db_session,
-        request,
-        action="update",
-        entity_table="bot2_enrollment",
-        entity_id=enrollment_id,
-        before=before,
-        after=_audit_view(row),
-    )
-    return row
+    return await ENROLLMENTS.written(db_session, request, "update", enrollment_id, before)
 
 
 @delete("/enrollments/{enrollment_id:uuid}", guards=[requires_admin], summary="Delete an enrollment headcount")
@@ -442,12 +411,7 @@ async def delete_enrollment(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], enrollment_id: uuid.UUID
 ) -> None:
     entry = await _get_entry(db_session, enrollment_id)
-    before = _audit_view(await load_enrollment(db_session, enrollment_id))
-    await db_session.delete(entry)
-    await db_session.flush()
-    await audit_user_action(
-        db_session, request, action="delete", entity_table="bot2_enrollment", entity_id=enrollment_id, before=before
-    )
+    await ENROLLMENTS.deleted(db_session, request, entry, await ENROLLMENTS.snapshot(db_session, enrollment_id))
 
 
 def bot2_dashboard_router(*extra: Any) -> Router:

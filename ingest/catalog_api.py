@@ -25,7 +25,7 @@ from ingest.catalog_rules import (
     next_code,
     validate_program_metadata,
 )
-from ingest.dashboard_audit import audit_user_action
+from ingest.crud import Audited, get_or_404, matching, one_or_404, set_given
 from ingest.guards import requires_admin, requires_viewer
 from ingest.list_filters import BoolParam, bool_of
 from ingest.pagination import (
@@ -37,7 +37,6 @@ from ingest.pagination import (
     SearchParam,
     order_by,
     paginate,
-    search_clause,
 )
 from ingest.problems import ProblemError
 from ingest.schema import CatalogItem, CatalogRelation, utcnow
@@ -197,14 +196,9 @@ async def list_items(
     """Filters: `type`, `is_active`, `parent`; `search` over names and code; `ordering`: sort_order, name, type,
     code, created_at, updated_at (default type, sort_order, name)."""
     query = select(CatalogItem)
-    if type:
-        query = query.where(CatalogItem.type == type)
     if (active := bool_of(is_active, "is_active")) is not None:
         query = query.where(CatalogItem.is_active.is_(active))
-    if parent is not None:
-        query = query.where(CatalogItem.parent_id == parent)
-    if (clause := search_clause(search, _NAME_COLUMNS)) is not None:
-        query = query.where(clause)
+    query = matching(query, [(CatalogItem.type, type), (CatalogItem.parent_id, parent)], search, _NAME_COLUMNS)
     query = query.order_by(*order_by(ordering, _ITEM_ORDERING, ["type", "sort_order", "name"], CatalogItem.id))
     return await paginate(
         db_session, request, query, page=page, page_size=page_size, build=lambda row: item_out(row[0])
@@ -212,15 +206,19 @@ async def list_items(
 
 
 async def _get_item(session: AsyncSession, item_id: uuid.UUID) -> CatalogItem:
-    item = await session.get(CatalogItem, item_id)
-    if item is None:
-        raise ProblemError(404, "NOT_FOUND", f"No catalog item with id {item_id}.")
-    return item
+    return await get_or_404(session, CatalogItem, item_id, f"No catalog item with id {item_id}.")
+
+
+async def _load_item(session: AsyncSession, item_id: uuid.UUID) -> ItemOut:
+    return item_out(await _get_item(session, item_id))
+
+
+ITEMS = Audited("catalog_item", _load_item, _audit_view)
 
 
 @get("/items/{item_id:uuid}", guards=[requires_viewer], summary="One catalog item")
 async def retrieve_item(db_session: NamedDependency[AsyncSession], item_id: uuid.UUID) -> ItemOut:
-    return item_out(await _get_item(db_session, item_id))
+    return await _load_item(db_session, item_id)
 
 
 def _display_name(name: str, *translations: str) -> str:
@@ -280,10 +278,7 @@ async def create_item(
         updated_at=now,
     )
     await _insert_with_code(db_session, item, generate=not code)
-    out = item_out(item)
-    await audit_user_action(
-        db_session, request, action="create", entity_table="catalog_item", entity_id=item.id, after=_audit_view(out)
-    )
+    out = await ITEMS.written(db_session, request, "create", item.id)
     catalog_of(request.app).invalidate()
     return out
 
@@ -303,14 +298,8 @@ async def _apply_item_update(session: AsyncSession, item: CatalogItem, data: Ite
             raise ProblemError(400, "VALIDATION_ERROR", "An item cannot be its own parent.", field="$.parent_id")
         await ensure_item(session, data.parent_id, "$.parent_id")
     item.type, item.code, item.meta = new_type, code, meta
-    for field in ("name", "name_uz", "name_ru", "name_en"):
-        value = getattr(data, field)
-        if not isinstance(value, UnsetType):
-            setattr(item, field, value.strip())
-    for field in ("parent_id", "is_active", "sort_order"):
-        value = getattr(data, field)
-        if not isinstance(value, UnsetType):
-            setattr(item, field, value)
+    set_given(item, data, ("name", "name_uz", "name_ru", "name_en"), str.strip)
+    set_given(item, data, ("parent_id", "is_active", "sort_order"))
     item.name = _display_name(item.name, item.name_en, item.name_ru, item.name_uz)
     item.updated_at = utcnow()
 
@@ -321,17 +310,7 @@ async def _update_item(
     item = await _get_item(session, item_id)
     before = _audit_view(item_out(item))
     await _apply_item_update(session, item, data)
-    await session.flush()
-    out = item_out(item)
-    await audit_user_action(
-        request=request,
-        session=session,
-        action="update",
-        entity_table="catalog_item",
-        entity_id=item.id,
-        before=before,
-        after=_audit_view(out),
-    )
+    out = await ITEMS.written(session, request, "update", item.id, before)
     catalog_of(request.app).invalidate()
     return out
 
@@ -369,12 +348,7 @@ async def delete_item(
     child items refer to it (retire it with is_active=false). Its relations go with it."""
     item = await _get_item(db_session, item_id)
     await ensure_unreferenced(db_session, item, "delete")
-    before = _audit_view(item_out(item))
-    await db_session.delete(item)
-    await db_session.flush()
-    await audit_user_action(
-        db_session, request, action="delete", entity_table="catalog_item", entity_id=item_id, before=before
-    )
+    await ITEMS.deleted(db_session, request, item, _audit_view(item_out(item)))
     catalog_of(request.app).invalidate()
 
 
@@ -420,14 +394,9 @@ async def list_programs(
     """Every program, active and inactive unless `is_active` says; filters `level`, `track`; `search` over names and
     code; `ordering`: sort_order, name, code (default sort_order, name)."""
     query = select(CatalogItem).where(CatalogItem.type == "program")
-    if level:
-        query = query.where(_level == level)
-    if track:
-        query = query.where(_track == track)
     if (active := bool_of(is_active, "is_active")) is not None:
         query = query.where(CatalogItem.is_active.is_(active))
-    if (clause := search_clause(search, _NAME_COLUMNS)) is not None:
-        query = query.where(clause)
+    query = matching(query, [(_level, level), (_track, track)], search, _NAME_COLUMNS)
     query = query.order_by(*order_by(ordering, _PROGRAM_ORDERING, ["sort_order", "name"], CatalogItem.id))
     return await paginate(
         db_session, request, query, page=page, page_size=page_size, build=lambda row: program_out(row[0])
@@ -487,26 +456,22 @@ async def list_relations(
     """Filters: `relation_type`, `from_item`, `to_item`, `item` (either end); `search` over the type and both item
     names; `ordering`: sort_order, relation_type, created_at (default sort_order, created_at)."""
     query = _relation_query()
-    if relation_type:
-        query = query.where(_relations.c.relation_type == relation_type)
-    if from_item is not None:
-        query = query.where(_relations.c.from_item_id == from_item)
-    if to_item is not None:
-        query = query.where(_relations.c.to_item_id == to_item)
     if item is not None:
         query = query.where((_relations.c.from_item_id == item) | (_relations.c.to_item_id == item))
+    equal = [
+        (_relations.c.relation_type, relation_type),
+        (_relations.c.from_item_id, from_item),
+        (_relations.c.to_item_id, to_item),
+    ]
     names = [_relations.c.relation_type, *(query.selected_columns[f"{end}__name"].element for end in ("from", "to"))]
-    if (clause := search_clause(search, names)) is not None:
-        query = query.where(clause)
+    query = matching(query, equal, search, names)
     query = query.order_by(*order_by(ordering, _RELATION_ORDERING, ["sort_order", "created_at"], _relations.c.id))
     return await paginate(db_session, request, query, page=page, page_size=page_size, build=relation_out)
 
 
 async def _relation(session: AsyncSession, relation_id: uuid.UUID) -> RelationOut:
-    row = (await session.execute(_relation_query().where(_relations.c.id == relation_id))).first()
-    if row is None:
-        raise ProblemError(404, "NOT_FOUND", f"No catalog relation with id {relation_id}.")
-    return relation_out(row)
+    query = _relation_query().where(_relations.c.id == relation_id)
+    return await one_or_404(session, query, relation_out, f"No catalog relation with id {relation_id}.")
 
 
 @get("/relations/{relation_id:uuid}", guards=[requires_viewer], summary="One catalog relation")
@@ -531,13 +496,16 @@ async def _check_relation(session: AsyncSession, rel: CatalogRelation) -> None:
         raise ProblemError(409, "RELATION_EXISTS", "This relation already exists.", field="$.relation_type")
 
 
-def _relation_audit(rel: CatalogRelation) -> dict[str, Any]:
+def _relation_audit(rel: CatalogRelation | RelationOut) -> dict[str, Any]:
     return {
         "relation_type": rel.relation_type,
         "from_item_id": str(rel.from_item_id),
         "to_item_id": str(rel.to_item_id),
         "sort_order": rel.sort_order,
     }
+
+
+RELATIONS = Audited("catalog_relation", _relation, _relation_audit)
 
 
 @post("/relations/", guards=[requires_admin], summary="Create a catalog relation")
@@ -549,23 +517,11 @@ async def create_relation(
     rel = CatalogRelation(id=uuid.uuid4(), created_at=now, updated_at=now, **msgspec.structs.asdict(data))
     await _check_relation(db_session, rel)
     db_session.add(rel)
-    await db_session.flush()
-    await audit_user_action(
-        db_session,
-        request,
-        action="create",
-        entity_table="catalog_relation",
-        entity_id=rel.id,
-        after=_relation_audit(rel),
-    )
-    return await _relation(db_session, rel.id)
+    return await RELATIONS.written(db_session, request, "create", rel.id)
 
 
 async def _get_relation(session: AsyncSession, relation_id: uuid.UUID) -> CatalogRelation:
-    rel = await session.get(CatalogRelation, relation_id)
-    if rel is None:
-        raise ProblemError(404, "NOT_FOUND", f"No catalog relation with id {relation_id}.")
-    return rel
+    return await get_or_404(session, CatalogRelation, relation_id, f"No catalog relation with id {relation_id}.")
 
 
 async def _update_relation(
@@ -573,23 +529,10 @@ async def _update_relation(
 ) -> RelationOut:
     rel = await _get_relation(session, relation_id)
     before = _relation_audit(rel)
-    for field in ("from_item_id", "to_item_id", "relation_type", "sort_order"):
-        value = getattr(data, field)
-        if not isinstance(value, UnsetType):
-            setattr(rel, field, value)
+    set_given(rel, data, ("from_item_id", "to_item_id", "relation_type", "sort_order"))
     await _check_relation(session, rel)
     rel.updated_at = utcnow()
-    await session.flush()
-    await audit_user_action(
-        session,
-        request,
-        action="update",
-        entity_table="catalog_relation",
-        entity_id=rel.id,
-        before=before,
-        after=_relation_audit(rel),
-    )
-    return await _relation(session, rel.id)
+    return await RELATIONS.written(session, request, "update", rel.id, before)
 
 
 @patch("/relations/{relation_id:uuid}", guards=[requires_admin], summary="Change a catalog relation")
@@ -617,12 +560,7 @@ async def delete_relation(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], relation_id: uuid.UUID
 ) -> None:
     rel = await _get_relation(db_session, relation_id)
-    before = _relation_audit(rel)
-    await db_session.delete(rel)
-    await db_session.flush()
-    await audit_user_action(
-        db_session, request, action="delete", entity_table="catalog_relation", entity_id=relation_id, before=before
-    )
+    await RELATIONS.deleted(db_session, request, rel, _relation_audit(rel))
 
 
 def catalog_router() -> Router:

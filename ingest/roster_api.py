@@ -19,7 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.catalog_labels import CatalogNested, label_joins, label_of
-from ingest.dashboard_audit import audit_user_action
+from ingest.crud import Audited, get_or_404, matching, one_or_404, set_given
 from ingest.guards import requires_admin, requires_viewer
 from ingest.list_filters import BoolParam, bool_of
 from ingest.pagination import (
@@ -31,7 +31,6 @@ from ingest.pagination import (
     SearchParam,
     order_by,
     paginate,
-    search_clause,
 )
 from ingest.problems import ProblemError
 from ingest.program_refs import resolve_program
@@ -140,25 +139,24 @@ async def list_roster(
     """Filters: `program`, `course_year`, `is_active`, `roster_campaign`, `missing_birth_date`; `search` over the
     student id and names; `ordering`: student_external_id, course_year, last_name, created_at, updated_at."""
     query = roster_query()
-    for column, value in (("program_id", program), ("course_year", course_year), ("roster_campaign", roster_campaign)):
-        if value is not None:
-            query = query.where(_roster.c[column] == value)
     if (active := bool_of(is_active, "is_active")) is not None:
         query = query.where(_roster.c.is_active.is_(active))
     if (missing := bool_of(missing_birth_date, "missing_birth_date")) is not None:
         query = query.where(_roster.c.birth_date.is_(None) if missing else _roster.c.birth_date.is_not(None))
+    equal = [
+        (_roster.c.program_id, program),
+        (_roster.c.course_year, course_year),
+        (_roster.c.roster_campaign, roster_campaign),
+    ]
     columns = [_roster.c.student_external_id, _roster.c.first_name, _roster.c.last_name]
-    if (clause := search_clause(search, columns)) is not None:
-        query = query.where(clause)
+    query = matching(query, equal, search, columns)
     query = query.order_by(*order_by(ordering, _ORDERING, ["student_external_id"], _roster.c.id))
     return await paginate(db_session, request, query, page=page, page_size=page_size, build=roster_of)
 
 
 async def load_roster(session: AsyncSession, roster_id: uuid.UUID) -> RosterRow:
-    row = (await session.execute(roster_query().where(_roster.c.id == roster_id))).first()
-    if row is None:
-        raise ProblemError(404, "NOT_FOUND", f"No roster row with id {roster_id}.")
-    return roster_of(row)
+    query = roster_query().where(_roster.c.id == roster_id)
+    return await one_or_404(session, query, roster_of, f"No roster row with id {roster_id}.")
 
 
 @get("/roster/{roster_id:uuid}", guards=[requires_viewer], summary="One roster row")
@@ -189,6 +187,9 @@ def _audit_view(row: RosterRow) -> dict[str, Any]:
     }
 
 
+ROSTER = Audited("bot2_roster", load_roster, _audit_view)
+
+
 @post("/roster/", guards=[requires_admin], summary="Add a student to the roster")
 async def create_roster(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], data: JSONBody[RosterCreate]
@@ -213,12 +214,7 @@ async def create_roster(
         updated_at=now,
     )
     db_session.add(entry)
-    await db_session.flush()
-    row = await load_roster(db_session, entry.id)
-    await audit_user_action(
-        db_session, request, action="create", entity_table="bot2_roster", entity_id=entry.id, after=_audit_view(row)
-    )
-    return row
+    return await ROSTER.written(db_session, request, "create", entry.id)
 
 
 async def _students_of(session: AsyncSession, roster_id: uuid.UUID) -> tuple[int, int]:
@@ -249,20 +245,15 @@ async def _apply_update(session: AsyncSession, entry: RosterEntry, data: RosterU
     program_code = None if isinstance(data.program_code, UnsetType) else data.program_code
     if program_id is not None or program_code is not None:
         entry.program_id = await resolve_program(session, program_id, program_code, required=True)  # type: ignore[assignment]
-    for field in ("course_year", "roster_campaign", "is_active", "first_name", "last_name", "birth_date"):
-        value = getattr(data, field)
-        if not isinstance(value, UnsetType):
-            setattr(entry, field, value.strip() if isinstance(value, str) else value)
+    fields = ("course_year", "roster_campaign", "is_active", "first_name", "last_name", "birth_date")
+    set_given(entry, data, fields, lambda value: value.strip() if isinstance(value, str) else value)
     if not isinstance(data.metadata, UnsetType):
         entry.meta = data.metadata
     entry.updated_at = utcnow()
 
 
 async def _get_entry(session: AsyncSession, roster_id: uuid.UUID) -> RosterEntry:
-    entry = await session.get(RosterEntry, roster_id)
-    if entry is None:
-        raise ProblemError(404, "NOT_FOUND", f"No roster row with id {roster_id}.")
-    return entry
+    return await get_or_404(session, RosterEntry, roster_id, f"No roster row with id {roster_id}.")
 
 
 @patch("/roster/{roster_id:uuid}", guards=[requires_admin], summary="Change a roster row")
@@ -274,20 +265,9 @@ async def patch_roster(
 ) -> RosterRow:
     """Partial update. Past survey responses keep the program and year they were given with."""
     entry = await _get_entry(db_session, roster_id)
-    before = _audit_view(await load_roster(db_session, roster_id))
+    before = await ROSTER.snapshot(db_session, roster_id)
     await _apply_update(db_session, entry, data)
-    await db_session.flush()
-    row = await load_roster(db_session, roster_id)
-    await audit_user_action(
-        db_session,
-        request,
-        action="update",
-        entity_table="bot2_roster",
-        entity_id=roster_id,
-        before=before,
-        after=_audit_view(row),
-    )
-    return row
+    return await ROSTER.written(db_session, request, "update", roster_id, before)
 
 
 @delete("/roster/{roster_id:uuid}", guards=[requires_admin], summary="Delete a roster row")
@@ -304,12 +284,7 @@ async def delete_roster(
             f"Student {entry.student_external_id} has {responses} survey responses and {students} bot accounts; "
             "set is_active=false to retire the row instead.",
         )
-    before = _audit_view(await load_roster(db_session, roster_id))
-    await db_session.delete(entry)
-    await db_session.flush()
-    await audit_user_action(
-        db_session, request, action="delete", entity_table="bot2_roster", entity_id=roster_id, before=before
-    )
+    await ROSTER.deleted(db_session, request, entry, await ROSTER.snapshot(db_session, roster_id))
 
 
 ROSTER_HANDLERS = [list_roster, retrieve_roster, create_roster, patch_roster, delete_roster]
