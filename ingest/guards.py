@@ -78,11 +78,20 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 def _candidates(connection: ASGIConnection[Any, Any, Any, Any]) -> list[tuple[str, bool]]:
     """The access tokens to try, as (token, came from the cookie): Bearer first, then the cookie, so that a stale
-    Bearer header does not hide a valid cookie session (RS §12)."""
+    Bearer header does not hide a valid cookie session (RS §12). Read from the raw scope headers: building the
+    request's header and cookie mappings costs more than the rest of a cached check."""
+    authorization, has_cookies = "", False
+    for key, value in connection.scope["headers"]:
+        name = key.lower()
+        if name == b"authorization" and not authorization:
+            authorization = value.decode("latin-1")
+        elif name == b"cookie":
+            has_cookies = True
     found = []
-    if token := bearer_token(connection):
-        found.append((token, False))
-    if cookie := connection.cookies.get(ACCESS_COOKIE):
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        found.append((token.strip(), False))
+    if has_cookies and (cookie := connection.cookies.get(ACCESS_COOKIE)):
         found.append((cookie, True))
     return found
 

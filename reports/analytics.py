@@ -10,6 +10,7 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 from litestar import Request, Response, Router, get
+from litestar.connection import ASGIConnection
 
 from ingest.guards import requires_viewer
 from reports import analytics_queries as q
@@ -46,6 +47,16 @@ Req = Request[Any, Any, Any]
 _encoder = msgspec.json.Encoder()
 
 
+class analytics_get(get):
+    """`get` whose guards receive the route handler itself. Litestar passes each guard a copy of the handler (so a
+    guard cannot alter it), which costs about as much as the whole cached auth check; `requires_viewer` never looks
+    at the handler."""
+
+    async def authorize_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        for guard in self.resolve_guards():
+            await guard(connection, self)  # type: ignore[arg-type]
+
+
 def _window(request: Req, raw_from: str | None, raw_to: str | None) -> Window:
     return parse_window(raw_from, raw_to, request.app.state.settings.tz)
 
@@ -75,7 +86,7 @@ async def _answer(request: Req, compute: Callable[[AnalyticsData], Any], *, bot2
 # --- bot1 --------------------------------------------------------------------------------------------------------
 
 
-@get("/admissions-2026/by-direction", summary="Admissions 2026 applications by direction (count desc)")
+@analytics_get("/admissions-2026/by-direction", summary="Admissions 2026 applications by direction (count desc)")
 async def admissions_by_direction(
     request: Req, from_: FromParam = None, to: ToParam = None, lang: LangParam = None
 ) -> Response[list[q.DirectionCount]]:
@@ -83,7 +94,7 @@ async def admissions_by_direction(
     return await _answer(request, lambda d: q.by_direction(d, window, language))
 
 
-@get("/admissions-2026/by-track", summary="Admissions 2026 applications by track (unset tracks left out)")
+@analytics_get("/admissions-2026/by-track", summary="Admissions 2026 applications by track (unset tracks left out)")
 async def admissions_by_track(
     request: Req, from_: FromParam = None, to: ToParam = None, lang: LangParam = None
 ) -> Response[list[q.TrackCount]]:
@@ -91,7 +102,7 @@ async def admissions_by_track(
     return await _answer(request, lambda d: q.by_track(d, window, language))
 
 
-@get("/polito-academy/by-subject", summary="Polito Academy requests by subject (unset subjects left out)")
+@analytics_get("/polito-academy/by-subject", summary="Polito Academy requests by subject (unset subjects left out)")
 async def polito_by_subject(
     request: Req, from_: FromParam = None, to: ToParam = None, lang: LangParam = None
 ) -> Response[list[q.SubjectCount]]:
@@ -99,7 +110,7 @@ async def polito_by_subject(
     return await _answer(request, lambda d: q.by_subject(d, window, language))
 
 
-@get("/admissions-2026/daily", summary="Admissions 2026 applications per local day, optionally per group")
+@analytics_get("/admissions-2026/daily", summary="Admissions 2026 applications per local day, optionally per group")
 async def admissions_daily(
     request: Req, from_: FromParam = None, to: ToParam = None, group_by: GroupByParam = None, lang: LangParam = None
 ) -> Response[q.DailyAdmissions]:
@@ -107,13 +118,15 @@ async def admissions_daily(
     return await _answer(request, lambda d: q.admissions_daily(d, window, dim, language))
 
 
-@get("/applications/funnel", summary="Applications by kind and status (drafts count only in an unbounded window)")
+@analytics_get(
+    "/applications/funnel", summary="Applications by kind and status (drafts count only in an unbounded window)"
+)
 async def applications_funnel(request: Req, from_: FromParam = None, to: ToParam = None) -> Response[q.Funnel]:
     window = _window(request, from_, to)
     return await _answer(request, lambda d: q.funnel(d, window))
 
 
-@get("/applications/by-region", summary="Applications by the applicant's region, with a breakdown by kind")
+@analytics_get("/applications/by-region", summary="Applications by the applicant's region, with a breakdown by kind")
 async def applications_by_region(
     request: Req, from_: FromParam = None, to: ToParam = None, kind: KindParam = None, lang: LangParam = None
 ) -> Response[list[q.RegionCount]]:
@@ -145,7 +158,7 @@ class _Bot2:
         return q.coverage_grid(data, self.window, self.campaign, self.academic_year, self.lang)
 
 
-@get("/bot2/course-year-coverage", summary="Coverage per course year 1..5 (roster totals of the campaign)")
+@analytics_get("/bot2/course-year-coverage", summary="Coverage per course year 1..5 (roster totals of the campaign)")
 async def course_year_coverage(
     request: Req,
     from_: FromParam = None,
@@ -157,7 +170,7 @@ async def course_year_coverage(
     return await _answer(request, lambda d: q.course_year_coverage(p.grid(d)), bot2=p.campaign)
 
 
-@get("/bot2/program-coverage", summary="Coverage per program (every program with roster rows or responses)")
+@analytics_get("/bot2/program-coverage", summary="Coverage per program (every program with roster rows or responses)")
 async def program_coverage(
     request: Req,
     from_: FromParam = None,
@@ -172,7 +185,7 @@ async def program_coverage(
     return await _answer(request, lambda d: q.program_coverage(p.grid(d), year), bot2=p.campaign)
 
 
-@get("/bot2/program-course-matrix", summary="Coverage per program × course year")
+@analytics_get("/bot2/program-course-matrix", summary="Coverage per program × course year")
 async def program_course_matrix(
     request: Req,
     from_: FromParam = None,
@@ -185,7 +198,7 @@ async def program_course_matrix(
     return await _answer(request, lambda d: q.program_course_matrix(p.grid(d)), bot2=p.campaign)
 
 
-@get("/bot2/program-details-by-year", summary="One course year: coverage and employment per program")
+@analytics_get("/bot2/program-details-by-year", summary="One course year: coverage and employment per program")
 async def program_details_by_year(
     request: Req,
     from_: FromParam = None,
@@ -201,7 +214,7 @@ async def program_details_by_year(
     return await _answer(request, lambda d: q.program_details_by_year(p.grid(d), year), bot2=p.campaign)
 
 
-@get("/bot2/enrollments-overview", summary="Totals, per course year and per program × year")
+@analytics_get("/bot2/enrollments-overview", summary="Totals, per course year and per program × year")
 async def enrollments_overview(
     request: Req,
     from_: FromParam = None,
@@ -214,7 +227,7 @@ async def enrollments_overview(
     return await _answer(request, lambda d: q.enrollments_overview(p.grid(d)), bot2=p.campaign)
 
 
-@get("/bot2/employment", summary="Employed / unemployed (exact status `employed`) by program and course year")
+@analytics_get("/bot2/employment", summary="Employed / unemployed (exact status `employed`) by program and course year")
 async def bot2_employment(
     request: Req,
     from_: FromParam = None,
