@@ -85,3 +85,7 @@ class StatementCounter:
 
     def selects(self) -> int:
         return sum(1 for s in self.statements if s.lstrip().upper().startswith("SELECT"))
+
+    def selects_from(self, table: str) -> int:
+        """The SELECTs that read `table` (e.g. the guard's user check, to leave it out of a count)."""
+        return sum(1 for s in self.statements if s.lstrip().upper().startswith("SELECT") and f"FROM {table}" in s)

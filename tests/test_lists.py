@@ -167,9 +167,10 @@ async def test_lists_make_no_query_per_row(
             with StatementCounter(app.state.db.engine) as counter:
                 body = await get(client, viewer, f"{path}?page_size={size}")
             assert len(body["results"]) == size
-            counts.append(counter.selects())
-    # Guard (user + denylist), count, page: the same three statements however many rows come back.
-    assert counts == [3, 3, 3, 3]
+            counts.append(counter.selects() - counter.selects_from("app_user"))
+    # Count and page: the same two statements however many rows come back. (The guard's user check is left out:
+    # it is cached per token for a few seconds, so whether it runs depends on timing, not on the page.)
+    assert counts == [2, 2, 2, 2]
 
 
 async def test_other_kinds(client: AsyncTestClient[Litestar], session: AsyncSession, viewer: Account) -> None:
