@@ -217,7 +217,22 @@ async def test_incremental_equals_full_on_mock_data(
         .values(status="rejected", submitted_at=at("2026-01-05T05:00:00"), updated_at=utcnow())
     )
     await session.commit()
-    assert_parts_in_order(incremental_equals_full(settings))
+    before = incremental_equals_full(settings)
+    assert_parts_in_order(before)
+
+    # parts grown beyond 4x the part size (here: the size shrinks to 20 rows) make the build cut the mart afresh
+    monkeypatch.setenv(PART_ROWS_ENV, "20")
+    await session.execute(
+        update(Admissions2026Application)
+        .where(Admissions2026Application.id == oldest)
+        .values(status="approved", updated_at=utcnow())
+    )
+    await session.commit()
+    recut = incremental_equals_full(settings)
+    assert_parts_in_order(recut)
+    old_parts, new_parts = parts(before.files["fct_applications"]), parts(recut.files["fct_applications"])
+    assert len(new_parts) > 4 * len(old_parts)
+    assert not any(os.path.samefile(a, b) for a in old_parts for b in new_parts)
 
 
 def test_watermark_is_the_greatest_row_read_but_never_past_the_safe_time() -> None:
