@@ -267,14 +267,16 @@ def admissions_daily(data: AnalyticsData, window: Window, group_by: str | None, 
     if not days:
         return DailyAdmissions(group_by, [], [], 0, [])
     # Without a group, the status grouping summed over statuses is the daily total.
-    matrix = apps.grouping(group_by or "status").series(start, end, first, last)
+    grouped = apps.grouping(group_by or "status")
+    matrix = grouped.series(start, end, first, last)  # row i: group grouped.present[i]
     totals = matrix.sum(axis=0)
     series: list[DailySeries] = []
     if group_by is not None:
         catalog = data.catalog.get()
         sums = matrix.sum(axis=1)
-        present = np.flatnonzero(sums)
-        for g, total, counts in zip(present.tolist(), sums[present].tolist(), matrix[present].tolist(), strict=True):
+        rows = np.flatnonzero(sums)
+        groups = grouped.present[rows].tolist()
+        for g, total, counts in zip(groups, sums[rows].tolist(), matrix[rows].tolist(), strict=True):
             key, code, label = _group_label(catalog, group_by, g, lang)
             series.append(DailySeries(key, code, label, total, counts))
         series.sort(key=lambda s: (s.key is None, -s.total, s.label, s.key or ""))
@@ -430,9 +432,9 @@ def program_coverage(grid: CoverageGrid, course_year: int | None) -> list[Progra
 
 def program_course_matrix(grid: CoverageGrid) -> ProgramCourseMatrix:
     cells = [
-        MatrixCell(pid, y, total[i], responded[i], percent(responded[i], total[i]), planned[i])
+        MatrixCell(pid, y, t, r, percent(r, t), pl)
         for pid, _, total, responded, _, planned in grid.rows()
-        for i, y in enumerate(COURSE_YEARS)
+        for y, t, r, pl in zip(COURSE_YEARS, total, responded, planned, strict=True)
     ]
     return ProgramCourseMatrix(list(COURSE_YEARS), [ProgramRef(pid, label) for _, pid, label in grid.programs], cells)
 

@@ -23,7 +23,8 @@ INT64_MAX = np.iinfo(np.int64).max
 
 class GroupedTimes:
     """Counts per group of instants in half-open windows. Groups are numbered 0..n_groups-1 by the caller; only
-    those present take space (a compact renumbering), and results come back in the caller's numbering."""
+    those present take space (a compact renumbering); `counts` come back in the caller's numbering, `series` rows
+    follow `present`."""
 
     def __init__(self, groups: np.ndarray, instants: np.ndarray, n_groups: int) -> None:
         self.n_groups = n_groups
@@ -50,11 +51,6 @@ class GroupedTimes:
     def _offset(self, bound_us: int) -> int:
         return min(max(bound_us, self.lo), self.hi + 1) - self.lo
 
-    def _expand(self, compact: np.ndarray) -> np.ndarray:
-        out = np.zeros((self.n_groups, *compact.shape[1:]), dtype=np.int64)
-        out[self.present] = compact
-        return out
-
     def counts(self, start_us: int, end_us: int) -> np.ndarray:
         """Rows per group with start <= instant < end (int64 vector of length n_groups)."""
         # Per request: plain-int clipping and one searchsorted over (group base + start, group base + end) pairs.
@@ -71,13 +67,13 @@ class GroupedTimes:
         self._day_starts = day_starts
 
     def series(self, start_us: int, end_us: int, first_day: int, last_day: int) -> np.ndarray:
-        """Rows per group and day for days first..last of `index_days`, the first day starting at `start` and the
-        last ending at `end` (exact edges): an (n_groups, days) matrix."""
+        """Rows per present group and day for days first..last of `index_days`, the first day starting at `start` and
+        the last ending at `end` (exact edges): a (len(present), days) matrix whose row i is group present[i]."""
         assert self._day_positions is not None, "index_days() first"
         edges = self._positions(np.array([start_us, end_us], dtype=np.int64))
         inner = self._day_positions[:, first_day + 1 : last_day + 1]
         positions = np.concatenate([edges[:, :1], inner, edges[:, 1:]], axis=1)
-        return self._expand(np.diff(positions, axis=1))
+        return np.diff(positions, axis=1)
 
     @property
     def nbytes(self) -> int:
