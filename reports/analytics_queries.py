@@ -180,10 +180,14 @@ _PERCENTS: dict[tuple[int, int], float] = {}
 def percent(part: int, whole: int) -> float:
     """round(100 × part / whole, 2), capped at 100; 0 when whole is 0. Remembered per (part, whole): a coverage
     answer asks for dozens, and the same pairs come back across windows."""
+    if whole <= 0:
+        return 0.0
+    if part >= whole:
+        return 100.0  # the cap (and round(100.0, 2) itself)
     key = (part, whole)
     value = _PERCENTS.get(key)
     if value is None:
-        value = 0.0 if whole <= 0 else min(round(100 * part / whole, 2), 100.0)
+        value = round(100 * part / whole, 2)
         if len(_PERCENTS) >= 200_000:
             _PERCENTS.clear()
         _PERCENTS[key] = value
