@@ -326,7 +326,9 @@ async def test_bulk_statements_not_one_per_row(
             response = await send(client, admin, text.encode(), "text/csv")
         assert response.json()["created"] == n
         counts.append(len(counter.statements))
-    assert counts[0] == counts[1] <= 16  # guard, catalog, stage DDL and load, count, update, insert, audit
+    # Guard, catalog, stage DDL and load, count, update, insert, audit: 800 rows take no more statements than 20.
+    # (Not equal: the guard's user check is cached per token for a few seconds, so the second import may skip it.)
+    assert counts[1] <= counts[0] <= 16
 
 
 def test_cli_import(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
