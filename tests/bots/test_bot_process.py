@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,37 @@ async def prepare_database(path: Path) -> str:
     finally:
         await db.dispose()
     return raw
+
+
+@dataclass
+class Stack:
+    """What both process tests run: a seeded database, the API's and the bot's environments, a fake Telegram."""
+
+    db_path: Path
+    api: str
+    api_port: int
+    tg_port: int
+    fake: FakeTelegram
+    server_env: dict[str, str]
+    bot_env: dict[str, str]
+
+
+async def stack(tmp_path: Path) -> Stack:
+    db_path = tmp_path / "crm.sqlite3"
+    service_token = await prepare_database(db_path)
+    db_env = {"CRM_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}", "CRM_ENV": "dev"}
+    api_port, tg_port = free_port(), free_port()
+    api = f"http://127.0.0.1:{api_port}"
+    bot_env = clean_env(
+        **db_env,
+        CRM_DATA_DIR=str(tmp_path / "bot-data"),
+        BOT_TOKEN=BOT_TOKEN,
+        TELEGRAM_API_URL=f"http://127.0.0.1:{tg_port}",
+        CRM_API_URL=api,
+        CRM_SERVICE_TOKEN=service_token,
+    )
+    server_env = clean_env(**db_env, CRM_DATA_DIR=str(tmp_path / "api-data"))
+    return Stack(db_path, api, api_port, tg_port, FakeTelegram(BOT_TOKEN), server_env, bot_env)
 
 
 class User:
@@ -88,28 +120,15 @@ def _has(message: Sent, label: str) -> bool:
 
 
 async def test_crm_bot_run_completes_an_admissions_application(tmp_path: Path) -> None:
-    db_path = tmp_path / "crm.sqlite3"
-    service_token = await prepare_database(db_path)
-    db_env = {"CRM_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}", "CRM_ENV": "dev"}
-    api_port, tg_port = free_port(), free_port()
-    api = f"http://127.0.0.1:{api_port}"
-    fake = FakeTelegram(BOT_TOKEN)
-    server_env = clean_env(**db_env, CRM_DATA_DIR=str(tmp_path / "api-data"))
+    st = await stack(tmp_path)
+    db_path, fake = st.db_path, st.fake
     with crm_process(
-        ["serve", "--port", str(api_port)], cwd=tmp_path, env=server_env, log=tmp_path / "api.log"
+        ["serve", "--port", str(st.api_port)], cwd=tmp_path, env=st.server_env, log=tmp_path / "api.log"
     ) as server:
-        await asyncio.to_thread(wait_ready, api, server, 60)
-        await fake.start(tg_port)
-        bot_env = clean_env(
-            **db_env,
-            CRM_DATA_DIR=str(tmp_path / "bot-data"),
-            BOT_TOKEN=BOT_TOKEN,
-            TELEGRAM_API_URL=f"http://127.0.0.1:{tg_port}",
-            CRM_API_URL=api,
-            CRM_SERVICE_TOKEN=service_token,
-        )
+        await asyncio.to_thread(wait_ready, st.api, server, 60)
+        await fake.start(st.tg_port)
         try:
-            with crm_process(["bot", "run", "bot1"], cwd=tmp_path, env=bot_env, log=tmp_path / "bot.log") as bot:
+            with crm_process(["bot", "run", "bot1"], cwd=tmp_path, env=st.bot_env, log=tmp_path / "bot.log") as bot:
                 user = User(fake)
                 await user.says("/start", "Choose your language")
                 await user.taps("🇬🇧 English", "Please share your phone number")
@@ -148,23 +167,10 @@ async def test_crm_bot_run_completes_an_admissions_application(tmp_path: Path) -
 @pytest.mark.fault
 async def test_kill_9_of_the_api_and_the_bot_loses_nothing(tmp_path: Path) -> None:
     """The API dies, a person submits (told "saved"), the bot is killed too; both restart: it is delivered once."""
-    db_path = tmp_path / "crm.sqlite3"
-    service_token = await prepare_database(db_path)
-    db_env = {"CRM_DATABASE_URL": f"sqlite+aiosqlite:///{db_path}", "CRM_ENV": "dev"}
-    api_port, tg_port = free_port(), free_port()
-    api = f"http://127.0.0.1:{api_port}"
-    fake = FakeTelegram(BOT_TOKEN)
-    server_env = clean_env(**db_env, CRM_DATA_DIR=str(tmp_path / "api-data"))
-    bot_env = clean_env(
-        **db_env,
-        CRM_DATA_DIR=str(tmp_path / "bot-data"),
-        BOT_TOKEN=BOT_TOKEN,
-        TELEGRAM_API_URL=f"http://127.0.0.1:{tg_port}",
-        CRM_API_URL=api,
-        CRM_SERVICE_TOKEN=service_token,
-    )
-    serve = ["serve", "--port", str(api_port)]
-    await fake.start(tg_port)
+    st = await stack(tmp_path)
+    db_path, fake, api, server_env, bot_env = st.db_path, st.fake, st.api, st.server_env, st.bot_env
+    serve = ["serve", "--port", str(st.api_port)]
+    await fake.start(st.tg_port)
     user = User(fake)
     try:
         with crm_process(serve, cwd=tmp_path, env=server_env, log=tmp_path / "api1.log") as server:
