@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from litestar.stores.base import Store
 
-from ingest.problems import ProblemError
+from ingest.rate_limit import rate_limited
 
 ATTEMPTS_PER_MINUTE = 10
 
@@ -33,13 +33,6 @@ class RollingLimit:
         raw = await self.store.get(key)
         tat = max(float(raw), now) if raw else now  # "theoretical arrival time" of the next allowed hit
         if tat - now > self.tolerance:
-            retry_after = max(1, math.ceil(tat - now - self.tolerance))
-            raise ProblemError(
-                429,
-                "RATE_LIMITED",
-                f"Too many login attempts; try again in {retry_after} s.",
-                field=field,
-                headers={"Retry-After": str(retry_after)},
-            )
+            raise rate_limited("Too many login attempts", tat - now - self.tolerance, field)
         new_tat = tat + self.interval
         await self.store.set(key, repr(new_tat).encode(), expires_in=math.ceil(new_tat - now) + 1)

@@ -20,6 +20,18 @@ def make_store(redis_url: str | None) -> Store:
     return MemoryStore()
 
 
+def rate_limited(what: str, wait_s: float, field: str | None) -> ProblemError:
+    """429 RATE_LIMITED with `Retry-After` (whole seconds, at least 1)."""
+    retry_after = max(1, math.ceil(wait_s))
+    return ProblemError(
+        429,
+        "RATE_LIMITED",
+        f"{what}; try again in {retry_after} s.",
+        field=field,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 class RateLimiter:
     """`await limiter.hit(key, limit, window_s)` raises 429 with `Retry-After` once `limit` is exceeded."""
 
@@ -34,14 +46,7 @@ class RateLimiter:
         count = int(raw) + 1 if raw else 1
         await self.store.set(bucket, str(count).encode(), expires_in=window_s + 1)
         if count > limit:
-            retry_after = max(1, math.ceil((window + 1) * window_s - now))
-            raise ProblemError(
-                429,
-                "RATE_LIMITED",
-                f"Too many requests; try again in {retry_after} s.",
-                field=field,
-                headers={"Retry-After": str(retry_after)},
-            )
+            raise rate_limited("Too many requests", (window + 1) * window_s - now, field)
 
     async def reset(self, key: str, window_s: int) -> None:
         await self.store.delete(f"{key}:{int(time.time() // window_s)}")
