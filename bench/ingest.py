@@ -326,6 +326,7 @@ def main() -> None:
         console.print(f"[bold]crm serve[/] on {args.db}, {args.workers} worker(s); {args.clients} clients")
         cpu = _cpu_meter(proc.pid, url if args.db == "postgres" else None)
         singles = asyncio.run(run_singles(port, refs, args.clients, args.seconds, args.warmup))
+        # CPU is read around the whole phase, warm-up included: requests are scaled to the same span (same rate).
         singles["cpu_ms_per_request"] = cpu(singles["requests"] * (args.seconds + args.warmup) / args.seconds)
         batches = asyncio.run(run_batches(port, refs, args.batches, args.batch_size, args.batch_clients))
     finally:
