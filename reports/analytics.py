@@ -31,16 +31,7 @@ from reports.params import (
     kind_of,
     lang_of,
 )
-from reports.snapshot_http import (
-    json_response,
-    no_snapshot,
-    not_modified,
-    not_modified_response,
-    ready,
-    request_etag,
-    snapshot_headers,
-    store_of,
-)
+from reports.snapshot_http import no_snapshot, not_modified, ready, request_etag, snapshot_response, store_of
 from reports.windows import Window, parse_window
 
 Req = Request[Any, Any, Any]
@@ -69,9 +60,8 @@ async def _answer(request: Req, compute: Callable[[AnalyticsData], Any], *, bot2
     if data is None:
         raise no_snapshot()
     etag = request_etag(data.snapshot, request, state.settings)
-    headers = snapshot_headers(data.snapshot, etag)
     if not_modified(request, etag):
-        return not_modified_response(headers)
+        return snapshot_response(data.snapshot, etag, None)
     await ready(data.catalog)
     if bot2 is None:
         await ready(data.applications)
@@ -80,7 +70,7 @@ async def _answer(request: Req, compute: Callable[[AnalyticsData], Any], *, bot2
         await ready(data.coverage)
         if not surveys.ready(bot2):
             await anyio.to_thread.run_sync(surveys.campaign, bot2)
-    return json_response(_encoder.encode(compute(data)), headers)
+    return snapshot_response(data.snapshot, etag, _encoder.encode(compute(data)))
 
 
 # --- bot1 --------------------------------------------------------------------------------------------------------
