@@ -188,17 +188,18 @@ class CampaignResponses:
     """One campaign's survey responses (active roster rows only), indexed for "latest per student in a window".
 
     Groups are (program, course year, employed) with programs numbered compactly (`programs` maps back to the
-    catalog index)."""
+    catalog index) and one spare program number after them that no response has: its counts are always zero."""
 
     def __init__(self, programs: np.ndarray, ts: np.ndarray, sup: np.ndarray, year: np.ndarray, employed: np.ndarray):
         self.programs, compact = np.unique(programs, return_inverse=True)
+        self.zero_row = len(self.programs)
         groups = (compact.astype(np.int64) * len(COURSE_YEARS) + (year.astype(np.int64) - 1)) * 2 + employed
-        self.index = LatestIndex(groups, ts, sup, max(len(self.programs), 1) * len(COURSE_YEARS) * 2)
+        self.index = LatestIndex(groups, ts, sup, (self.zero_row + 1) * len(COURSE_YEARS) * 2)
 
     def counts(self, window: Window) -> np.ndarray:
-        """(programs, 5 years, [not employed, employed]) response counts for the window."""
+        """(programs + the zero row, 5 years, [not employed, employed]) response counts for the window."""
         flat = self.index.counts(window.start_us, window.end_us)
-        return flat.reshape(max(len(self.programs), 1), len(COURSE_YEARS), 2)[: len(self.programs)]
+        return flat.reshape(self.zero_row + 1, len(COURSE_YEARS), 2)
 
 
 class Surveys:

@@ -4,6 +4,7 @@ beside roster totals as `planned`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -174,24 +175,13 @@ class Employment(msgspec.Struct):
     by_program: list[EmploymentCell]
 
 
-_PERCENTS: dict[tuple[int, int], float] = {}
-
-
 def percent(part: int, whole: int) -> float:
-    """round(100 × part / whole, 2), capped at 100; 0 when whole is 0. Remembered per (part, whole): a coverage
-    answer asks for dozens, and the same pairs come back across windows."""
+    """round(100 × part / whole, 2), capped at 100; 0 when whole is 0."""
     if whole <= 0:
         return 0.0
     if part >= whole:
         return 100.0  # the cap (and round(100.0, 2) itself)
-    key = (part, whole)
-    value = _PERCENTS.get(key)
-    if value is None:
-        value = round(100 * part / whole, 2)
-        if len(_PERCENTS) >= 200_000:
-            _PERCENTS.clear()
-        _PERCENTS[key] = value
-    return value
+    return round(100 * part / whole, 2)
 
 
 # --- bot1 --------------------------------------------------------------------------------------------------------
@@ -316,64 +306,90 @@ def _funnel_row(kind: str, counts: np.ndarray) -> FunnelRow:
 
 
 # --- bot2 --------------------------------------------------------------------------------------------------------
+#
+# Per request the window's response counts come back as one nested list; the rest is plain Python over at most a
+# few dozen programs × 5 course years. On arrays this small every numpy call costs more than its arithmetic, and
+# in a request (cold caches between calls) about twice what a loop benchmark shows.
+
+ZERO_YEARS = (0,) * len(COURSE_YEARS)
 
 
-@dataclass
+@dataclass(slots=True)
+class ProgramRow:
+    """One program of a coverage grid: per course year 1..5, roster total, responded, employed, planned."""
+
+    program_id: str
+    label: str
+    total: Sequence[int]
+    responded: Sequence[int]
+    employed: Sequence[int]
+    planned: Sequence[int]
+
+
+@dataclass(slots=True)
 class CoverageGrid:
-    """Per program present (catalog index in `programs`, in display order) and course year 1..5: roster total,
-    responded, employed and planned, as plain lists (row i belongs to programs[i]); `year_sums` holds the column
-    sums of each table (per course year over every program)."""
+    """The programs with any number in the window, in display order (label, then id), and the per-course-year sums
+    over them."""
 
-    programs: list[tuple[int, str, str]]  # (catalog index, id, label), sorted by label then id
-    total: list[list[int]]
-    responded: list[list[int]]
-    employed: list[list[int]]
-    planned: list[list[int]]
+    rows: list[ProgramRow]
     academic_year: str | None
-    year_sums: dict[str, list[int]]
-
-    def rows(self) -> list[tuple[str, str, list[int], list[int], list[int], list[int]]]:
-        return [
-            (pid, label, self.total[i], self.responded[i], self.employed[i], self.planned[i])
-            for i, (_, pid, label) in enumerate(self.programs)
-        ]
-
-    def by_year(self, name: str) -> list[int]:
-        return self.year_sums[name]
+    total: list[int]
+    responded: list[int]
+    employed: list[int]
+    planned: list[int]
 
 
-@dataclass
+@dataclass(slots=True)
+class _StaticProgram:
+    program_id: str
+    label: str
+    total: tuple[int, ...]
+    planned: tuple[int, ...]
+    has_roster: bool  # any roster total or planned headcount (such a program shows even without responses)
+
+
+@dataclass(slots=True)
 class _Static:
     """The window-independent part of a campaign's coverage in one label language: every program that can appear
-    (roster totals, planned headcounts or any response of the campaign), already in display order, with its totals
-    and planned headcounts, and where each responding program's row is."""
+    (roster totals, planned headcounts or any response of the campaign) in display order, where each one's
+    responses are in the campaign's counts (`CampaignResponses.zero_row` when it has none), and the per-year sums
+    of totals and planned headcounts."""
 
-    order: list[tuple[int, str, str]]
-    tables: np.ndarray  # (4: total, responded, employed, planned; programs in `order`; 5 years), responses zero
-    response_rows: np.ndarray  # row in `order` of each program of the campaign's `CampaignResponses.programs`
+    programs: list[_StaticProgram]
+    response_rows: np.ndarray
     academic_year: str | None
+    total: list[int]
+    planned: list[int]
 
 
 def _static(data: AnalyticsData, campaign: str, academic_year: str | None, lang: str | None) -> _Static:
     catalog, coverage = data.catalog.get(), data.coverage.get()
-    size = (catalog.none + 1, len(COURSE_YEARS))
-    total = np.zeros(size, dtype=np.int64)
-    planned = np.zeros(size, dtype=np.int64)
+    total: dict[int, list[int]] = {}
+    planned: dict[int, list[int]] = {}
     for (program, year), n in coverage.totals.get(campaign, {}).items():
-        total[program, year - 1] += n
+        total.setdefault(program, [0] * len(COURSE_YEARS))[year - 1] += n
     year_used = coverage.academic_year(campaign, academic_year)
     for (program, year), n in coverage.planned.get((campaign, year_used or ""), {}).items():
-        planned[program, year - 1] += n
+        planned.setdefault(program, [0] * len(COURSE_YEARS))[year - 1] += n
     responses = data.surveys.get().campaign(campaign)
-    responding = responses.programs if responses is not None else np.zeros(0, dtype=np.int64)
-    candidates = set(np.flatnonzero((total + planned).sum(axis=1)).tolist()) | set(responding.tolist())
-    order = _program_order(catalog, sorted(candidates), lang)
-    rows = np.array([p for p, _, _ in order], dtype=np.int64)
-    row_of = {p: i for i, (p, _, _) in enumerate(order)}
-    response_rows = np.array([row_of[int(p)] for p in responding], dtype=np.int64)
-    tables = np.zeros((4, len(order), len(COURSE_YEARS)), dtype=np.int64)
-    tables[0], tables[3] = total[rows], planned[rows]
-    return _Static(order, tables, response_rows, year_used)
+    responding = responses.programs.tolist() if responses is not None else []
+    response_row = {p: i for i, p in enumerate(responding)}
+    with_roster = {p for p, years in (*total.items(), *planned.items()) if any(years)}
+    programs, rows = [], []
+    for p, pid, label in _program_order(catalog, sorted(with_roster | set(responding)), lang):
+        programs.append(
+            _StaticProgram(
+                pid, label, tuple(total.get(p, ZERO_YEARS)), tuple(planned.get(p, ZERO_YEARS)), p in with_roster
+            )
+        )
+        rows.append(response_row.get(p, len(responding)))
+    return _Static(
+        programs,
+        np.array(rows, dtype=np.int64),
+        year_used,
+        [sum(p.total[y] for p in programs) for y in range(len(COURSE_YEARS))],
+        [sum(p.planned[y] for p in programs) for y in range(len(COURSE_YEARS))],
+    )
 
 
 def coverage_grid(
@@ -382,27 +398,27 @@ def coverage_grid(
     static = data.cached(
         ("coverage-static", campaign, academic_year, lang), lambda: _static(data, campaign, academic_year, lang)
     )
-    tables = static.tables
     responses = data.surveys.get().campaign(campaign)
-    if responses is not None and len(responses.programs):
-        counts = data.cached(("latest", campaign, *window.key()), lambda: responses.counts(window))
-        tables = tables.copy()
-        tables[1, static.response_rows] = counts.sum(axis=2)
-        tables[2, static.response_rows] = counts[:, :, 1]
-    # Programs without any number in this window drop out; the rest keep the precomputed display order. Few numpy
-    # calls on one stacked array: per request, each call costs more than its arithmetic.
-    keep = np.flatnonzero(tables.sum(axis=2).any(axis=0))
-    kept = tables[:, keep]
-    total, responded, employed, planned = kept.tolist()
-    sums = kept.sum(axis=1).tolist()
+    if responses is None:
+        rows = [ProgramRow(p.program_id, p.label, p.total, ZERO_YEARS, ZERO_YEARS, p.planned) for p in static.programs]
+        zeros = [0] * len(COURSE_YEARS)
+        return CoverageGrid(rows, static.academic_year, static.total, zeros, zeros, static.planned)
+    counts = data.cached(("latest", campaign, *window.key()), lambda: responses.counts(window))
+    ordered = counts[static.response_rows]  # (programs in display order, year, [not employed, employed])
+    responded, employed = ordered.sum(axis=2).tolist(), ordered[:, :, 1].tolist()
+    by_year = counts.sum(axis=0).tolist()
+    rows = [
+        ProgramRow(p.program_id, p.label, p.total, r, e, p.planned)
+        for p, r, e in zip(static.programs, responded, employed, strict=True)
+        if p.has_roster or any(r)  # a program known only from responses shows when some are in the window
+    ]
     return CoverageGrid(
-        [static.order[i] for i in keep.tolist()],
-        total,
-        responded,
-        employed,
-        planned,
+        rows,
         static.academic_year,
-        dict(zip(("total", "responded", "employed", "planned"), sums, strict=True)),
+        static.total,
+        [n + e for n, e in by_year],
+        [e for _, e in by_year],
+        static.planned,
     )
 
 
@@ -417,57 +433,59 @@ def _program_order(catalog: Catalog, programs: list[int], lang: str | None) -> l
 
 
 def course_year_coverage(grid: CoverageGrid) -> list[YearCoverage]:
-    total, responded, planned = grid.by_year("total"), grid.by_year("responded"), grid.by_year("planned")
     return [
-        YearCoverage(y, total[i], responded[i], percent(responded[i], total[i]), planned[i])
-        for i, y in enumerate(COURSE_YEARS)
+        YearCoverage(y, t, r, percent(r, t), pl)
+        for y, t, r, pl in zip(COURSE_YEARS, grid.total, grid.responded, grid.planned, strict=True)
     ]
 
 
 def program_coverage(grid: CoverageGrid, course_year: int | None) -> list[ProgramCoverage]:
-    years = range(len(COURSE_YEARS)) if course_year is None else (course_year - 1,)
     out = []
-    for pid, label, total, responded, _, planned in grid.rows():
-        t, r, pl = (sum(row[y] for y in years) for row in (total, responded, planned))
+    for row in grid.rows:
+        if course_year is None:
+            t, r, pl = sum(row.total), sum(row.responded), sum(row.planned)
+        else:
+            y = course_year - 1
+            t, r, pl = row.total[y], row.responded[y], row.planned[y]
         if t or r or pl:
-            out.append(ProgramCoverage(pid, label, t, r, percent(r, t), pl))
+            out.append(ProgramCoverage(row.program_id, row.label, t, r, percent(r, t), pl))
     return out
 
 
 def program_course_matrix(grid: CoverageGrid) -> ProgramCourseMatrix:
     cells = [
-        MatrixCell(pid, y, t, r, percent(r, t), pl)
-        for pid, _, total, responded, _, planned in grid.rows()
-        for y, t, r, pl in zip(COURSE_YEARS, total, responded, planned, strict=True)
+        MatrixCell(row.program_id, y, t, r, percent(r, t), pl)
+        for row in grid.rows
+        for y, t, r, pl in zip(COURSE_YEARS, row.total, row.responded, row.planned, strict=True)
     ]
-    return ProgramCourseMatrix(list(COURSE_YEARS), [ProgramRef(pid, label) for _, pid, label in grid.programs], cells)
+    programs = [ProgramRef(row.program_id, row.label) for row in grid.rows]
+    return ProgramCourseMatrix(list(COURSE_YEARS), programs, cells)
 
 
 def program_details_by_year(grid: CoverageGrid, course_year: int) -> list[ProgramDetails]:
     y = course_year - 1
     out = []
-    for pid, label, total, responded, employed, planned in grid.rows():
-        t, r, e, pl = total[y], responded[y], employed[y], planned[y]
+    for row in grid.rows:
+        t, r, e, pl = row.total[y], row.responded[y], row.employed[y], row.planned[y]
         if t or r or pl:
-            out.append(ProgramDetails(pid, label, t, r, percent(r, t), e, r - e, pl))
+            out.append(ProgramDetails(row.program_id, row.label, t, r, percent(r, t), e, r - e, pl))
     out.sort(key=lambda d: -d.total)  # stable: ties keep the name order
     return out
 
 
 def enrollments_overview(grid: CoverageGrid) -> EnrollmentsOverview:
     by_program = [
-        ProgramYearCoverage(pid, label, y, total[i], responded[i], percent(responded[i], total[i]), planned[i])
-        for pid, label, total, responded, _, planned in grid.rows()
-        for i, y in enumerate(COURSE_YEARS)
-        if total[i] or responded[i] or planned[i]
+        ProgramYearCoverage(row.program_id, row.label, y, t, r, percent(r, t), pl)
+        for row in grid.rows
+        for y, t, r, pl in zip(COURSE_YEARS, row.total, row.responded, row.planned, strict=True)
+        if t or r or pl
     ]
-    total = sum(grid.by_year("total"))
-    responded = sum(grid.by_year("responded"))
+    total, responded = sum(grid.total), sum(grid.responded)
     return EnrollmentsOverview(
         total,
         responded,
         percent(responded, total),
-        sum(grid.by_year("planned")),
+        sum(grid.planned),
         grid.academic_year,
         course_year_coverage(grid),
         by_program,
@@ -476,17 +494,14 @@ def enrollments_overview(grid: CoverageGrid) -> EnrollmentsOverview:
 
 def employment(grid: CoverageGrid, campaign: str) -> Employment:
     by_program = [
-        EmploymentCell(
-            pid, label, y, responded[i], employed[i], responded[i] - employed[i], percent(employed[i], responded[i])
-        )
-        for pid, label, _, responded, employed, _ in grid.rows()
-        for i, y in enumerate(COURSE_YEARS)
-        if responded[i]
+        EmploymentCell(row.program_id, row.label, y, r, e, r - e, percent(e, r))
+        for row in grid.rows
+        for y, r, e in zip(COURSE_YEARS, row.responded, row.employed, strict=True)
+        if r
     ]
-    responded, employed = grid.by_year("responded"), grid.by_year("employed")
     by_year = [
-        EmploymentYear(y, responded[i], employed[i], responded[i] - employed[i], percent(employed[i], responded[i]))
-        for i, y in enumerate(COURSE_YEARS)
+        EmploymentYear(y, r, e, r - e, percent(e, r))
+        for y, r, e in zip(COURSE_YEARS, grid.responded, grid.employed, strict=True)
     ]
-    r_all, e_all = sum(responded), sum(employed)
+    r_all, e_all = sum(grid.responded), sum(grid.employed)
     return Employment(campaign, r_all, e_all, r_all - e_all, percent(e_all, r_all), by_year, by_program)
