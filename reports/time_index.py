@@ -101,7 +101,7 @@ class LatestIndex:
         order = np.argsort(submitted, kind="stable")
         self.ts = submitted[order].astype(np.int64)
         self.sup = superseded[order].astype(np.int64)
-        self.group = groups[order].astype(np.int32)
+        self.group = groups[order].astype(np.intp)  # bincount's own index type: no conversion per request
         latest = self.sup == MAX_US
         self.latest = GroupedTimes(self.group[latest], self.ts[latest], n_groups)
         k_budget = int(np.sqrt(self.MEMORY_BUDGET_CELLS / max(n_groups, 1)))
@@ -110,22 +110,28 @@ class LatestIndex:
         self.k = len(self.edges) - 1
         self._edge_list = self.edges.tolist()  # per request, a window's buckets come from `bisect` over these
         self._interior = self._edge_list[1:-1]
-        self.a = self._bucket(self.ts).astype(np.int32)
-        # c = K marks "never superseded", beyond every bucket (only needed to build the table).
+        # Rows of bucket x are rows pos[x]..pos[x+1]-1 (rows are in submitted_at order).
+        self._pos = self.ts.searchsorted(self.edges, side="left").tolist()
+        a = self._bucket(self.ts)
+        # c = K marks "never superseded", beyond every bucket.
         c = np.where(latest, self.k, self._bucket(self.sup))
-        self.table = self._table(c)
-        by_sup = np.argsort(self.sup, kind="stable")
+        self.table = self._table(a, c)
+        # Rows superseded in a later bucket than their own, in superseded_at order: per bucket x of superseded_at,
+        # rows sup_pos[x]..sup_pos[x+1]-1.
+        later = np.flatnonzero(~latest & (c > a))
+        by_sup = later[np.argsort(self.sup[later], kind="stable")]
         self.sup_sorted = self.sup[by_sup]
-        self.sup_a = self.a[by_sup]
+        self.sup_a = a[by_sup].astype(np.int32)
         self.sup_group = self.group[by_sup]
+        self._sup_pos = self.sup_sorted.searchsorted(self.edges, side="left").tolist()
 
     def _bucket(self, values: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.edges[1:-1], values, side="right").astype(np.int64)
 
-    def _table(self, c: np.ndarray) -> np.ndarray:
+    def _table(self, a: np.ndarray, c: np.ndarray) -> np.ndarray:
         """U[x, hi, g] = #{rows of group g: bucket(ts) < x and bucket(sup) > hi}, for x in 0..K, hi in 0..K-1."""
         k, g = self.k, self.n_groups
-        cell = (self.a.astype(np.int64) * (k + 1) + c) * g + self.group
+        cell = (a * (k + 1) + c) * g + self.group
         hist = np.bincount(cell, minlength=k * (k + 1) * g).astype(np.int32)
         hist = hist.reshape(k, k + 1, g)
         # S[a, hi] = sum over c > hi of H[a, c]: a reversed cumulative sum along c, shifted by one.
@@ -135,34 +141,42 @@ class LatestIndex:
         np.cumsum(strictly_above, axis=0, out=table[1:])
         return table
 
-    def _scan_ts(self, lo_us: int, hi_us: int, end_us: int) -> np.ndarray:
-        """Exact count over rows with lo <= ts < hi that are still the latest at `end`."""
-        i, j = self.ts.searchsorted((lo_us, hi_us), side="left")
-        keep = self.sup[i:j] >= end_us
-        return np.bincount(self.group[i:j][keep], minlength=self.n_groups)
+    def _first_at_or_after(self, bucket: int, instant: int) -> int:
+        """The first row of `bucket` (in submitted_at order) with submitted_at >= instant: a binary search inside
+        the bucket's rows only, a few cache lines instead of the whole column."""
+        lo, hi = self._pos[bucket], self._pos[bucket + 1]
+        return lo + int(self.ts[lo:hi].searchsorted(instant, side="left"))
 
     def counts(self, start_us: int, end_us: int) -> np.ndarray:
-        """Per group: responses with start <= ts < end <= superseded_at (int64 vector)."""
+        """Per group: responses with start <= ts < end <= superseded_at (int64 vector).
+
+        Whole buckets of submitted_at come from the table; what it cannot answer exactly is scanned: the rows of the
+        bucket holding `start` from start on, the rows of the bucket holding `end` up to end (both: still the
+        latest at `end`), and the rows of the whole buckets superseded inside end's bucket but at or after `end`.
+        The scanned rows are counted by one `bincount`: per request, numpy calls cost more than the rows."""
         if end_us >= MAX_US:
             return self.latest.counts(start_us, end_us)
-        a_lo = bisect_right(self._interior, start_us)
-        b = bisect_right(self._interior, end_us)
-        if a_lo == b:
-            return self._scan_ts(start_us, end_us, end_us)
-        head_end, tail_start = self._edge_list[a_lo + 1], self._edge_list[b]
-        result = self._scan_ts(start_us, head_end, end_us) + self._scan_ts(tail_start, end_us, end_us)
-        lo = a_lo + 1
-        if lo < b:
-            # Whole buckets lo..b-1: rows superseded after bucket b come from the table; rows superseded inside
-            # bucket b are exact only when superseded_at >= end, so they are scanned by superseded_at.
-            result = result + (self.table[b, b] - self.table[lo, b])
-            i, j = self.sup_sorted.searchsorted((end_us, self._edge_list[b + 1]), side="left")
-            part_a = self.sup_a[i:j]
-            keep = (part_a >= lo) & (part_a < b)
-            result = result + np.bincount(self.sup_group[i:j][keep], minlength=self.n_groups)
-        return result
+        first = bisect_right(self._interior, start_us)
+        last = bisect_right(self._interior, end_us)
+        i = self._first_at_or_after(first, start_us)
+        j = self._first_at_or_after(last, end_us)
+        sup, group = self.sup, self.group
+        if first == last:
+            return np.bincount(group[i:j][sup[i:j] >= end_us], minlength=self.n_groups)
+        head_end, tail_start = self._pos[first + 1], self._pos[last]
+        head = group[i:head_end][sup[i:head_end] >= end_us]
+        tail = group[tail_start:j][sup[tail_start:j] >= end_us]
+        whole = first + 1  # buckets whole..last-1 lie inside the window
+        if whole == last:
+            return np.bincount(np.concatenate((head, tail)), minlength=self.n_groups)
+        lo, hi = self._sup_pos[last], self._sup_pos[last + 1]
+        s = lo + int(self.sup_sorted[lo:hi].searchsorted(end_us, side="left"))
+        inside = self.sup_group[s:hi][self.sup_a[s:hi] >= whole]
+        scanned = np.bincount(np.concatenate((head, tail, inside)), minlength=self.n_groups)
+        # Rows of the whole buckets superseded after end's bucket: the table.
+        return scanned + (self.table[last, last] - self.table[whole, last])
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.ts, self.sup, self.group, self.a, self.sup_sorted, self.sup_a, self.sup_group)
+        arrays = (self.ts, self.sup, self.group, self.sup_sorted, self.sup_a, self.sup_group)
         return int(sum(x.nbytes for x in arrays) + self.table.nbytes + self.latest.nbytes)

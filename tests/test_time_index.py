@@ -1,0 +1,88 @@
+"""The per-snapshot count indexes against a brute-force count over the same rows, for windows that start and end
+anywhere: on a row's own instant, on a bucket edge, inside one bucket, open on either side."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reports.time_index import GroupedTimes, LatestIndex
+from reports.windows import MAX_US, MIN_US
+
+GROUPS = 12
+
+
+def responses(seed: int, students: int, span_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(group, submitted_at, superseded_at) of 1-4 responses per student; a coarse clock so instants collide."""
+    rng = np.random.default_rng(seed)
+    groups, submitted, superseded = [], [], []
+    for _ in range(students):
+        times = np.sort(rng.integers(0, span_us, size=rng.integers(1, 5)) // 1_000_000 * 1_000_000)
+        times = np.unique(times)  # one student never answers twice in the same instant
+        groups += rng.integers(0, GROUPS, size=len(times)).tolist()
+        submitted += times.tolist()
+        superseded += [*times[1:].tolist(), MAX_US]
+    return np.array(groups), np.array(submitted, dtype=np.int64), np.array(superseded, dtype=np.int64)
+
+
+def brute(groups: np.ndarray, ts: np.ndarray, sup: np.ndarray, start: int, end: int) -> np.ndarray:
+    keep = (ts >= start) & (ts < end) & (end <= sup)
+    return np.bincount(groups[keep], minlength=GROUPS)
+
+
+def windows(seed: int, index: LatestIndex, ts: np.ndarray, count: int) -> list[tuple[int, int]]:
+    rng = np.random.default_rng(seed)
+    lo, hi = int(ts.min()), int(ts.max())
+    points = [
+        *rng.choice(ts, size=count).tolist(),  # a row's own instant
+        *index.edges[1:-1].tolist(),  # every bucket edge
+        *rng.integers(lo - 10, hi + 10, size=count).tolist(),  # anywhere
+    ]
+    out = [(MIN_US, MAX_US), (MIN_US, int(np.median(ts))), (int(np.median(ts)), MAX_US)]
+    for _ in range(count * 3):
+        a, b = sorted(rng.choice(points, size=2).tolist())
+        out.append((a, b + int(rng.integers(0, 2))))  # half the time end lands exactly on a point
+        out.append((a, a + int(rng.integers(1, 5_000_000_000))))  # short windows: inside one or two buckets
+        out.append((int(a), MAX_US) if rng.random() < 0.1 else (MIN_US, int(b)))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_latest_counts_equal_brute_force(seed: int) -> None:
+    groups, ts, sup = responses(seed, students=4_000, span_us=400 * 86_400_000_000)
+    index = LatestIndex(groups, ts, sup, GROUPS)
+    assert index.k > 8  # the bucketed path is what is under test
+    for start, end in windows(seed, index, ts, 150):
+        got = index.counts(start, end)
+        assert got.tolist() == brute(groups, ts, sup, start, end).tolist(), (start, end)
+
+
+def test_latest_counts_with_few_rows_and_no_rows() -> None:
+    groups, ts, sup = responses(4, students=20, span_us=10 * 86_400_000_000)
+    index = LatestIndex(groups, ts, sup, GROUPS)
+    for start, end in windows(4, index, ts, 30):
+        assert index.counts(start, end).tolist() == brute(groups, ts, sup, start, end).tolist()
+    empty = np.zeros(0, dtype=np.int64)
+    assert LatestIndex(empty, empty, empty, GROUPS).counts(0, 10).tolist() == [0] * GROUPS
+
+
+def test_grouped_counts_and_daily_series_equal_brute_force() -> None:
+    groups, ts, _ = responses(5, students=3_000, span_us=60 * 86_400_000_000)
+    grouped = GroupedTimes(groups, ts, GROUPS)
+    days = np.arange(int(ts.min()) - 86_400_000_000, int(ts.max()) + 2 * 86_400_000_000, 86_400_000_000)
+    grouped.index_days(days)
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        start, end = sorted(rng.integers(int(ts.min()) - 10, int(ts.max()) + 10, size=2).tolist())
+        expected = np.bincount(groups[(ts >= start) & (ts < end)], minlength=GROUPS)
+        assert grouped.counts(start, end).tolist() == expected.tolist()
+        first = int(np.searchsorted(days, start, side="right")) - 1
+        last = int(np.searchsorted(days, end, side="left")) - 1
+        if last < first:
+            continue
+        series = grouped.series(start, end, first, last)
+        bounds = [start, *days[first + 1 : last + 1].tolist(), end]
+        for row, g in enumerate(grouped.present.tolist()):
+            mine = ts[groups == g]
+            want = [int(((mine >= a) & (mine < b)).sum()) for a, b in zip(bounds, bounds[1:], strict=False)]
+            assert series[row].tolist() == want
