@@ -5,6 +5,7 @@ roster totals and planned headcounts. A new snapshot gets a new `AnalyticsData`;
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -13,6 +14,7 @@ from typing import Generic, TypeVar
 import duckdb
 import numpy as np
 
+from reports.series_json import JoinedJSON, counts_text
 from reports.time_index import GroupedTimes, LatestIndex
 from reports.windows import MAX_US, Window, to_us
 from warehouse.contract import APPLICATION_KINDS
@@ -94,18 +96,32 @@ class LocalDays:
         self.first = first
         self.dates = [first + timedelta(days=i) for i in range(count)]
         self.iso = [d.isoformat() for d in self.dates]
+        self.iso_json = JoinedJSON(b'"%s"' % iso.encode() for iso in self.iso)
         self.starts = np.array(
             [to_us(datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)) for d in self.dates], dtype=np.int64
         )
+        self._starts = self.starts.tolist()
 
-    def covering(self, start_us: int, end_us: int) -> tuple[list[str], int, int]:
-        """The local days that overlap [start, end) within this range: their ISO dates and the indexes of the first
-        and last (an empty list when none)."""
-        first = max(int(np.searchsorted(self.starts, start_us, side="right")) - 1, 0)
-        last = min(int(np.searchsorted(self.starts, end_us, side="left")) - 1, len(self.starts) - 2)
-        if last < first:
-            return [], 0, -1
-        return self.iso[first : last + 1], first, last
+    def covering(self, start_us: int, end_us: int) -> tuple[int, int]:
+        """The indexes of the first and last local day that overlap [start, end) within this range (last < first
+        when none)."""
+        first = max(bisect_right(self._starts, start_us) - 1, 0)
+        last = min(bisect_left(self._starts, end_us) - 1, len(self._starts) - 2)
+        return first, last
+
+
+class DailyCounts:
+    """One daily grouping of admissions: each present group's row position at every local midnight (plain lists,
+    rows follow `grouped.present`) and its whole-day counts pre-encoded, per group and summed over the groups
+    (`reports.series_json`)."""
+
+    def __init__(self, grouped: GroupedTimes, days: LocalDays) -> None:
+        self.grouped = grouped
+        positions = grouped.positions(days.starts)
+        per_day = np.diff(positions, axis=1)
+        self.at_midnight: list[list[int]] = positions.tolist()
+        self.whole_days = [counts_text(row) for row in per_day.tolist()]
+        self.total_days = counts_text(per_day.sum(axis=0).tolist())
 
 
 # --- bot1 -------------------------------------------------------------------------------------------------------
@@ -146,16 +162,14 @@ class Applications:
             self.drafts[kind] = count
         self.days = _local_days(self.ts, tz)
         self._groupings = {name: Lazy(lambda n=name: self._grouping(n)) for name in GROUPINGS}
+        self._daily = {name: Lazy(lambda n=name: DailyCounts(self.grouping(n), self.days)) for name in DAILY_GROUPINGS}
 
     def _grouping(self, name: str) -> GroupedTimes:
         admissions = self.kind == APPLICATION_KINDS.index("admissions-2026")
         if name in DAILY_GROUPINGS:
             if name == "status":
-                grouped = GroupedTimes(self.status[admissions], self.ts[admissions], len(STATUSES))
-            else:
-                grouped = GroupedTimes(self.dims[name][admissions], self.ts[admissions], self.n_catalog)
-            grouped.index_days(self.days.starts)
-            return grouped
+                return GroupedTimes(self.status[admissions], self.ts[admissions], len(STATUSES))
+            return GroupedTimes(self.dims[name][admissions], self.ts[admissions], self.n_catalog)
         if name == "subject":
             polito = self.kind == APPLICATION_KINDS.index("polito-academy")
             return GroupedTimes(self.dims["subject"][polito], self.ts[polito], self.n_catalog)
@@ -168,6 +182,9 @@ class Applications:
 
     def grouping(self, name: str) -> GroupedTimes:
         return self._groupings[name].get()
+
+    def daily(self, name: str) -> DailyCounts:
+        return self._daily[name].get()
 
 
 def _local_days(ts: np.ndarray, tz: tzinfo) -> LocalDays:

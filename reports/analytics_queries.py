@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import msgspec
 import numpy as np
 
+from reports import series_json
 from reports.analytics_data import COURSE_YEARS, STATUSES, AnalyticsData, Applications, Catalog
 from reports.windows import Window
 from warehouse.contract import APPLICATION_KINDS
@@ -254,27 +255,57 @@ def _clip_to_data(apps: Applications, window: Window) -> tuple[int, int]:
     return start, end
 
 
-def admissions_daily(data: AnalyticsData, window: Window, group_by: str | None, lang: str | None) -> DailyAdmissions:
+class _DailySeriesJSON(msgspec.Struct):
+    """`DailySeries` with its values already encoded (what is sent is the same JSON)."""
+
+    key: str | None
+    code: str | None
+    label: str
+    total: int
+    values: msgspec.Raw
+
+
+class _DailyAdmissionsJSON(msgspec.Struct):
+    """`DailyAdmissions` with its arrays already encoded."""
+
+    group_by: str | None
+    days: msgspec.Raw
+    totals: msgspec.Raw
+    total: int
+    series: list[_DailySeriesJSON]
+
+
+def admissions_daily(
+    data: AnalyticsData, window: Window, group_by: str | None, lang: str | None
+) -> DailyAdmissions | _DailyAdmissionsJSON:
     apps = data.applications.get()
     start, end = _clip_to_data(apps, window)
-    days, first, last = apps.days.covering(start, end) if start < end else ([], 0, -1)
-    if not days:
+    first, last = apps.days.covering(start, end) if start < end else (0, -1)
+    if last < first:
         return DailyAdmissions(group_by, [], [], 0, [])
     # Without a group, the status grouping summed over statuses is the daily total.
-    grouped = apps.grouping(group_by or "status")
-    matrix = grouped.series(start, end, first, last)  # row i: group grouped.present[i]
-    totals = matrix.sum(axis=0)
-    series: list[DailySeries] = []
+    daily = apps.daily(group_by or "status")
+    at_start, at_end = daily.grouped.positions(np.array((start, end), dtype=np.int64)).T.tolist()
+    # Per group (rows follow `grouped.present`): rows in the first and in the last day of the window, exactly.
+    if first == last:
+        first_counts = [e - s for s, e in zip(at_start, at_end, strict=True)]
+        last_counts = first_counts
+    else:
+        first_counts = [m[first + 1] - s for m, s in zip(daily.at_midnight, at_start, strict=True)]
+        last_counts = [e - m[last] for m, e in zip(daily.at_midnight, at_end, strict=True)]
+    total = sum(at_end) - sum(at_start)
+    series: list[_DailySeriesJSON] = []
     if group_by is not None:
         catalog = data.catalog.get()
-        sums = matrix.sum(axis=1)
-        rows = np.flatnonzero(sums)
-        groups = grouped.present[rows].tolist()
-        for g, total, counts in zip(groups, sums[rows].tolist(), matrix[rows].tolist(), strict=True):
-            key, code, label = _group_label(catalog, group_by, g, lang)
-            series.append(DailySeries(key, code, label, total, counts))
+        present = daily.grouped.present.tolist()
+        for row, (g, s, e) in enumerate(zip(present, at_start, at_end, strict=True)):
+            if e > s:
+                key, code, label = _group_label(catalog, group_by, g, lang)
+                values = series_json.series(daily.whole_days[row], first, last, first_counts[row], last_counts[row])
+                series.append(_DailySeriesJSON(key, code, label, e - s, values))
         series.sort(key=lambda s: (s.key is None, -s.total, s.label, s.key or ""))
-    return DailyAdmissions(group_by, days, totals.tolist(), int(totals.sum()), series)
+    totals = series_json.series(daily.total_days, first, last, sum(first_counts), sum(last_counts))
+    return _DailyAdmissionsJSON(group_by, apps.days.iso_json.array(first, last + 1), totals, total, series)
 
 
 def _group_label(catalog: Catalog, group_by: str, g: int, lang: str | None) -> tuple[str | None, str | None, str]:

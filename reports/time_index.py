@@ -2,8 +2,8 @@
 never scan a million rows per request"). Instants are int64 microseconds since the epoch; windows are half-open.
 
 - `GroupedTimes`: rows sorted by (group, instant) as one int64 key; counts per group in any window are two binary
-  searches per group (one vectorised `searchsorted`), exact to the microsecond; daily series are the same search
-  at every local midnight inside the window.
+  searches per group (one vectorised `searchsorted`), exact to the microsecond; daily series take the same
+  positions at every local midnight once per snapshot (`reports.analytics_data.DailyCounts`).
 - `LatestIndex`: "latest response per student inside [from, to)" counts. A response counts iff
   `from <= submitted_at < to <= superseded_at` (superseded_at = the next newer response's time, +inf when none), a
   two-sided condition. A grid of K equal-count time buckets holds the counts of whole buckets (a K×K table per
@@ -23,7 +23,7 @@ INT64_MAX = np.iinfo(np.int64).max
 
 class GroupedTimes:
     """Counts per group of instants in half-open windows. Groups are numbered 0..n_groups-1 by the caller; only
-    those present take space (a compact renumbering); `counts` come back in the caller's numbering, `series` rows
+    those present take space (a compact renumbering); `counts` come back in the caller's numbering, `positions` rows
     follow `present`."""
 
     def __init__(self, groups: np.ndarray, instants: np.ndarray, n_groups: int) -> None:
@@ -39,11 +39,10 @@ class GroupedTimes:
             raise ValueError("time range too wide for one key space")
         self.keys = np.sort(compact.astype(np.int64) * self.span + (instants - self.lo))
         self._bases = np.arange(len(self.present), dtype=np.int64) * self.span
-        self._day_starts: np.ndarray | None = None
-        self._day_positions: np.ndarray | None = None
 
-    def _positions(self, bounds_us: np.ndarray) -> np.ndarray:
-        """For each present group and bound: how many of its rows lie before the bound (a (groups, bounds) matrix)."""
+    def positions(self, bounds_us: np.ndarray) -> np.ndarray:
+        """For each present group and bound: the position of the bound among all rows (group by group, in time
+        order), a (groups, bounds) matrix; a group's rows in [x, y) are position(y) - position(x)."""
         offsets = np.minimum(np.maximum(bounds_us, self.lo), self.hi + 1) - self.lo  # ufuncs: np.clip costs 10x
         probes = (self._bases[:, None] + offsets[None, :]).ravel()
         return self.keys.searchsorted(probes, side="left").reshape(len(self.present), len(offsets))
@@ -60,25 +59,9 @@ class GroupedTimes:
         out[self.present] = pos[1::2] - pos[0::2]
         return out
 
-    def index_days(self, day_starts: np.ndarray) -> None:
-        """Precompute each group's position at every local midnight, so a daily series costs a slice, not a
-        binary search per day."""
-        self._day_positions = self._positions(np.asarray(day_starts, dtype=np.int64))
-        self._day_starts = day_starts
-
-    def series(self, start_us: int, end_us: int, first_day: int, last_day: int) -> np.ndarray:
-        """Rows per present group and day for days first..last of `index_days`, the first day starting at `start` and
-        the last ending at `end` (exact edges): a (len(present), days) matrix whose row i is group present[i]."""
-        assert self._day_positions is not None, "index_days() first"
-        edges = self._positions(np.array([start_us, end_us], dtype=np.int64))
-        inner = self._day_positions[:, first_day + 1 : last_day + 1]
-        positions = np.concatenate([edges[:, :1], inner, edges[:, 1:]], axis=1)
-        return np.diff(positions, axis=1)
-
     @property
     def nbytes(self) -> int:
-        extra = self._day_positions.nbytes if self._day_positions is not None else 0
-        return int(self.keys.nbytes + extra)
+        return int(self.keys.nbytes)
 
 
 def _bucket_edges(sorted_instants: np.ndarray, buckets: int) -> np.ndarray:

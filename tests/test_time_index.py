@@ -1,11 +1,15 @@
 """The per-snapshot count indexes against a brute-force count over the same rows, for windows that start and end
-anywhere: on a row's own instant, on a bucket edge, inside one bucket, open on either side."""
+anywhere: on a row's own instant, on a bucket edge, inside one bucket, open on either side; and the pre-encoded
+daily series against the JSON of their values."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
 
+from reports.series_json import counts_text, series
 from reports.time_index import GroupedTimes, LatestIndex
 from reports.windows import MAX_US, MIN_US
 
@@ -66,23 +70,31 @@ def test_latest_counts_with_few_rows_and_no_rows() -> None:
     assert LatestIndex(empty, empty, empty, GROUPS).counts(0, 10).tolist() == [0] * GROUPS
 
 
-def test_grouped_counts_and_daily_series_equal_brute_force() -> None:
+def test_grouped_counts_and_positions_equal_brute_force() -> None:
     groups, ts, _ = responses(5, students=3_000, span_us=60 * 86_400_000_000)
     grouped = GroupedTimes(groups, ts, GROUPS)
-    days = np.arange(int(ts.min()) - 86_400_000_000, int(ts.max()) + 2 * 86_400_000_000, 86_400_000_000)
-    grouped.index_days(days)
     rng = np.random.default_rng(5)
     for _ in range(300):
         start, end = sorted(rng.integers(int(ts.min()) - 10, int(ts.max()) + 10, size=2).tolist())
         expected = np.bincount(groups[(ts >= start) & (ts < end)], minlength=GROUPS)
         assert grouped.counts(start, end).tolist() == expected.tolist()
-        first = int(np.searchsorted(days, start, side="right")) - 1
-        last = int(np.searchsorted(days, end, side="left")) - 1
-        if last < first:
-            continue
-        series = grouped.series(start, end, first, last)
-        bounds = [start, *days[first + 1 : last + 1].tolist(), end]
+        bounds = np.array([start, end, int(rng.choice(ts))], dtype=np.int64)
+        earlier = 0  # positions count the rows of the groups before this one too
         for row, g in enumerate(grouped.present.tolist()):
             mine = ts[groups == g]
-            want = [int(((mine >= a) & (mine < b)).sum()) for a, b in zip(bounds, bounds[1:], strict=False)]
-            assert series[row].tolist() == want
+            assert grouped.positions(bounds)[row].tolist() == [earlier + int((mine < b).sum()) for b in bounds]
+            earlier += len(mine)
+
+
+@pytest.mark.parametrize("counts", [[], [7], [0, 12, 3, 0, 45, 6]])
+def test_pre_encoded_series_are_the_json_of_their_values(counts: list[int]) -> None:
+    text = counts_text(counts)
+    for a in range(len(counts) + 1):
+        for b in range(a, len(counts) + 1):
+            assert json.loads(bytes(text.array(a, b))) == counts[a:b]
+    days = [*counts, 0, 0]  # edge days around every slice of whole days
+    for first in range(len(days)):
+        for last in range(first, len(days)):
+            got = json.loads(bytes(series(counts_text(days), first, last, 100 + first, 200 + last)))
+            want = [100 + first] if first == last else [100 + first, *days[first + 1 : last], 200 + last]
+            assert got == want
