@@ -195,11 +195,10 @@ def _catalog_counts(data: AnalyticsData, grouping: str, window: Window) -> np.nd
 
 def _ranked(catalog: Catalog, counts: np.ndarray, lang: str | None) -> list[tuple[int, int, str]]:
     """(catalog index, count, label) of every set item with a count, by count desc, then label, then id."""
-    rows = []
-    for idx in np.flatnonzero(counts[: catalog.none]):
-        entry = catalog.entries[idx]
-        rows.append((int(idx), int(counts[idx]), entry.label(lang)))
-    rows.sort(key=lambda r: (-r[1], r[2], catalog.entries[r[0]].id))
+    present = np.flatnonzero(counts[: catalog.none])
+    entries = catalog.entries
+    rows = [(i, n, entries[i].label(lang)) for i, n in zip(present.tolist(), counts[present].tolist(), strict=True)]
+    rows.sort(key=lambda r: (-r[1], r[2], entries[r[0]].id))
     return rows
 
 
@@ -232,14 +231,13 @@ def by_region(data: AnalyticsData, window: Window, lang: str | None, kind: str |
     else:
         names = APPLICATION_KINDS
     totals = matrix.sum(axis=1)
+    present = np.flatnonzero(totals)
     rows = []
-    for idx in np.flatnonzero(totals):
-        entry = catalog.entry(int(idx))
-        by_kind = {name: int(matrix[idx, j]) for j, name in enumerate(names)}
+    for idx, total, per_kind in zip(present.tolist(), totals[present].tolist(), matrix[present].tolist(), strict=True):
+        entry = catalog.entry(idx)
         label = entry.label(lang) if entry else NOT_SET
-        rows.append(
-            RegionCount(label, int(totals[idx]), entry.id if entry else None, entry.code if entry else None, by_kind)
-        )
+        by_kind = dict(zip(names, per_kind, strict=True))
+        rows.append(RegionCount(label, total, entry.id if entry else None, entry.code if entry else None, by_kind))
     # "not set" goes last; the others by count desc, then label
     rows.sort(key=lambda r: (r.region_id is None, -r.value, r.label, r.region_id or ""))
     return rows
