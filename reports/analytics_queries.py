@@ -177,12 +177,18 @@ class Employment(msgspec.Struct):
 
 
 def percent(part: int, whole: int) -> float:
-    """round(100 × part / whole, 2), capped at 100; 0 when whole is 0."""
+    """round(100 × part / whole, 2), capped at 100; 0 when whole is 0. In integers: rounding 10000 × part / whole
+    half up gives the same hundredths except at an exact tie (…5 exactly), where Python rounds the nearest double of
+    the quotient, so a tie is left to `round` itself. `round` with digits formats and parses a decimal string: a
+    coverage answer asks for dozens of percents, and this is a quarter of its cost."""
     if whole <= 0:
         return 0.0
     if part >= whole:
         return 100.0  # the cap (and round(100.0, 2) itself)
-    return round(100 * part / whole, 2)
+    hundredths, rest = divmod(20000 * part + whole, 2 * whole)
+    if rest == 0:
+        return round(100 * part / whole, 2)
+    return hundredths / 100
 
 
 # --- bot1 --------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The per-snapshot count indexes against a brute-force count over the same rows, for windows that start and end
-anywhere: on a row's own instant, on a bucket edge, inside one bucket, open on either side; and the pre-encoded
-daily series against the JSON of their values."""
+"""The arithmetic under the analytics answers, each against its plain definition: the per-snapshot count indexes
+against a brute-force count over the same rows (windows that start and end anywhere: on a row's own instant, on a
+bucket edge, inside one bucket, open on either side), the pre-encoded daily series against the JSON of their
+values, and the integer percent against Python's rounding."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import numpy as np
 import pytest
 
+from reports.analytics_queries import percent
 from reports.series_json import counts_text, series
 from reports.time_index import GroupedTimes, LatestIndex
 from reports.windows import MAX_US, MIN_US
@@ -98,3 +100,18 @@ def test_pre_encoded_series_are_the_json_of_their_values(counts: list[int]) -> N
             got = json.loads(bytes(series(counts_text(days), first, last, 100 + first, 200 + last)))
             want = [100 + first] if first == last else [100 + first, *days[first + 1 : last], 200 + last]
             assert got == want
+
+
+def test_percent_equals_rounding_the_quotient() -> None:
+    """`percent` computes in integers; it must give the very float `round(100 * part / whole, 2)` gives."""
+
+    def reference(part: int, whole: int) -> float:
+        return 0.0 if whole <= 0 else min(round(100 * part / whole, 2), 100.0)
+
+    pairs = [(p, w) for w in range(0, 700) for p in range(0, w + 2)]
+    rng = np.random.default_rng(9)
+    wholes = rng.integers(1, 10**9, size=20_000).tolist()
+    pairs += [(int(rng.integers(0, w + 1)), w) for w in wholes]
+    pairs += [(w // 8, w) for w in range(8, 80_000, 8)]  # exact ties at the third decimal (…x.xx5)
+    for part, whole in pairs:
+        assert percent(part, whole) == reference(part, whole), (part, whole)
