@@ -111,15 +111,15 @@ class LocalDays:
 
 
 class DailyCounts:
-    """One daily grouping of admissions: each present group's row position at every local midnight (plain lists,
-    rows follow `grouped.present`) and its whole-day counts pre-encoded, per group and summed over the groups
+    """One daily grouping of admissions: each present group's count of rows before every local midnight (plain
+    lists, rows follow `grouped.present`) and its whole-day counts pre-encoded, per group and summed over the groups
     (`reports.series_json`)."""
 
     def __init__(self, grouped: GroupedTimes, days: LocalDays) -> None:
         self.grouped = grouped
-        positions = grouped.positions(days.starts)
-        per_day = np.diff(positions, axis=1)
-        self.at_midnight: list[list[int]] = positions.tolist()
+        before = grouped.before_each(days.starts)
+        per_day = np.diff(before, axis=1)
+        self.at_midnight: list[list[int]] = before.tolist()
         self.whole_days = [counts_text(row) for row in per_day.tolist()]
         self.total_days = counts_text(per_day.sum(axis=0).tolist())
 

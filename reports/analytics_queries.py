@@ -289,7 +289,7 @@ def admissions_daily(
         return DailyAdmissions(group_by, [], [], 0, [])
     # Without a group, the status grouping summed over statuses is the daily total.
     daily = apps.daily(group_by or "status")
-    at_start, at_end = daily.grouped.positions(np.array((start, end), dtype=np.int64)).T.tolist()
+    at_start, at_end = daily.grouped.before(start).tolist(), daily.grouped.before(end).tolist()
     # Per group (rows follow `grouped.present`): rows in the first and in the last day of the window, exactly.
     if first == last:
         first_counts = [e - s for s, e in zip(at_start, at_end, strict=True)]

@@ -28,7 +28,11 @@ def responses(seed: int, students: int, span_us: int) -> tuple[np.ndarray, np.nd
         groups += rng.integers(0, GROUPS, size=len(times)).tolist()
         submitted += times.tolist()
         superseded += [*times[1:].tolist(), MAX_US]
-    return np.array(groups), np.array(submitted, dtype=np.int64), np.array(superseded, dtype=np.int64)
+    return (
+        np.array(groups, dtype=np.int64),
+        np.array(submitted, dtype=np.int64),
+        np.array(superseded, dtype=np.int64),
+    )
 
 
 def brute(groups: np.ndarray, ts: np.ndarray, sup: np.ndarray, start: int, end: int) -> np.ndarray:
@@ -72,20 +76,23 @@ def test_latest_counts_with_few_rows_and_no_rows() -> None:
     assert LatestIndex(empty, empty, empty, GROUPS).counts(0, 10).tolist() == [0] * GROUPS
 
 
-def test_grouped_counts_and_positions_equal_brute_force() -> None:
-    groups, ts, _ = responses(5, students=3_000, span_us=60 * 86_400_000_000)
+@pytest.mark.parametrize("students", [0, 3, 3_000])
+def test_grouped_counts_equal_brute_force(students: int) -> None:
+    groups, ts, _ = responses(5, students=students, span_us=60 * 86_400_000_000)
     grouped = GroupedTimes(groups, ts, GROUPS)
     rng = np.random.default_rng(5)
-    for _ in range(300):
-        start, end = sorted(rng.integers(int(ts.min()) - 10, int(ts.max()) + 10, size=2).tolist())
+    lo, hi = (int(ts.min()), int(ts.max())) if len(ts) else (0, 10)
+    bounds = [*rng.integers(lo - 10, hi + 10, size=300).tolist(), *(ts[:: GroupedTimes.BLOCK].tolist())]
+    present = grouped.present.tolist()
+    instants = np.array(bounds, dtype=np.int64)
+    each = grouped.before_each(instants)
+    for k, bound in enumerate(bounds):
+        before = [int(((groups == g) & (ts < bound)).sum()) for g in present]
+        assert grouped.before(bound).tolist() == before
+        assert each[:, k].tolist() == before
+        start, end = sorted((bound, bounds[(k * 7 + 3) % len(bounds)]))  # with any other bound
         expected = np.bincount(groups[(ts >= start) & (ts < end)], minlength=GROUPS)
-        assert grouped.counts(start, end).tolist() == expected.tolist()
-        bounds = np.array([start, end, int(rng.choice(ts))], dtype=np.int64)
-        earlier = 0  # positions count the rows of the groups before this one too
-        for row, g in enumerate(grouped.present.tolist()):
-            mine = ts[groups == g]
-            assert grouped.positions(bounds)[row].tolist() == [earlier + int((mine < b).sum()) for b in bounds]
-            earlier += len(mine)
+        assert grouped.counts(start, end).tolist() == expected.tolist(), (start, end)
 
 
 @pytest.mark.parametrize("counts", [[], [7], [0, 12, 3, 0, 45, 6]])
