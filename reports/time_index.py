@@ -94,7 +94,9 @@ class LatestIndex:
         order = np.argsort(submitted, kind="stable")
         self.ts = submitted[order].astype(np.int64)
         self.sup = superseded[order].astype(np.int64)
-        self.group = groups[order].astype(np.intp)  # bincount's own index type: no conversion per request
+        # The smallest integer type that holds a group: a request scans a few thousand rows of it, and bytes read
+        # are what it pays for (bincount widens them itself).
+        self.group = groups[order].astype(np.min_scalar_type(max(n_groups - 1, 0)))
         latest = self.sup == MAX_US
         self.latest = GroupedTimes(self.group[latest], self.ts[latest], n_groups)
         k_budget = int(np.sqrt(self.MEMORY_BUDGET_CELLS / max(n_groups, 1)))
@@ -114,7 +116,7 @@ class LatestIndex:
         later = np.flatnonzero(~latest & (c > a))
         by_sup = later[np.argsort(self.sup[later], kind="stable")]
         self.sup_sorted = self.sup[by_sup]
-        self.sup_a = a[by_sup].astype(np.int32)
+        self.sup_a = a[by_sup].astype(np.min_scalar_type(self.k))
         self.sup_group = self.group[by_sup]
         self._sup_pos = self.sup_sorted.searchsorted(self.edges, side="left").tolist()
 
@@ -124,7 +126,7 @@ class LatestIndex:
     def _table(self, a: np.ndarray, c: np.ndarray) -> np.ndarray:
         """U[x, hi, g] = #{rows of group g: bucket(ts) < x and bucket(sup) > hi}, for x in 0..K, hi in 0..K-1."""
         k, g = self.k, self.n_groups
-        cell = (a * (k + 1) + c) * g + self.group
+        cell = (a * (k + 1) + c) * g + self.group.astype(np.int64)
         hist = np.bincount(cell, minlength=k * (k + 1) * g).astype(np.int32)
         hist = hist.reshape(k, k + 1, g)
         # S[a, hi] = sum over c > hi of H[a, c]: a reversed cumulative sum along c, shifted by one.
