@@ -564,9 +564,11 @@ async def test_agg_coverage_mart_counts_responses_as_the_endpoints_do(client, au
     assert any(not ops.roster[x.roster].is_active for x in ops.responses)  # the rule decides something here
     snapshot = current(settings)
     assert snapshot is not None
-    rows = snapshot.duckdb().execute(
-        "SELECT campaign, program_id, course_year, roster_total, responded, employed FROM agg_coverage"
-    ).fetchall()
+    rows = (
+        snapshot.duckdb()
+        .execute("SELECT campaign, program_id, course_year, roster_total, responded, employed FROM agg_coverage")
+        .fetchall()
+    )
     mart = {(c, p, y): (t, r) for c, p, y, t, r, _ in rows if t or r}
     mart_employed = {(c, p, y): e for c, p, y, _, r, e in rows if r}
     served: dict[tuple[str, str, int], tuple[int, int]] = {}
