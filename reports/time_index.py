@@ -86,7 +86,7 @@ def _bucket_edges(sorted_instants: np.ndarray, buckets: int) -> np.ndarray:
 class LatestIndex:
     """Per-group counts of responses that are the latest of their student inside a window."""
 
-    MEMORY_BUDGET_CELLS = 4_000_000  # int32 cells of the K×K×G table: 16 MB at most per index
+    TABLE_BYTES = 16_000_000  # the whole-bucket table, at most, per index
 
     def __init__(self, groups: np.ndarray, submitted: np.ndarray, superseded: np.ndarray, n_groups: int) -> None:
         """`superseded` holds MAX_US for responses that are the latest of their student (no newer one)."""
@@ -99,8 +99,12 @@ class LatestIndex:
         self.group = groups[order].astype(np.min_scalar_type(max(n_groups - 1, 0)))
         latest = self.sup == MAX_US
         self.latest = GroupedTimes(self.group[latest], self.ts[latest], n_groups)
-        k_budget = int(np.sqrt(self.MEMORY_BUDGET_CELLS / max(n_groups, 1)))
-        k = max(1, min(256, k_budget, len(self.ts) // 256 or 1))
+        # Table cells hold counts of one group: the smallest type that holds the largest group; the more buckets the
+        # budget then allows, the fewer rows a request scans at the window's edges.
+        largest = int(np.bincount(self.group, minlength=n_groups).max()) if len(self.ts) else 0
+        self._cell = np.min_scalar_type(largest)
+        k_budget = int(np.sqrt(2 * self.TABLE_BYTES / (max(n_groups, 1) * self._cell.itemsize)))
+        k = max(1, min(512, k_budget, len(self.ts) // 256 or 1))
         self.edges = _bucket_edges(self.ts, k)
         self.k = len(self.edges) - 1
         self._edge_list = self.edges.tolist()  # per request, a window's buckets come from `bisect` over these
@@ -124,16 +128,21 @@ class LatestIndex:
         return np.searchsorted(self.edges[1:-1], values, side="right").astype(np.int64)
 
     def _table(self, a: np.ndarray, c: np.ndarray) -> np.ndarray:
-        """U[x, hi, g] = #{rows of group g: bucket(ts) < x and bucket(sup) > hi}, for x in 0..K, hi in 0..K-1."""
+        """T(x, hi)[g] = #{rows of group g: bucket(ts) < x and bucket(sup) > hi}, for 1 <= x <= hi < K: the only
+        pairs a query asks (x is a window's first whole bucket or its end bucket, hi its end bucket). Stored as a
+        triangle, row `_tri[hi] + x - 1`, half the memory of the full square."""
         k, g = self.k, self.n_groups
-        cell = (a * (k + 1) + c) * g + self.group.astype(np.int64)
-        hist = np.bincount(cell, minlength=k * (k + 1) * g).astype(np.int32)
-        hist = hist.reshape(k, k + 1, g)
-        # S[a, hi] = sum over c > hi of H[a, c]: a reversed cumulative sum along c, shifted by one.
-        above = np.cumsum(hist[:, ::-1, :], axis=1, dtype=np.int32)[:, ::-1, :]
-        strictly_above = above[:, 1:, :]  # index hi → sum over c >= hi + 1
-        table = np.zeros((k + 1, k, g), dtype=np.int32)
-        np.cumsum(strictly_above, axis=0, out=table[1:])
+        self._tri = [(hi - 1) * hi // 2 for hi in range(k)]
+        table = np.zeros((k * (k - 1) // 2, g), dtype=self._cell)
+        by_c = np.argsort(c, kind="stable")
+        c_starts = np.searchsorted(c[by_c], np.arange(k + 2), side="left").tolist()
+        cells = a[by_c] * g + self.group[by_c].astype(np.int64)
+        above = np.zeros((k, g), dtype=np.int64)  # above[x, g]: rows of bucket x whose sup bucket is > hi
+        for hi in range(k - 1, 0, -1):
+            lo, up = c_starts[hi + 1], c_starts[hi + 2]  # rows with sup bucket hi + 1 now count as above
+            if up > lo:
+                above += np.bincount(cells[lo:up], minlength=k * g).reshape(k, g)
+            table[self._tri[hi] : self._tri[hi] + hi] = np.cumsum(above[:hi], axis=0)
         return table
 
     def _first_at_or_after(self, bucket: int, instant: int) -> int:
@@ -169,7 +178,8 @@ class LatestIndex:
         inside = self.sup_group[s:hi][self.sup_a[s:hi] >= whole]
         scanned = np.bincount(np.concatenate((head, tail, inside)), minlength=self.n_groups)
         # Rows of the whole buckets superseded after end's bucket: the table.
-        return scanned + (self.table[last, last] - self.table[whole, last])
+        row = self._tri[last] - 1
+        return scanned + (self.table[row + last] - self.table[row + whole])
 
     @property
     def nbytes(self) -> int:
