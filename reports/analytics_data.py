@@ -300,7 +300,6 @@ class AnalyticsData:
         self.surveys = Lazy(lambda: Surveys(self._with_conn, self.catalog.get()))
         self.coverage = Lazy(lambda: self._with_conn(lambda c: Coverage(c, self.catalog.get())))
         self._cache: dict[tuple[object, ...], object] = {}
-        self._cache_lock = threading.Lock()
 
     def _with_conn(self, build: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         # One connection per snapshot for building (views over its files); builds are serialised on it.
@@ -310,13 +309,13 @@ class AnalyticsData:
             return build(self._conn)
 
     def cached(self, key: tuple[object, ...], compute: Callable[[], T]) -> T:
-        """Memoise a result per query (bounded): dashboards ask the same window of several endpoints."""
+        """Memoise a result per query (bounded): dashboards ask the same window of several endpoints. When full it
+        is emptied at once: a memo, not a store, and one clear per 512 misses costs less than evicting on each."""
         hit = self._cache.get(key)
         if hit is not None:
             return hit  # type: ignore[return-value]
         value = compute()
-        with self._cache_lock:
-            if len(self._cache) >= 512:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = value
+        if len(self._cache) >= 512:
+            self._cache.clear()
+        self._cache[key] = value  # dict operations are atomic: a racing thread at worst computes it twice
         return value

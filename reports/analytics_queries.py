@@ -530,9 +530,9 @@ def enrollments_overview(grid: CoverageGrid) -> EnrollmentsOverview:
 
 def employment(grid: CoverageGrid, campaign: str) -> Employment:
     by_program = [
-        EmploymentCell(row.program_id, row.label, y, r, e, r - e, percent(e, r))
-        for row in grid.rows
-        for y, r, e in zip(COURSE_YEARS, row.responded, row.employed, strict=True)
+        EmploymentCell(pid, label, y, r, e, r - e, percent(e, r))
+        for pid, label, responded, employed in ((w.program_id, w.label, w.responded, w.employed) for w in grid.rows)
+        for y, r, e in zip(COURSE_YEARS, responded, employed, strict=True)
         if r
     ]
     by_year = [
