@@ -8,7 +8,8 @@ scan of the same Parquet per request (what an endpoint without per-snapshot inde
 Every request asks a different 365-day window (random start to the microsecond, so never at midnight and never
 cached), a random campaign and course year. The load generator is a minimal keep-alive HTTP/1.1 client in this
 process; the server is one uvicorn worker. Target: every endpoint >= 0.25 x the requests/s of /healthz, which is
-measured at the start, at the end and in a short probe before each endpoint, and averaged.
+measured at the start, at the end and in a short probe before each endpoint, and averaged. Each row also gives the
+server's CPU per request (from /proc), the figure that says where a request's cost goes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.cpu import process_tree_cpu
 from bench.ingest import free_port, pg_database, start_server, stop_server, wait_ready
 from crm.context import in_session
 from ingest import migrate
@@ -88,8 +90,13 @@ class Getter:
             self.writer.close()
 
 
-async def load(port: int, headers: str, paths: Any, clients: int, seconds: float, expect: int = 200) -> dict[str, Any]:
-    """`clients` connections asking `paths()` in a loop for `seconds`; latencies in ms; other statuses are errors."""
+async def load(
+    port: int, headers: str, paths: Any, clients: int, seconds: float, expect: int = 200, server: int | None = None
+) -> dict[str, Any]:
+    """`clients` connections asking `paths()` in a loop for `seconds`; latencies in ms; other statuses are errors.
+    With `server` (its pid), also the server's CPU per request: unlike requests/s, it barely moves when other work
+    shares the machine."""
+    cpu_before = process_tree_cpu(server) if server else 0.0
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -111,8 +118,10 @@ async def load(port: int, headers: str, paths: Any, clients: int, seconds: float
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     elapsed = time.perf_counter() - started
+    cpu = process_tree_cpu(server) - cpu_before if server else None
     latencies.sort()
     return {
+        "server_us_per_request": round(cpu / len(latencies) * 1e6, 1) if cpu is not None and latencies else None,
         "requests": len(latencies),
         "errors": errors,
         "rps": round(len(latencies) / elapsed, 1),
@@ -279,7 +288,10 @@ def main() -> None:
         probes: list[float] = []
 
         async def run() -> None:
-            results["/healthz (before)"] = await load(port, "", lambda: "/healthz", args.clients, args.seconds)
+            pid = proc.pid
+            results["/healthz (before)"] = await load(
+                port, "", lambda: "/healthz", args.clients, args.seconds, server=pid
+            )
             for endpoint in ENDPOINTS:
                 # A short /healthz probe before each endpoint: on a shared machine the background load drifts during
                 # a run, and the ceiling is averaged over the whole run rather than taken at its two ends only.
@@ -289,7 +301,7 @@ def main() -> None:
                 # warm-up: the first request of a part builds its per-snapshot index (once per snapshot)
                 await load(port, auth, paths, 1, 0.5)
                 results[endpoint.removeprefix("/api/v1/analytics")] = await load(
-                    port, auth, paths, args.clients, args.seconds
+                    port, auth, paths, args.clients, args.seconds, server=pid
                 )
             # The floor of any analytics answer: auth (the viewer guard; its user lookup is reused per token for
             # AUTH_CACHE_SECONDS) + parameters + the snapshot check, no computation: a conditional request answered 304.
@@ -299,9 +311,11 @@ def main() -> None:
             conn.close()
             etag = next(v.split(":", 1)[1].strip() for v in head.split("\r\n") if v.lower().startswith("etag:"))
             results["auth + snapshot check only (304)"] = await load(
-                port, f"{auth}If-None-Match: {etag}\r\n", lambda: fixed, args.clients, args.seconds, expect=304
+                port, f"{auth}If-None-Match: {etag}\r\n", lambda: fixed, args.clients, args.seconds, 304, pid
             )
-            results["/healthz (after)"] = await load(port, "", lambda: "/healthz", args.clients, args.seconds)
+            results["/healthz (after)"] = await load(
+                port, "", lambda: "/healthz", args.clients, args.seconds, server=pid
+            )
 
         asyncio.run(run())
         rss = server_rss_mb(proc.pid)
@@ -311,7 +325,9 @@ def main() -> None:
 
     # The ceiling: /healthz over the whole run (the two full runs at the ends and the probes between endpoints).
     healthz = statistics.mean([results["/healthz (before)"]["rps"], results["/healthz (after)"]["rps"], *probes])
-    table = Table("endpoint", "requests", "errors", "req/s", "p50 ms", "p99 ms", "× /healthz", "target ≥ 0.25")
+    table = Table(
+        "endpoint", "requests", "errors", "req/s", "p50 ms", "p99 ms", "server µs/req", "× /healthz", "target ≥ 0.25"
+    )
     for name, r in results.items():
         ratio = r["rps"] / healthz if healthz else 0
         r["ratio"] = round(ratio, 3)
@@ -324,6 +340,7 @@ def main() -> None:
             f"{r['rps']:.0f}",
             f"{r['p50_ms']:.2f}",
             f"{r['p99_ms']:.2f}",
+            f"{r['server_us_per_request']:.0f}" if r["server_us_per_request"] is not None else "",
             f"{ratio:.2f}",
             ok,
         )
@@ -332,6 +349,7 @@ def main() -> None:
         "",
         "",
         f"{floor['rps']:.0f}",
+        "",
         "",
         "",
         f"{floor['rps'] / healthz:.2f}",
