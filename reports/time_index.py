@@ -6,8 +6,9 @@ never scan a million rows per request"). Instants are int64 microseconds since t
   every local midnight once per snapshot (`reports.analytics_data.DailyCounts`).
 - `LatestIndex`: "latest response per student inside [from, to)" counts. A response counts iff
   `from <= submitted_at < to <= superseded_at` (superseded_at = the next newer response's time, +inf when none), a
-  two-sided condition. A grid of K equal-count time buckets holds the counts of whole buckets (a K×K table per
-  group); the at most three partial slices at the edges are scanned exactly (each about N/K rows).
+  two-sided condition. K equal-count time buckets: a table holds the counts of whole buckets (the triangle of
+  bucket pairs a query can ask, per group); the at most three partial slices at the window's edges are scanned
+  exactly (each at most N/K rows).
 """
 
 from __future__ import annotations
