@@ -52,9 +52,18 @@ def _window(request: Req, raw_from: str | None, raw_to: str | None) -> Window:
     return parse_window(raw_from, raw_to, request.app.state.settings.tz)
 
 
-async def _answer(request: Req, compute: Callable[[AnalyticsData], Any], *, bot2: str | None = None) -> Response[bytes]:
+async def _answer(
+    request: Req,
+    compute: Callable[[AnalyticsData], Any],
+    *,
+    bot2: str | None = None,
+    groupings: tuple[str, ...] = (),
+    daily: str | None = None,
+) -> Response[bytes]:
     """Common flow: the current snapshot (503 before the first), ETag / 304, then the body from its indexes.
-    `bot2` names the campaign whose survey index the body needs (built off the event loop on first use)."""
+    `bot2` names the campaign whose survey index the body needs, `groupings` and `daily` the application indexes:
+    each is built on first use of a snapshot in a worker thread (a build takes tens of milliseconds: on the event
+    loop it would hold every other request of the process)."""
     state = request.app.state
     data = store_of(state).data()
     if data is None:
@@ -64,7 +73,9 @@ async def _answer(request: Req, compute: Callable[[AnalyticsData], Any], *, bot2
         return snapshot_response(data.snapshot, etag, None)
     await ready(data.catalog)
     if bot2 is None:
-        await ready(data.applications)
+        applications = await ready(data.applications)
+        for part in applications.parts(groupings, daily):
+            await ready(part)
     else:
         surveys = await ready(data.surveys)
         await ready(data.coverage)
@@ -81,7 +92,7 @@ async def admissions_by_direction(
     request: Req, from_: FromParam = None, to: ToParam = None, lang: LangParam = None
 ) -> Response[list[q.DirectionCount]]:
     window, language = _window(request, from_, to), lang_of(lang)
-    return await _answer(request, lambda d: q.by_direction(d, window, language))
+    return await _answer(request, lambda d: q.by_direction(d, window, language), groupings=("direction",))
 
 
 @analytics_get("/admissions-2026/by-track", summary="Admissions 2026 applications by track (unset tracks left out)")
@@ -89,7 +100,7 @@ async def admissions_by_track(
     request: Req, from_: FromParam = None, to: ToParam = None, lang: LangParam = None
 ) -> Response[list[q.TrackCount]]:
     window, language = _window(request, from_, to), lang_of(lang)
-    return await _answer(request, lambda d: q.by_track(d, window, language))
+    return await _answer(request, lambda d: q.by_track(d, window, language), groupings=("track",))
 
 
 @analytics_get("/polito-academy/by-subject", summary="Polito Academy requests by subject (unset subjects left out)")
@@ -97,7 +108,7 @@ async def polito_by_subject(
     request: Req, from_: FromParam = None, to: ToParam = None, lang: LangParam = None
 ) -> Response[list[q.SubjectCount]]:
     window, language = _window(request, from_, to), lang_of(lang)
-    return await _answer(request, lambda d: q.by_subject(d, window, language))
+    return await _answer(request, lambda d: q.by_subject(d, window, language), groupings=("subject",))
 
 
 @analytics_get("/admissions-2026/daily", summary="Admissions 2026 applications per local day, optionally per group")
@@ -105,7 +116,7 @@ async def admissions_daily(
     request: Req, from_: FromParam = None, to: ToParam = None, group_by: GroupByParam = None, lang: LangParam = None
 ) -> Response[q.DailyAdmissions]:
     window, dim, language = _window(request, from_, to), group_by_of(group_by), lang_of(lang)
-    return await _answer(request, lambda d: q.admissions_daily(d, window, dim, language))
+    return await _answer(request, lambda d: q.admissions_daily(d, window, dim, language), daily=dim or "status")
 
 
 @analytics_get(
@@ -113,7 +124,7 @@ async def admissions_daily(
 )
 async def applications_funnel(request: Req, from_: FromParam = None, to: ToParam = None) -> Response[q.Funnel]:
     window = _window(request, from_, to)
-    return await _answer(request, lambda d: q.funnel(d, window))
+    return await _answer(request, lambda d: q.funnel(d, window), groupings=("kind_status",))
 
 
 @analytics_get("/applications/by-region", summary="Applications by the applicant's region, with a breakdown by kind")
@@ -121,7 +132,7 @@ async def applications_by_region(
     request: Req, from_: FromParam = None, to: ToParam = None, kind: KindParam = None, lang: LangParam = None
 ) -> Response[list[q.RegionCount]]:
     window, only, language = _window(request, from_, to), kind_of(kind), lang_of(lang)
-    return await _answer(request, lambda d: q.by_region(d, window, language, only))
+    return await _answer(request, lambda d: q.by_region(d, window, language, only), groupings=("region_kind",))
 
 
 # --- bot2 --------------------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class Lazy(Generic[T]):
         self._build = build
         self._value: T | None = None
         self._lock = threading.Lock()
+        self.built_in: int | None = None  # the thread that built it (requests build off the event loop)
 
     @property
     def ready(self) -> bool:
@@ -43,6 +44,7 @@ class Lazy(Generic[T]):
             with self._lock:
                 if self._value is None:
                     self._value = self._build()
+                    self.built_in = threading.get_ident()
         return self._value
 
 
@@ -185,6 +187,13 @@ class Applications:
 
     def daily(self, name: str) -> DailyCounts:
         return self._daily[name].get()
+
+    def parts(self, groupings: tuple[str, ...] = (), daily: str | None = None) -> list[Lazy[object]]:
+        """The lazily built indexes an answer reads, for the caller to build off the event loop first."""
+        found: list[Lazy[object]] = [self._groupings[name] for name in groupings]  # type: ignore[misc]
+        if daily is not None:
+            found.append(self._daily[daily])  # type: ignore[arg-type]
+        return found
 
 
 def _local_days(ts: np.ndarray, tz: tzinfo) -> LocalDays:

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
 
 from ingest.catalog_seed import seed_catalog
 from ingest.schema import CatalogItem, RosterEntry
+from reports.analytics_data import DAILY_GROUPINGS, GROUPINGS
+from reports.snapshot_http import store_of
 from tests.analytics_dataset import make_publisher, viewer_headers
 from tests.test_analytics import _answer, _roster
+from tests.test_analytics import dataset as dataset  # a fixture
 
 A = "/api/v1/analytics"
 ENDPOINTS = [
@@ -150,3 +154,18 @@ async def test_windows_are_half_open_over_http(client, auth, session, settings, 
     assert await responded({"to": "2026-01-02T00:00:00"}) == 0
     assert await responded({"from": "2026-01-02T00:00:00"}) == 1
     assert await responded({"from": "2026-01-01T19:00:00Z", "to": "2026-01-01T19:00:00.000001Z"}) == 1
+
+
+async def test_indexes_are_built_off_the_event_loop(app, client, auth, dataset) -> None:
+    """A snapshot's indexes are built on first use by a worker thread: a build takes tens of milliseconds at scale,
+    and on the event loop it would hold every other request of the process (bots' submissions included)."""
+    loop_thread = client.blocking_portal.call(threading.get_ident)  # the thread of the loop the app runs on
+    for path in [*ENDPOINTS, *(f"/admissions-2026/daily?group_by={g}" for g in ("direction", "track", "region"))]:
+        assert (await client.get(A + path, headers=auth)).status_code == 200, path
+    data = store_of(app.state).data()
+    assert data is not None
+    apps = data.applications.get()
+    parts = [data.catalog, data.applications, data.surveys, data.coverage, *apps.parts(GROUPINGS, None)]
+    parts += [apps.parts((), name)[0] for name in DAILY_GROUPINGS]
+    assert all(part.ready for part in parts)
+    assert [part.built_in for part in parts if part.built_in == loop_thread] == []
