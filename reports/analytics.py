@@ -71,17 +71,22 @@ async def _answer(
     etag = request_etag(data.snapshot, request, state.settings)
     if not_modified(request, etag):
         return snapshot_response(data.snapshot, etag, None)
-    await ready(data.catalog)
-    if bot2 is None:
-        applications = await ready(data.applications)
-        for part in applications.parts(groupings, daily):
-            await ready(part)
-    else:
-        surveys = await ready(data.surveys)
-        await ready(data.coverage)
-        if not surveys.ready(bot2):
-            await anyio.to_thread.run_sync(surveys.campaign, bot2)
-    return snapshot_response(data.snapshot, etag, _encoder.encode(compute(data)))
+    # The ETag names this URL at this snapshot: the same query (another viewer, another tab) gets the same bytes.
+    body = data.answer(etag)
+    if body is None:
+        await ready(data.catalog)
+        if bot2 is None:
+            applications = await ready(data.applications)
+            for part in applications.parts(groupings, daily):
+                await ready(part)
+        else:
+            surveys = await ready(data.surveys)
+            await ready(data.coverage)
+            if not surveys.ready(bot2):
+                await anyio.to_thread.run_sync(surveys.campaign, bot2)
+        body = _encoder.encode(compute(data))
+        data.keep_answer(etag, body)
+    return snapshot_response(data.snapshot, etag, body)
 
 
 # --- bot1 --------------------------------------------------------------------------------------------------------

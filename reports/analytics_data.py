@@ -309,6 +309,8 @@ class AnalyticsData:
         self.surveys = Lazy(lambda: Surveys(self._with_conn, self.catalog.get()))
         self.coverage = Lazy(lambda: self._with_conn(lambda c: Coverage(c, self.catalog.get())))
         self._cache: dict[tuple[object, ...], object] = {}
+        self._answers: dict[str, bytes] = {}
+        self._answer_bytes = 0
 
     def _with_conn(self, build: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         # One connection per snapshot for building (views over its files); builds are serialised on it.
@@ -328,3 +330,17 @@ class AnalyticsData:
             self._cache.clear()
         self._cache[key] = value  # dict operations are atomic: a racing thread at worst computes it twice
         return value
+
+    ANSWER_BYTES = 16_000_000  # encoded answers kept per snapshot, at most
+
+    def answer(self, etag: str) -> bytes | None:
+        """An encoded answer of this snapshot, by its ETag (which names the URL, the snapshot and the time zone)."""
+        return self._answers.get(etag)
+
+    def keep_answer(self, etag: str, body: bytes) -> None:
+        """Remember an encoded answer; when the budget is spent, start again (a memo, not a store)."""
+        if self._answer_bytes + len(body) > self.ANSWER_BYTES:
+            self._answers.clear()
+            self._answer_bytes = 0
+        self._answers[etag] = body
+        self._answer_bytes += len(body)

@@ -169,3 +169,18 @@ async def test_indexes_are_built_off_the_event_loop(app, client, auth, dataset) 
     parts += [apps.parts((), name)[0] for name in DAILY_GROUPINGS]
     assert all(part.ready for part in parts)
     assert [part.built_in for part in parts if part.built_in == loop_thread] == []
+
+
+async def test_a_repeated_query_is_answered_from_the_snapshots_memo(app, client, auth, dataset) -> None:
+    """The ETag names a URL at a snapshot, so a second viewer asking the same query gets the bytes already encoded;
+    another query, and the next snapshot, are computed afresh."""
+    params = {"from": "2026-01-01", "campaign": "default"}
+    first = await client.get(f"{A}/bot2/employment", headers=auth, params=params)
+    second = await client.get(f"{A}/bot2/employment", headers=auth, params=params)
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content and second.headers["etag"] == first.headers["etag"]
+    data = store_of(app.state).data()
+    assert data is not None and data.answer(first.headers["etag"]) == first.content
+    other = await client.get(f"{A}/bot2/employment", headers=auth, params={**params, "from": "2025-01-01"})
+    assert other.headers["etag"] != first.headers["etag"]
+    assert data.answer(other.headers["etag"]) == other.content
