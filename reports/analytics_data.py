@@ -311,6 +311,7 @@ class AnalyticsData:
         self._cache: dict[tuple[object, ...], object] = {}
         self._answers: dict[str, bytes] = {}
         self._answer_bytes = 0
+        self._asked: set[str] = set()
 
     def _with_conn(self, build: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         # One connection per snapshot for building (views over its files); builds are serialised on it.
@@ -338,7 +339,14 @@ class AnalyticsData:
         return self._answers.get(etag)
 
     def keep_answer(self, etag: str, body: bytes) -> None:
-        """Remember an encoded answer; when the budget is spent, start again (a memo, not a store)."""
+        """Remember an encoded answer once its query comes a second time: a stream of one-off queries (every window
+        different) would otherwise fill the memo with answers nobody asks again. When the budget is spent, start
+        again (a memo, not a store)."""
+        if etag not in self._asked:
+            if len(self._asked) >= 8192:
+                self._asked.clear()
+            self._asked.add(etag)
+            return
         if self._answer_bytes + len(body) > self.ANSWER_BYTES:
             self._answers.clear()
             self._answer_bytes = 0
