@@ -9,7 +9,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import duckdb
 import numpy as np
@@ -95,12 +95,10 @@ class LocalDays:
 
     def __init__(self, first: date, last: date, tz: tzinfo) -> None:
         count = (last - first).days + 2
-        self.first = first
-        self.dates = [first + timedelta(days=i) for i in range(count)]
-        self.iso = [d.isoformat() for d in self.dates]
-        self.iso_json = JoinedJSON(b'"%s"' % iso.encode() for iso in self.iso)
+        dates = [first + timedelta(days=i) for i in range(count)]
+        self.iso_json = JoinedJSON(b'"%s"' % d.isoformat().encode() for d in dates)
         self.starts = np.array(
-            [to_us(datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)) for d in self.dates], dtype=np.int64
+            [to_us(datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC)) for d in dates], dtype=np.int64
         )
         self._starts = self.starts.tolist()
 
@@ -188,11 +186,11 @@ class Applications:
     def daily(self, name: str) -> DailyCounts:
         return self._daily[name].get()
 
-    def parts(self, groupings: tuple[str, ...] = (), daily: str | None = None) -> list[Lazy[object]]:
+    def parts(self, groupings: tuple[str, ...] = (), daily: str | None = None) -> list[Lazy[Any]]:
         """The lazily built indexes an answer reads, for the caller to build off the event loop first."""
-        found: list[Lazy[object]] = [self._groupings[name] for name in groupings]  # type: ignore[misc]
+        found: list[Lazy[Any]] = [self._groupings[name] for name in groupings]
         if daily is not None:
-            found.append(self._daily[daily])  # type: ignore[arg-type]
+            found.append(self._daily[daily])
         return found
 
 

@@ -31,9 +31,9 @@ from reports.params import (
 from reports.snapshot_http import (
     no_snapshot,
     not_modified,
-    not_modified_response,
     request_etag,
     snapshot_headers,
+    snapshot_response,
     store_of,
 )
 from reports.windows import Window, parse_window
@@ -175,9 +175,9 @@ async def export_dataset(
     if snapshot is None:
         raise no_snapshot()
     etag = request_etag(snapshot, request, settings)
-    headers = snapshot_headers(snapshot, etag)
     if not_modified(request, etag):
-        return not_modified_response(headers)
+        return snapshot_response(snapshot, etag, None)  # type: ignore[return-value]
+    headers = snapshot_headers(snapshot, etag)
     download = filename(dataset, filters, snapshot.built_at, fmt, settings.tz)
     if path := snapshot_file(snapshot, dataset, filters, fmt):
         return File(path=path, filename=download, media_type=FORMATS[fmt], headers=headers)  # type: ignore[return-value]

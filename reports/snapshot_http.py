@@ -76,26 +76,18 @@ async def ready(lazy: Lazy[T]) -> T:
 
 
 @lru_cache(maxsize=8)
-def _built_at(snapshot_id: str, built_at: datetime) -> str:
-    return built_at.isoformat()
-
-
-def snapshot_headers(snapshot: Snapshot, etag: str) -> dict[str, str]:
-    return {
-        "X-Snapshot-Id": snapshot.id,
-        "X-Data-Built-At": _built_at(snapshot.id, snapshot.built_at),
-        "ETag": etag,
-        "Cache-Control": "private, no-cache",
-    }
+def _fixed_headers(snapshot_id: str, built_at: datetime) -> dict[str, str]:
+    """The headers every answer of a snapshot carries (its ETag aside)."""
+    return {"X-Snapshot-Id": snapshot_id, "X-Data-Built-At": built_at.isoformat(), "Cache-Control": "private, no-cache"}
 
 
 @lru_cache(maxsize=8)
-def _encoded_snapshot_headers(snapshot_id: str, built_at: datetime) -> tuple[tuple[bytes, bytes], ...]:
-    return (
-        (b"x-snapshot-id", snapshot_id.encode()),
-        (b"x-data-built-at", built_at.isoformat().encode()),
-        (b"cache-control", b"private, no-cache"),
-    )
+def _encoded_fixed_headers(snapshot_id: str, built_at: datetime) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.lower().encode(), v.encode()) for k, v in _fixed_headers(snapshot_id, built_at).items())
+
+
+def snapshot_headers(snapshot: Snapshot, etag: str) -> dict[str, str]:
+    return {**_fixed_headers(snapshot.id, snapshot.built_at), "ETag": etag}
 
 
 class ReadyResponse(Response[bytes]):
@@ -120,7 +112,7 @@ class ReadyResponse(Response[bytes]):
 
 def snapshot_response(snapshot: Snapshot, etag: str, body: bytes | None) -> ReadyResponse:
     """200 with a JSON body, or 304 (body None), carrying the snapshot headers and the ETag."""
-    headers = [*_encoded_snapshot_headers(snapshot.id, snapshot.built_at), (b"etag", etag.encode())]
+    headers = [*_encoded_fixed_headers(snapshot.id, snapshot.built_at), (b"etag", etag.encode())]
     if body is None:
         return ReadyResponse(304, headers, b"")
     headers += ((b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()))
@@ -155,7 +147,3 @@ def not_modified(request: Request[Any, Any, Any], etag: str) -> bool:
         return False
     candidates = {c.strip().removeprefix("W/") for c in header.split(",")}
     return etag in candidates or "*" in candidates
-
-
-def not_modified_response(headers: dict[str, str]) -> Response[bytes]:
-    return Response(b"", status_code=304, headers=headers)
