@@ -30,11 +30,11 @@ from rich.table import Table
 from bench.cpu import process_tree_cpu
 from bench.ingest import free_port, pg_database, start_server, stop_server, wait_ready
 from crm.context import in_session
-from ingest import migrate
-from ingest.catalog_seed import seed_catalog
-from ingest.jwt_tokens import new_access
-from ingest.settings import Settings
-from ingest.users import create_user
+from ingest.auth.jwt_tokens import new_access
+from ingest.auth.users import create_user
+from ingest.catalog.seed import seed_catalog
+from ingest.core import migrate
+from ingest.core.settings import Settings
 from warehouse.build import build
 from warehouse.mock import CAMPAIGNS, seed_mock
 from warehouse.snapshot import Snapshot, current
@@ -158,7 +158,7 @@ async def viewer_token(settings: Settings) -> str:
     async def work(session: Any) -> Any:
         from sqlalchemy import select
 
-        from ingest.schema import User
+        from ingest.core.schema import User
 
         user = await session.scalar(select(User).where(User.email == "bench-viewer@example.com"))
         if user is None:

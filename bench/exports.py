@@ -30,7 +30,7 @@ CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from reports.datasets import Filters, dataset_of
 from reports.exports import export_chunks
 from warehouse.snapshot import current
@@ -65,7 +65,7 @@ def child_export(data_dir: Path, fmt: str, dataset: str, out: Path) -> dict[str,
 
 def duckdb_floors(data_dir: Path, dataset: str, tmp: Path) -> dict[str, float]:
     """DuckDB writing the same SELECT itself (C++ end to end), and one scan of the Parquet source."""
-    from ingest.settings import Settings
+    from ingest.core.settings import Settings
     from reports.datasets import Filters, dataset_of, query
     from warehouse.snapshot import current
 
@@ -95,7 +95,7 @@ def http_exports(url: str, data_dir: Path, dataset: str, formats: list[str]) -> 
 
     from bench.analytics import server_rss_mb, viewer_token
     from bench.ingest import free_port, start_server, stop_server, wait_ready
-    from ingest.settings import Settings
+    from ingest.core.settings import Settings
 
     settings = Settings(
         database_url=url, data_dir=data_dir, env="test", secret_key="bench-secret-key-bench-secret-key-bench-secret"

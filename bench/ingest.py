@@ -37,11 +37,11 @@ from sqlalchemy.engine import make_url
 from bench.cpu import postgres_backends_cpu, process_tree_cpu
 from bench.floors import measure_floors
 from crm.context import in_session
-from ingest import migrate
-from ingest.catalog_seed import seed_catalog
-from ingest.schema import CatalogItem
-from ingest.service_tokens import issue_token
-from ingest.settings import Settings
+from ingest.auth.service_tokens import issue_token
+from ingest.catalog.seed import seed_catalog
+from ingest.core import migrate
+from ingest.core.schema import CatalogItem
+from ingest.core.settings import Settings
 
 console = Console(stderr=True)
 

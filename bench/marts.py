@@ -34,9 +34,9 @@ from sqlalchemy.engine import make_url
 
 from bench.ingest import pg_database
 from crm.context import in_session
-from ingest import migrate
-from ingest.catalog_seed import seed_catalog
-from ingest.settings import Settings
+from ingest.catalog.seed import seed_catalog
+from ingest.core import migrate
+from ingest.core.settings import Settings
 from warehouse.build import build
 from warehouse.bulk_load import open_loader
 from warehouse.extract import open_source

@@ -34,12 +34,12 @@ from sqlalchemy.engine import make_url
 
 from bench.floors import measure_floors
 from crm.context import in_session
-from ingest import migrate
-from ingest.catalog_seed import seed_catalog
-from ingest.roster_file import read_roster_file
-from ingest.roster_import import ImportResult, import_rows
-from ingest.schema import CatalogItem
-from ingest.settings import Settings
+from ingest.catalog.seed import seed_catalog
+from ingest.core import migrate
+from ingest.core.schema import CatalogItem
+from ingest.core.settings import Settings
+from ingest.roster.file import read_roster_file
+from ingest.roster.importer import ImportResult, import_rows
 
 console = Console(stderr=True)
 FIRST = ["Aziz", "Dilnoza", "Bekzod", "Nodira", "Jasur", "Malika", "Otabek", "Sevara", "Sardor", "Zarina"]

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from ingest.db import make_sync_engine
-from ingest.migrate import current_revision_of, head_revision
-from ingest.settings import Settings
+from ingest.core.db import make_sync_engine
+from ingest.core.migrate import current_revision_of, head_revision
+from ingest.core.settings import Settings
 
 DEMO_EMAILS = ("admin@example.com", "viewer@example.com")
 

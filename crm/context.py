@@ -9,8 +9,8 @@ from typing import TypeVar
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.db import Database
-from ingest.settings import Settings
+from ingest.core.db import Database
+from ingest.core.settings import Settings
 
 T = TypeVar("T")
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.passwords import hash_password
-from ingest.schema import ServiceToken, User
-from ingest.service_tokens import hash_token, issue_token
-from ingest.settings import Settings
-from ingest.users import create_user, get_user_by_email
+from ingest.auth.passwords import hash_password
+from ingest.auth.service_tokens import hash_token, issue_token
+from ingest.auth.users import create_user, get_user_by_email
+from ingest.core.schema import ServiceToken, User
+from ingest.core.settings import Settings
 
 DEMO_FILE = "demo-credentials.json"
 DEMO_USERS = {"admin": "admin@example.com", "viewer": "viewer@example.com"}

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import uvicorn
 from litestar import Litestar
 
-from ingest.app import create_app
+from crm.app import create_app
 
 BackgroundJob = Callable[[], Awaitable[None]]
 

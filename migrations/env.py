@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from ingest.db import make_sync_engine
-from ingest.schema import metadata
-from ingest.settings import get_settings
+from ingest.core.db import make_sync_engine
+from ingest.core.schema import metadata
+from ingest.core.settings import get_settings
 
 config = context.config
 

@@ -12,7 +12,7 @@ import msgspec
 from litestar import Request, Response, Router, get
 from litestar.connection import ASGIConnection
 
-from ingest.guards import requires_viewer
+from ingest.auth.guards import requires_viewer
 from reports import analytics_queries as q
 from reports.analytics_data import AnalyticsData
 from reports.params import (

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from ingest.problems import ProblemError
+from ingest.core.problems import ProblemError
 from reports.windows import Window
 from warehouse.contract import APPLICATION_KINDS, MARTS
 

@@ -13,9 +13,9 @@ from litestar import Request, Response, Router, get
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import File, Stream
 
-from ingest.guards import requires_viewer
-from ingest.problems import ProblemError
-from ingest.settings import Settings
+from ingest.auth.guards import requires_viewer
+from ingest.core.problems import ProblemError
+from ingest.core.settings import Settings
 from reports.datasets import DATASETS, Dataset, Filters, check_filters, dataset_of, filename, query, status_of
 from reports.export_writers import FORMATS, chunks, file_chunks
 from reports.params import (

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from reports.runner import run_due_reports
 
 REPORTS_JOB = "reports-due"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from litestar.params import QueryParameter
 
-from ingest.problems import ProblemError
+from ingest.core.problems import ProblemError
 from warehouse.contract import ADMISSIONS_DIMENSIONS, APPLICATION_KINDS
 
 LANGS = ("uz", "ru", "en")

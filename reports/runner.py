@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import anyio.to_thread
 
-from ingest.problems import ProblemError
-from ingest.settings import Settings
+from ingest.core.problems import ProblemError
+from ingest.core.settings import Settings
 from reports.datasets import Dataset, Filters, dataset_of
 from reports.exports import write_export
 from reports.runs import Delivery, Run, RunFile, RunStore, runs_dir

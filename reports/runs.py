@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 
 RunStatus = Literal["running", "succeeded", "failed"]
 

@@ -12,9 +12,9 @@ from litestar import Request, Router, get
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import File
 
-from ingest.guards import requires_viewer
-from ingest.problems import ProblemError
-from ingest.settings import Settings
+from ingest.auth.guards import requires_viewer
+from ingest.core.problems import ProblemError
+from ingest.core.settings import Settings
 from reports.export_writers import FORMATS
 from reports.runs import Run, RunStore
 from reports.schedule import ConfigError, ReportsConfig, load_config, next_fire

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 import msgspec
 from apscheduler.triggers.cron import CronTrigger
 
-from ingest.problems import ProblemError
-from ingest.settings import Settings
+from ingest.core.problems import ProblemError
+from ingest.core.settings import Settings
 from reports.datasets import STATUSES, Filters, check_filters, dataset_of
 from reports.windows import relative_window
 from warehouse.contract import APPLICATION_KINDS

@@ -14,8 +14,8 @@ from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.types import Receive, Scope, Send
 
-from ingest.problems import ProblemError
-from ingest.settings import Settings
+from ingest.core.problems import ProblemError
+from ingest.core.settings import Settings
 from reports.analytics_data import AnalyticsData, Lazy, T
 from warehouse.snapshot import Snapshot, SnapshotReader
 

@@ -8,9 +8,9 @@ from typing import Any
 import msgspec
 from litestar import Request, get
 
-from ingest.guards import requires_viewer
-from ingest.health import SnapshotProbe
-from ingest.settings import Settings
+from ingest.auth.guards import requires_viewer
+from ingest.core.settings import Settings
+from ingest.http.health import SnapshotProbe
 from warehouse.snapshot import SnapshotReader
 from warehouse.status import warehouse_status
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import msgspec
 
-from ingest.problems import ProblemError
+from ingest.core.problems import ProblemError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Sentinels for an open side; every stored timestamp lies strictly between them.

@@ -16,8 +16,9 @@ import anyio.to_thread
 from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.jwt_tokens import new_access
-from ingest.schema import (
+from ingest.auth.jwt_tokens import new_access
+from ingest.auth.users import create_user
+from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     CampusTourRequest,
@@ -29,8 +30,7 @@ from ingest.schema import (
     Student,
     SurveyResponse,
 )
-from ingest.settings import Settings
-from ingest.users import create_user
+from ingest.core.settings import Settings
 from warehouse.build import build
 
 BASE = datetime(2026, 3, 1, 19, 0, tzinfo=UTC)  # = 2026-03-02 00:00 in Asia/Tashkent (UTC+5): a local midnight

@@ -16,11 +16,11 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest import migrate
-from ingest.app import create_app
-from ingest.db import Database
-from ingest.schema import metadata
-from ingest.settings import Settings
+from crm.app import create_app
+from ingest.core import migrate
+from ingest.core.db import Database
+from ingest.core.schema import metadata
+from ingest.core.settings import Settings
 
 PG_ENV = "CRM_TEST_DATABASE_URL"
 BACKENDS = ["sqlite", "postgres"]

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.users import create_user
+from ingest.auth.users import create_user
 
 API = "/api/v1"
 PASSWORD = "correct-horse-42"

@@ -16,10 +16,10 @@ from litestar import Litestar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.catalog_seed import seed_catalog
-from ingest.db import Database
-from ingest.schema import AuditLog, CatalogItem
-from ingest.service_tokens import issue_token
+from ingest.auth.service_tokens import issue_token
+from ingest.catalog.seed import seed_catalog
+from ingest.core.db import Database
+from ingest.core.schema import AuditLog, CatalogItem
 
 API = "/api/v1"
 

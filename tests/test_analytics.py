@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.catalog_seed import seed_catalog
-from ingest.db import make_sync_engine
-from ingest.schema import (
+from ingest.catalog.seed import seed_catalog
+from ingest.core.db import make_sync_engine
+from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     CampusTourRequest,
@@ -31,7 +31,7 @@ from ingest.schema import (
     Student,
     SurveyResponse,
 )
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from tests.analytics_dataset import build_dataset, make_publisher, viewer_headers
 from warehouse.snapshot import current
 

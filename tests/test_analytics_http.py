@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.catalog_seed import seed_catalog
-from ingest.schema import CatalogItem, RosterEntry
+from ingest.catalog.seed import seed_catalog
+from ingest.core.schema import CatalogItem, RosterEntry
 from reports.analytics_data import DAILY_GROUPINGS, GROUPINGS
 from reports.snapshot_http import store_of
 from tests.analytics_dataset import make_publisher, viewer_headers

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from ingest.audit import REDACTED, audit_values, mask_pii, record_audit
-from ingest.schema import AuditLog
+from ingest.audit.rows import REDACTED, audit_values, mask_pii, record_audit
+from ingest.core.schema import AuditLog
 
 
 def test_pii_keys_are_masked_at_any_depth_and_in_lists():

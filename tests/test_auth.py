@@ -15,12 +15,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.app import create_app
-from ingest.guards import AUTH_CACHE_SECONDS, auth_cache
-from ingest.jwt_tokens import Claims, decode, encode, secret_of
-from ingest.login_throttle import RollingLimit
-from ingest.schema import AuditLog, RefreshToken, RevokedToken, User, utcnow
-from ingest.settings import Settings
+from crm.app import create_app
+from ingest.auth.guards import AUTH_CACHE_SECONDS, auth_cache
+from ingest.auth.jwt_tokens import Claims, decode, encode, secret_of
+from ingest.auth.login_throttle import RollingLimit
+from ingest.core.schema import AuditLog, RefreshToken, RevokedToken, User, utcnow
+from ingest.core.settings import Settings
 from tests.dashboard_support import API, PASSWORD, add_user, https_client, login
 
 __all__ = ["https_client"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from litestar.stores.memory import MemoryStore
 
-from ingest.login_throttle import RollingLimit
-from ingest.problems import ProblemError
+from ingest.auth.login_throttle import RollingLimit
+from ingest.core.problems import ProblemError
 
 
 class Clock:

@@ -198,7 +198,7 @@ async def test_crm_export_writes_the_same_content(client, auth, dataset, setting
 async def test_a_stopped_export_ends_its_copy_and_errors_reach_the_consumer(session, settings, publish) -> None:
     import threading
 
-    from ingest.catalog_seed import seed_catalog
+    from ingest.catalog.seed import seed_catalog
     from reports.datasets import Filters, dataset_of, query
     from reports.export_writers import copy_chunks
 

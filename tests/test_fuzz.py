@@ -13,10 +13,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from crm.context import run_in_session
-from ingest import migrate
-from ingest.service_tokens import issue_token
-from ingest.settings import load_settings
-from ingest.users import create_user
+from ingest.auth.service_tokens import issue_token
+from ingest.auth.users import create_user
+from ingest.core import migrate
+from ingest.core.settings import load_settings
 from tests.conftest import create_pg_database, drop_pg_database, pg_base_url, unique_db_name
 from tests.e2e import clean_env, crm_process, free_port, wait_ready
 

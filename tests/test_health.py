@@ -6,7 +6,7 @@ import re
 
 from litestar.testing import AsyncTestClient
 
-from ingest.migrate import head_revision
+from ingest.core.migrate import head_revision
 
 
 async def test_healthz_needs_no_database(client: AsyncTestClient) -> None:

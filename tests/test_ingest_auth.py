@@ -10,10 +10,10 @@ import msgspec
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
-from ingest.app import create_app
-from ingest.schema import FoundationRequest, ServiceToken, utcnow
-from ingest.service_auth import gate_of
-from ingest.service_tokens import hash_token, revoke_token
+from crm.app import create_app
+from ingest.auth.service_auth import gate_of
+from ingest.auth.service_tokens import hash_token, revoke_token
+from ingest.core.schema import FoundationRequest, ServiceToken, utcnow
 from tests.ingest_support import API, applicant, catalog, count, tokens  # noqa: F401
 
 FOUNDATION = f"{API}/bot1/foundation/submit"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ingest.schema import (
+from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     AuditLog,
@@ -153,7 +153,7 @@ async def test_full_batch_of_one_thousand(client, tokens, catalog, db):  # noqa:
 async def test_catalog_item_removed_behind_the_cache_is_a_conflict_then_a_bad_ref(client, tokens, catalog, db):  # noqa: F811
     from sqlalchemy import delete
 
-    from ingest.schema import CatalogItem
+    from ingest.core.schema import CatalogItem
 
     subject_code, subject_id = catalog.first("subject")
     assert (

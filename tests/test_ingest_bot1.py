@@ -7,8 +7,8 @@ import uuid
 
 from sqlalchemy import select
 
-from ingest.audit import REDACTED
-from ingest.schema import (
+from ingest.audit.rows import REDACTED
+from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     AuditLog,

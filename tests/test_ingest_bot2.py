@@ -8,8 +8,8 @@ import uuid
 
 from sqlalchemy import select
 
-from ingest.audit import REDACTED
-from ingest.schema import AuditLog, RosterEntry, Student, SurveyResponse, utcnow
+from ingest.audit.rows import REDACTED
+from ingest.core.schema import AuditLog, RosterEntry, Student, SurveyResponse, utcnow
 from tests.ingest_support import API, catalog, count, latest_audit, tokens  # noqa: F401
 
 SURVEY = f"{API}/bot2/surveys/submit"

@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from ingest.gathering import Gatherer
-from ingest.schema import Admissions2026Application, AuditLog, FoundationRequest, IdempotencyRecord
-from ingest.submissions import Submission
+from ingest.core.schema import Admissions2026Application, AuditLog, FoundationRequest, IdempotencyRecord
+from ingest.submissions.gathering import Gatherer
+from ingest.submissions.write import Submission
 from tests.ingest_support import API, applicant, catalog, count, live, tokens  # noqa: F401
 
 

@@ -11,9 +11,8 @@ import psycopg
 import pytest
 from sqlalchemy import insert
 
-from ingest.db import Database
-from ingest.idempotency import lock_id, prune_idempotency
-from ingest.schema import (
+from ingest.core.db import Database
+from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     AuditLog,
@@ -22,6 +21,7 @@ from ingest.schema import (
     SurveyResponse,
     utcnow,
 )
+from ingest.submissions.idempotency import lock_id, prune_idempotency
 from tests.conftest import pg_admin_dsn
 from tests.ingest_support import API, applicant, catalog, count, live, tokens  # noqa: F401
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ingest.schema import Applicant, AuditLog, IdempotencyRecord, SurveyResponse
+from ingest.core.schema import Applicant, AuditLog, IdempotencyRecord, SurveyResponse
 from tests.ingest_support import API, catalog, count, tokens  # noqa: F401
 
 BOT1_POSTS = [

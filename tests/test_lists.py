@@ -13,8 +13,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.catalog_seed import seed_catalog
-from ingest.schema import (
+from ingest.catalog.seed import seed_catalog
+from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     CampusTourRequest,

@@ -11,8 +11,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.catalog_seed import seed_catalog
-from ingest.schema import CatalogItem, RosterEntry, Student, SurveyResponse
+from ingest.catalog.seed import seed_catalog
+from ingest.core.schema import CatalogItem, RosterEntry, Student, SurveyResponse
 from tests.dashboard_support import API, Account, StatementCounter, admin, viewer
 
 __all__ = ["admin", "viewer"]

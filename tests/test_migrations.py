@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from ingest import migrate
-from ingest.db import make_sync_engine
-from ingest.schema import metadata
+from ingest.core import migrate
+from ingest.core.db import make_sync_engine
+from ingest.core.schema import metadata
 from tests.conftest import create_pg_database, drop_pg_database, pg_base_url, unique_db_name
 
 

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.catalog_seed import seed_catalog
-from ingest.schema import (
+from ingest.catalog.seed import seed_catalog
+from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     CatalogItem,
@@ -24,7 +24,7 @@ from ingest.schema import (
     Student,
     SurveyResponse,
 )
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from warehouse.build import build
 from warehouse.bulk_load import open_loader
 from warehouse.mock import SIZES, Catalog, Plan, generate, seed_mock

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ingest import pg_pool
-from ingest.db import Database
+from ingest.core import pg_pool
+from ingest.core.db import Database
 
 
 @pytest.fixture

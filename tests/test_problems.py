@@ -8,8 +8,8 @@ import pytest
 from litestar import Litestar, get, post
 from litestar.testing import AsyncTestClient
 
-from ingest.app import create_app
-from ingest.settings import Settings
+from crm.app import create_app
+from ingest.core.settings import Settings
 
 
 class Inner(msgspec.Struct, forbid_unknown_fields=True):

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from crm.cli import cli
-from ingest.catalog_seed import seed_catalog
+from ingest.catalog.seed import seed_catalog
 from reports.runner import run_due_sync, run_report
 from reports.runs import RunStore
 from reports.schedule import ConfigError, ReportsConfig, parse_config
@@ -237,7 +237,7 @@ async def test_the_schedule_runs_each_due_report_once(dataset, settings, tmp_pat
 async def test_reports_api_lists_the_schedule(client, auth, settings, tmp_path) -> None:
     from litestar.testing import AsyncTestClient
 
-    from ingest.app import create_app
+    from crm.app import create_app
 
     configured = write_config(settings, tmp_path, CONFIG.format(api_url="http://127.0.0.1:9", chat=""))
     async with AsyncTestClient(app=create_app(configured)) as other:

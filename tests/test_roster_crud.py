@@ -12,8 +12,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.catalog_seed import seed_catalog
-from ingest.schema import AuditLog, CatalogItem, Student, SurveyResponse
+from ingest.catalog.seed import seed_catalog
+from ingest.core.schema import AuditLog, CatalogItem, Student, SurveyResponse
 from tests.dashboard_support import API, Account, admin, viewer
 
 __all__ = ["admin", "viewer"]

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.cli import cli
-from ingest.catalog_seed import seed_catalog
-from ingest.schema import AuditLog, CatalogItem, RosterEntry, Student, SurveyResponse
+from ingest.catalog.seed import seed_catalog
+from ingest.core.schema import AuditLog, CatalogItem, RosterEntry, Student, SurveyResponse
 from tests.dashboard_support import API, Account, StatementCounter, admin, viewer
 
 __all__ = ["admin", "viewer"]

@@ -10,8 +10,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.catalog_seed import CATALOG, seed_catalog
-from ingest.schema import (
+from ingest.catalog.seed import CATALOG, seed_catalog
+from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     CatalogItem,

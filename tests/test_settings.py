@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.settings import DEFAULT_DATABASE_URL, SettingsError, load_settings
+from ingest.core.settings import DEFAULT_DATABASE_URL, SettingsError, load_settings
 
 
 def test_defaults_need_nothing(tmp_path: Path) -> None:

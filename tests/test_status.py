@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.schema import Applicant, AuditLog, FoundationRequest
+from ingest.core.schema import Applicant, AuditLog, FoundationRequest
 from tests.dashboard_support import API, Account, admin, viewer
 
 __all__ = ["admin", "viewer"]

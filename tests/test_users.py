@@ -7,7 +7,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.schema import AuditLog, RefreshToken
+from ingest.core.schema import AuditLog, RefreshToken
 from tests.dashboard_support import API, PASSWORD, Account, admin, login, viewer
 
 __all__ = ["admin", "viewer"]

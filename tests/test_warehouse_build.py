@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.catalog_seed import seed_catalog
-from ingest.schema import (
+from ingest.catalog.seed import seed_catalog
+from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     CatalogItem,
@@ -32,7 +32,7 @@ from ingest.schema import (
     SurveyResponse,
     utcnow,
 )
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from tests.test_warehouse_data import at, hand_made
 from warehouse.build import HOLD_ENV, build
 from warehouse.contract import MARTS

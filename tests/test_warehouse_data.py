@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.schema import (
+from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     CampusTourRequest,

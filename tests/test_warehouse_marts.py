@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from tests.test_warehouse_data import Data, at, hand_made
 from warehouse.build import build
 from warehouse.contract import MARTS, SEGMENTED

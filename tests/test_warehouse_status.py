@@ -6,7 +6,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from tests.analytics_dataset import viewer_headers
 from tests.test_warehouse_data import hand_made
 from warehouse.build import build

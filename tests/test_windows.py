@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ingest.problems import ProblemError
+from ingest.core.problems import ProblemError
 from reports.windows import Window, parse_window, relative_window, to_us
 
 TZ = ZoneInfo("Asia/Tashkent")

@@ -12,8 +12,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.schema import IdempotencyRecord, utcnow
-from ingest.settings import Settings
+from ingest.core.schema import IdempotencyRecord, utcnow
+from ingest.core.settings import Settings
 from tests.test_warehouse_data import hand_made
 from warehouse.snapshot import current
 from warehouse.worker import BUILD_JOB, PRUNE_JOB, make_scheduler, prune_job, run_worker

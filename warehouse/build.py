@@ -22,7 +22,7 @@ from typing import Any, Literal
 import polars as pl
 from sqlalchemy.engine import make_url
 
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from warehouse import contract as c
 from warehouse.checks import ChecksFailed, check_marts
 from warehouse.extract import Mark, Source, advance, capped, open_source

@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from ingest.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_path
-from ingest.schema import metadata
+from ingest.core.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_path
+from ingest.core.schema import metadata
 from warehouse import pg_binary
 
 COPY_CHUNK_ROWS = 200_000  # bounds the encoded buffer's memory

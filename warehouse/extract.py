@@ -23,7 +23,7 @@ import polars as pl
 import pyarrow as pa
 from sqlalchemy.engine import make_url
 
-from ingest.db import sqlite_path
+from ingest.core.db import sqlite_path
 from warehouse.sqlite_reader import HEADER, run_query
 from warehouse.staging import SOURCES, SourceTable, normalize, select_sql
 

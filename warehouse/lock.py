@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import psycopg
 from sqlalchemy.engine import make_url
 
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from warehouse.snapshot import warehouse_dir
 
 LOCK_FILE = "build.lock"

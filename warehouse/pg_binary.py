@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.dialects import postgresql
 
-from ingest.schema import metadata
+from ingest.core.schema import metadata
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)  # flags, header extension length
 TRAILER = struct.pack(">h", -1)

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from warehouse import contract as c
 from warehouse.marts import application_key, is_categorical
 from warehouse.snapshot import current_path, parts, snapshots_dir, warehouse_dir

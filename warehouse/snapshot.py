@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from warehouse.contract import CURRENT_FILE, SNAPSHOTS_DIR, WAREHOUSE_DIR
 
 

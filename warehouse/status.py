@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from warehouse.publish import last_failure
 from warehouse.snapshot import Snapshot, current
 

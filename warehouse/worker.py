@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ingest.db import Database
-from ingest.idempotency import KEEP_DAYS, prune_idempotency
-from ingest.settings import Settings
+from ingest.core.db import Database
+from ingest.core.settings import Settings
+from ingest.submissions.idempotency import KEEP_DAYS, prune_idempotency
 from warehouse.build import BuildResult, build
 
 log = logging.getLogger("crm.worker")

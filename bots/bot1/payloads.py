@@ -1,4 +1,4 @@
-"""Bot1's request bodies, built through the ingestion contract (`ingest.contracts`): a field the API does not know
+"""Bot1's request bodies, built through the ingestion contract (`ingest.contracts.api`): a field the API does not know
 fails here, in the bot's tests, not as a dead letter in production."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from ingest.contracts import (
+from ingest.contracts.api import (
     Admissions2026Submit,
     ApplicantUpsert,
     CampusTourSubmit,

@@ -21,7 +21,7 @@ from bots.forms import PROMPTS, Turn, begin, finish, get_form, has_lang, outcome
 from bots.routing import Handlers
 from bots.steps import TEXT, ask_catalog, catalog_step, identity_steps, invalid, text_step, yes_no_step
 from bots.texts import t
-from ingest.contracts import SurveySubmit
+from ingest.contracts.api import SurveySubmit
 
 router = Handlers("bot2.survey")
 PROGRAM_TYPE = "program"

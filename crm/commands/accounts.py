@@ -9,9 +9,9 @@ from rich.table import Table
 
 from crm.commands.common import fail, settings_or_exit
 from crm.context import console, run_in_session
-from ingest.problems import ProblemError
-from ingest.service_tokens import issue_token, list_tokens, revoke_token
-from ingest.users import create_user
+from ingest.auth.service_tokens import issue_token, list_tokens, revoke_token
+from ingest.auth.users import create_user
+from ingest.core.problems import ProblemError
 
 
 @click.group()

@@ -11,7 +11,7 @@ import click
 
 from crm.commands.common import fail, settings_or_exit
 from crm.context import console
-from ingest.settings import read_dotenv
+from ingest.core.settings import read_dotenv
 
 
 @click.group()

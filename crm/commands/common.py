@@ -7,9 +7,9 @@ import sys
 import click
 
 from crm.context import console, err_console, run_in_session
-from ingest import migrate
-from ingest.catalog_seed import seed_catalog
-from ingest.settings import Settings, SettingsError, load_settings
+from ingest.catalog.seed import seed_catalog
+from ingest.core import migrate
+from ingest.core.settings import Settings, SettingsError, load_settings
 
 
 def fail(message: str, hint: str = "") -> None:

@@ -6,7 +6,7 @@ import click
 
 from crm.commands.common import settings_or_exit, upgrade_database
 from crm.context import console
-from ingest import migrate
+from ingest.core import migrate
 
 
 @click.group()

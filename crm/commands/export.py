@@ -9,7 +9,7 @@ import click
 
 from crm.commands.common import fail, settings_or_exit
 from crm.context import console
-from ingest.problems import ProblemError
+from ingest.core.problems import ProblemError
 from reports.datasets import DATASETS, dataset_of, status_of
 from reports.export_writers import FORMATS
 from reports.exports import build_filters, write_export

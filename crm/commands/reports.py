@@ -10,7 +10,7 @@ from rich.table import Table
 
 from crm.commands.common import fail, settings_or_exit
 from crm.context import console
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from reports.runner import run_report
 from reports.runs import RunStore
 from reports.schedule import ConfigError, ReportsConfig, load_config, next_fire

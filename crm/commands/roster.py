@@ -10,9 +10,9 @@ from rich.table import Table
 
 from crm.commands.common import fail, settings_or_exit
 from crm.context import console, run_in_session
-from ingest.problems import ProblemError
-from ingest.roster_file import read_roster_file
-from ingest.roster_import import ImportResult, audit_import, import_rows
+from ingest.core.problems import ProblemError
+from ingest.roster.file import read_roster_file
+from ingest.roster.importer import ImportResult, audit_import, import_rows
 
 
 @click.group()

@@ -9,14 +9,14 @@ from functools import partial
 import click
 
 from crm import server
+from crm.app import create_app
 from crm.checks import run_checks
 from crm.commands.common import host_option, port_option, seed_real_catalog, settings_or_exit, upgrade_database
 from crm.commands.warehouse import build_marts_once, load_demo_data
 from crm.commands.worker import extra_jobs
 from crm.context import console, err_console, run_in_session
 from crm.demo import DEMO_USERS, ensure_demo_accounts
-from ingest.app import create_app
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from warehouse.worker import run_worker
 
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from crm.commands.common import fail, settings_or_exit
 from crm.context import console
-from ingest.settings import Settings
+from ingest.core.settings import Settings
 from warehouse.build import build
 from warehouse.mock import seed_mock
 from warehouse.status import warehouse_status

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from bots.config import BotConfig
 from bots.fsm_storage import SQLiteStorage
-from ingest.catalog_seed import seed_catalog
-from ingest.db import Database
-from ingest.schema import CatalogItem
-from ingest.service_tokens import issue_token
-from ingest.settings import Settings
+from ingest.auth.service_tokens import issue_token
+from ingest.catalog.seed import seed_catalog
+from ingest.core.db import Database
+from ingest.core.schema import CatalogItem
+from ingest.core.settings import Settings
 from tests.bots.harness import BotHarness, make_harness
 
 # 11:00 in Tashkent on a Tuesday: "today" for date steps is 10.03.2026.

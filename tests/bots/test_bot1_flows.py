@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from bots.texts import t
-from ingest.schema import (
+from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     CampusTourRequest,

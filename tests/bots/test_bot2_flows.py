@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from bots.texts import t
-from ingest.schema import RosterEntry, Student, SurveyResponse
+from ingest.core.schema import RosterEntry, Student, SurveyResponse
 from tests.bots.conftest import catalog_id, count, rows
 from tests.bots.harness import BotHarness, Person
 

@@ -15,7 +15,7 @@ from bots.config import BotConfig, ConfigError
 from bots.fsm_storage import SQLiteStorage, open_storage
 from bots.runner import AlreadyRunning, host_lock_path, lock_path, polling_lock
 from bots.texts import CATALOGUES, t
-from ingest.schema import FoundationRequest
+from ingest.core.schema import FoundationRequest
 from tests.bots.conftest import count, stop
 from tests.bots.harness import Person
 from tests.bots.test_bot1_flows import register

@@ -14,7 +14,7 @@ from bots.api_client import ApiClient
 from bots.delivery import BASE_DELAY, Sender
 from bots.outbox import Outbox
 from bots.texts import t
-from ingest.schema import Admissions2026Application, Applicant, CampusTourRequest, FoundationRequest
+from ingest.core.schema import Admissions2026Application, Applicant, CampusTourRequest, FoundationRequest
 from tests.bots.conftest import count, rows, stop
 from tests.bots.harness import Person
 from tests.bots.test_bot1_flows import register

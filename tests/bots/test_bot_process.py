@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
-from ingest import migrate
-from ingest.catalog_seed import seed_catalog
-from ingest.db import Database
-from ingest.schema import Admissions2026Application, Applicant, CatalogItem, FoundationRequest
-from ingest.service_tokens import issue_token
+from ingest.auth.service_tokens import issue_token
+from ingest.catalog.seed import seed_catalog
+from ingest.core import migrate
+from ingest.core.db import Database
+from ingest.core.schema import Admissions2026Application, Applicant, CatalogItem, FoundationRequest
 from tests.bots.fake_telegram import FakeTelegram, Sent
 from tests.e2e import clean_env, crm_process, free_port, wait_ready
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bots.calendar import CalendarCB
 from bots.texts import t
-from ingest.schema import Applicant, CampusTourRequest
+from ingest.core.schema import Applicant, CampusTourRequest
 from tests.bots.conftest import count
 from tests.bots.harness import BotHarness, Person
 from tests.bots.test_bot1_flows import register

@@ -1,0 +1,323 @@
+"""The ingestion API's request and response bodies (SPEC §4): strict msgspec Structs shared by the server and the bots.
+
+Every request Struct forbids unknown fields, so a typo is a 400 naming the field, never silently dropped. Blank
+strings and absent fields mean "not supplied": the applicant and student upserts never erase a stored value with them.
+Catalog references come as `<name>_id` (a UUID) or `<name>_code` (a string); the server resolves and type-checks them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from ingest.core.problems import Problem
+
+# --- shared field types ------------------------------------------------------------------------------------------
+
+BIGINT_MAX = 2**63 - 1
+TelegramUserId = Annotated[int, Meta(ge=1, le=BIGINT_MAX, description="Telegram user id (positive)")]
+TelegramChatId = Annotated[int, Meta(ge=-BIGINT_MAX, le=BIGINT_MAX, description="Telegram chat id")]
+Short = Annotated[str, Meta(max_length=150)]
+Phone = Annotated[str, Meta(max_length=50)]
+Email = Annotated[
+    str,
+    Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", description="an e-mail address, or blank"),
+]
+Code = Annotated[str, Meta(min_length=1, max_length=100, description="a catalog code, e.g. DIR-SOFT-UZ")]
+Language = Annotated[str, Meta(max_length=8)]
+CourseYear = Annotated[int, Meta(ge=1, le=5, description="1..4, 5 = graduated")]
+Campaign = Annotated[str, Meta(min_length=1, max_length=64)]
+ExternalId = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S", description="university student id")]
+IdempotencyKey = Annotated[str, Meta(min_length=1, max_length=255)]
+Answers = Annotated[dict[str, Any], Meta(description="free-form answers of the bot's questions")]
+
+Gender = Literal["male", "female", "other", "unspecified", ""]
+Status = Literal["new", "submitted", "in_progress", "approved", "rejected"]
+ApplicationKind = Literal["admissions-2026", "campus-tour", "foundation", "polito-academy"]
+BatchKind = Literal[
+    "bot1.applicant",
+    "bot1.admissions_2026",
+    "bot1.campus_tour",
+    "bot1.foundation",
+    "bot1.polito_academy",
+    "bot2.survey",
+]
+CatalogType = Literal["region", "direction", "track", "subject", "program"]
+
+
+class _Request(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    """Base of every request body: unknown fields are errors; encoding omits defaults (what the bots send)."""
+
+
+# --- bot1 --------------------------------------------------------------------------------------------------------
+
+
+class ApplicantUpsert(_Request):
+    """`POST /bot1/applicants/upsert`; also the applicant part of every bot1 submit. Absent or blank = keep."""
+
+    telegram_user_id: TelegramUserId
+    telegram_chat_id: TelegramChatId | None = None
+    username: Short = ""
+    first_name: Short = ""
+    last_name: Short = ""
+    phone: Phone = ""
+    email: Email = ""
+    gender: Gender = ""
+    birth_date: date | None = None
+    language: Language = ""
+    region_id: uuid.UUID | None = None
+    region_code: Code | None = None
+
+
+class _Submit(ApplicantUpsert, kw_only=True):
+    status: Status = "submitted"
+    answers: Answers = msgspec.field(default_factory=dict)
+
+
+class Admissions2026Submit(_Submit, kw_only=True):
+    """`POST /bot1/admissions-2026/submit`: a direction is required (by id or code), a track is optional."""
+
+    direction_id: uuid.UUID | None = None
+    direction_code: Code | None = None
+    track_id: uuid.UUID | None = None
+    track_code: Code | None = None
+
+
+class CampusTourSubmit(_Submit, kw_only=True):
+    """`POST /bot1/campus-tour/submit`: `preferred_date` is stored in its own column."""
+
+    preferred_date: date | None = None
+
+
+class FoundationSubmit(_Submit, kw_only=True):
+    """`POST /bot1/foundation/submit`."""
+
+
+class PolitoAcademySubmit(_Submit, kw_only=True):
+    """`POST /bot1/polito-academy/submit`: an optional subject by id or code."""
+
+    subject_id: uuid.UUID | None = None
+    subject_code: Code | None = None
+
+
+SUBMIT_STRUCTS: dict[str, type[_Submit]] = {
+    "admissions-2026": Admissions2026Submit,
+    "campus-tour": CampusTourSubmit,
+    "foundation": FoundationSubmit,
+    "polito-academy": PolitoAcademySubmit,
+}
+
+
+class ApplicantOut(msgspec.Struct, kw_only=True):
+    """The applicant as stored after the (partial) upsert."""
+
+    id: uuid.UUID
+    telegram_user_id: int
+    telegram_chat_id: int | None
+    username: str
+    first_name: str
+    last_name: str
+    phone: str
+    email: str
+    gender: str
+    birth_date: date | None
+    language: str
+    region_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApplicationCreated(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The answer to a submit: ids and state only (no personal data, so the stored idempotent replay holds none)."""
+
+    id: uuid.UUID
+    kind: ApplicationKind
+    telegram_user_id: int
+    status: Status
+    submitted_at: datetime | None
+    created_at: datetime
+    direction_id: uuid.UUID | None = None
+    track_id: uuid.UUID | None = None
+    subject_id: uuid.UUID | None = None
+    preferred_date: date | None = None
+
+
+class CatalogLabel(msgspec.Struct, kw_only=True):
+    """A catalog item as a label in uz/ru/en."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    name_uz: str
+    name_ru: str
+    name_en: str
+
+
+class ApplicationSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One application of an applicant with its current status (`GET /bot1/applicants/{id}/applications`)."""
+
+    id: uuid.UUID
+    kind: ApplicationKind
+    status: Status
+    submitted_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    direction: CatalogLabel | None = None
+    track: CatalogLabel | None = None
+    subject: CatalogLabel | None = None
+    preferred_date: date | None = None
+
+
+class ApplicantApplications(msgspec.Struct, kw_only=True):
+    """All applications of one Telegram user, newest first; empty when the user never applied."""
+
+    telegram_user_id: int
+    applicant_id: uuid.UUID | None
+    count: int
+    results: list[ApplicationSummary]
+
+
+# --- bot2 --------------------------------------------------------------------------------------------------------
+
+
+class SurveySubmit(_Request):
+    """`POST /bot2/surveys/submit`. The roster decides program and course year; `program_*` and `course_year` are
+    used only to auto-enrol a student the roster does not know (campaign `bot2_auto`)."""
+
+    student_external_id: ExternalId
+    telegram_user_id: TelegramUserId | None = None
+    username: Short = ""
+    first_name: Short = ""
+    last_name: Short = ""
+    phone: Phone = ""
+    gender: Gender = ""
+    region_id: uuid.UUID | None = None
+    region_code: Code | None = None
+    program_id: uuid.UUID | None = None
+    program_code: Code | None = None
+    course_year: CourseYear | None = None
+    survey_campaign: Campaign = "default"
+    employment_status: Annotated[str, Meta(max_length=100)] = ""
+    employment_company: Annotated[str, Meta(max_length=255)] = ""
+    employment_role: Annotated[str, Meta(max_length=255)] = ""
+    suggestions: Annotated[str, Meta(max_length=10_000)] = ""
+    consents: dict[str, Any] = msgspec.field(default_factory=dict)
+    answers: Answers = msgspec.field(default_factory=dict)
+
+
+class RosterRef(msgspec.Struct, kw_only=True):
+    program_id: uuid.UUID
+    course_year: int
+
+
+class SurveySubmitted(msgspec.Struct, kw_only=True):
+    """`{ok, roster: {program_id, course_year}, response_id}`: the roster's values, which the response row copies."""
+
+    ok: bool
+    roster: RosterRef
+    response_id: uuid.UUID
+
+
+# --- either bot --------------------------------------------------------------------------------------------------
+
+
+class BotCatalogItem(msgspec.Struct, kw_only=True):
+    """One active catalog item for the bots' buttons (ids, never substring matching)."""
+
+    id: uuid.UUID
+    type: str
+    code: str
+    name: str
+    name_uz: str
+    name_ru: str
+    name_en: str
+    parent_id: uuid.UUID | None
+    sort_order: int
+    metadata: dict[str, Any]
+
+
+class BotCatalog(msgspec.Struct, kw_only=True):
+    """`GET /bot/catalog?type=...`: every active item of the type(s), in a stable order, in one answer."""
+
+    type: str | None
+    count: int
+    results: list[BotCatalogItem]
+
+
+class BatchItem(_Request):
+    """One queued submission: `payload` is exactly the body of the kind's single endpoint."""
+
+    kind: BatchKind
+    idempotency_key: IdempotencyKey
+    payload: dict[str, Any]
+
+
+MAX_BATCH_ITEMS = 1000
+
+
+class BatchRequest(_Request):
+    """`POST /ingest/batch`: up to 1,000 items of the calling bot's own kinds."""
+
+    items: Annotated[list[BatchItem], Meta(min_length=1, max_length=MAX_BATCH_ITEMS)]
+
+
+class BatchResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The outcome of one item, in item order: `id` when stored or replayed, `problem` on error."""
+
+    idempotency_key: str
+    status: Literal["created", "replayed", "error"]
+    id: uuid.UUID | None = None
+    problem: Problem | None = None
+
+
+class BatchResponse(msgspec.Struct, kw_only=True):
+    results: list[BatchResult]
+
+
+BATCH_KIND_SERVICE: dict[str, str] = {
+    "bot1.applicant": "bot1",
+    "bot1.admissions_2026": "bot1",
+    "bot1.campus_tour": "bot1",
+    "bot1.foundation": "bot1",
+    "bot1.polito_academy": "bot1",
+    "bot2.survey": "bot2",
+}
+
+BATCH_KIND_STRUCT: dict[str, type[_Request]] = {
+    "bot1.applicant": ApplicantUpsert,
+    "bot1.admissions_2026": Admissions2026Submit,
+    "bot1.campus_tour": CampusTourSubmit,
+    "bot1.foundation": FoundationSubmit,
+    "bot1.polito_academy": PolitoAcademySubmit,
+    "bot2.survey": SurveySubmit,
+}
+
+__all__ = [
+    "BATCH_KIND_SERVICE",
+    "BATCH_KIND_STRUCT",
+    "MAX_BATCH_ITEMS",
+    "SUBMIT_STRUCTS",
+    "Admissions2026Submit",
+    "ApplicantApplications",
+    "ApplicantOut",
+    "ApplicantUpsert",
+    "ApplicationCreated",
+    "ApplicationSummary",
+    "BatchItem",
+    "BatchRequest",
+    "BatchResponse",
+    "BatchResult",
+    "BotCatalog",
+    "BotCatalogItem",
+    "CampusTourSubmit",
+    "CatalogLabel",
+    "FoundationSubmit",
+    "PolitoAcademySubmit",
+    "RosterRef",
+    "SurveySubmit",
+    "SurveySubmitted",
+]

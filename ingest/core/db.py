@@ -1,0 +1,122 @@
+"""Database engines for the operational store: SQLite (embedded default) and Postgres, async for the API, sync for
+migrations and bulk jobs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from ingest.core import pg_pool  # the ingestion hot path's plain psycopg connections (Postgres only)
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Execution option for work that only reads: on SQLite its transactions take no write lock (deferred BEGIN), so
+# dashboard reads never queue behind writers. Postgres ignores it.
+READ_ONLY_OPTION = "crm_read_only"
+
+
+def async_url(url: str) -> URL:
+    """The URL with an asyncio driver (aiosqlite / psycopg)."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return u.set(drivername="sqlite+aiosqlite")
+    if u.get_backend_name() == "postgresql":
+        return u.set(drivername="postgresql+psycopg")
+    raise ValueError(f"unsupported database {u.get_backend_name()!r}: use sqlite or postgresql")
+
+
+def sync_url(url: str) -> URL:
+    """The URL with a blocking driver (pysqlite / psycopg), for Alembic and bulk loaders."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return u.set(drivername="sqlite")
+    if u.get_backend_name() == "postgresql":
+        return u.set(drivername="postgresql+psycopg")
+    raise ValueError(f"unsupported database {u.get_backend_name()!r}: use sqlite or postgresql")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for Postgres and in-memory SQLite."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(sync_engine: Engine) -> None:
+    """WAL, a busy timeout and foreign keys on every connection; explicit BEGIN IMMEDIATE transactions.
+
+    pysqlite's implicit transaction handling defers BEGIN and then fails with "database is locked" when a read
+    transaction later wants to write; taking the write lock at BEGIN makes concurrent writers queue on the busy
+    timeout instead (SQLite has one writer at a time anyway)."""
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement commits on its own
+        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY_OPTION) else "BEGIN IMMEDIATE")
+
+
+def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """The API's engine."""
+    _prepare_sqlite_file(url)
+    u = async_url(url)
+    if u.get_backend_name() == "sqlite":
+        engine = create_async_engine(u, pool_size=pool_size, max_overflow=pool_size)
+        _configure_sqlite(engine.sync_engine)
+        return engine
+    return create_async_engine(u, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+
+
+def make_sync_engine(url: str) -> Engine:
+    """A blocking engine with the same connection settings, for migrations, seeds and bulk loads."""
+    _prepare_sqlite_file(url)
+    u = sync_url(url)
+    engine = create_engine(u)
+    if u.get_backend_name() == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+class Database:
+    """The engine and session factory one process uses; lives in the app state and in CLI commands."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = make_async_engine(url, pool_size=pool_size)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """One session inside one transaction: committed when the block ends, rolled back on any exception."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await pg_pool.close(self.engine)
+        await self.engine.dispose()

@@ -1,0 +1,290 @@
+"""The roster for the dashboard (SPEC §5, RS §3.7): list and read for viewers, create/change/delete for admins.
+
+The roster is the source of truth for a student's program and course year. Survey responses keep the program and
+year they were given with (history is never rewritten), and a roster row that has students or responses cannot be
+deleted (409): `is_active=false` retires it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+from msgspec import UNSET, Meta, UnsetType
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ingest.auth.guards import requires_admin, requires_viewer
+from ingest.catalog.labels import CatalogNested, label_joins, label_of
+from ingest.catalog.program_refs import resolve_program
+from ingest.core.problems import ProblemError
+from ingest.core.schema import RosterEntry, Student, SurveyResponse, utcnow
+from ingest.dashboard.crud import Audited, get_or_404, matching, one_or_404, set_given
+from ingest.http.list_filters import BoolParam, bool_of
+from ingest.http.pagination import (
+    DEFAULT_PAGE_SIZE,
+    OrderingParam,
+    Page,
+    PageParam,
+    PageSizeParam,
+    SearchParam,
+    order_by,
+    paginate,
+)
+
+ExternalId = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
+CourseYear = Annotated[int, Meta(ge=1, le=5, description="1..4, 5 = graduated")]
+Campaign = Annotated[str, Meta(min_length=1, max_length=64)]
+Name = Annotated[str, Meta(max_length=150)]
+Code = Annotated[str, Meta(min_length=1, max_length=100)]
+CourseYearParam = Annotated[int | None, Parameter(ge=1, le=5, description="1..5 (5 = graduated)")]
+_roster = RosterEntry.__table__
+
+
+class RosterRow(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    student_external_id: str
+    roster_campaign: str
+    program_id: uuid.UUID
+    program: CatalogNested | None
+    course_year: int
+    is_active: bool
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class RosterCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """`program_id` or `program_code`: a program or a direction."""
+
+    student_external_id: ExternalId
+    course_year: CourseYear
+    program_id: uuid.UUID | None = None
+    program_code: Code | None = None
+    roster_campaign: Campaign = "default"
+    is_active: bool = True
+    first_name: Name = ""
+    last_name: Name = ""
+    birth_date: date | None = None
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class RosterUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    student_external_id: ExternalId | UnsetType = UNSET
+    course_year: CourseYear | UnsetType = UNSET
+    program_id: uuid.UUID | UnsetType = UNSET
+    program_code: Code | UnsetType = UNSET
+    roster_campaign: Campaign | UnsetType = UNSET
+    is_active: bool | UnsetType = UNSET
+    first_name: Name | UnsetType = UNSET
+    last_name: Name | UnsetType = UNSET
+    birth_date: date | UnsetType | None = UNSET
+    metadata: dict[str, Any] | UnsetType = UNSET
+
+
+def roster_query() -> Select[Any]:
+    source, labels = label_joins(_roster, [(_roster.c.program_id, "program")])
+    return select(_roster, *labels).select_from(source)
+
+
+def roster_of(row: Any) -> RosterRow:
+    m = row._mapping
+    return RosterRow(
+        id=m["id"],
+        student_external_id=m["student_external_id"],
+        roster_campaign=m["roster_campaign"],
+        program_id=m["program_id"],
+        program=label_of(row, "program"),
+        course_year=m["course_year"],
+        is_active=m["is_active"],
+        first_name=m["first_name"],
+        last_name=m["last_name"],
+        birth_date=m["birth_date"],
+        metadata=m["metadata"] or {},
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+_ORDERING = {
+    "student_external_id": _roster.c.student_external_id,
+    "course_year": _roster.c.course_year,
+    "last_name": _roster.c.last_name,
+    "created_at": _roster.c.created_at,
+    "updated_at": _roster.c.updated_at,
+}
+
+
+@get("/roster/", guards=[requires_viewer], summary="List the roster")
+async def list_roster(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    program: uuid.UUID | None = None,
+    course_year: CourseYearParam = None,
+    is_active: BoolParam = None,
+    roster_campaign: str | None = None,
+    missing_birth_date: BoolParam = None,
+    search: SearchParam = None,
+    ordering: OrderingParam = None,
+    page: PageParam = 1,
+    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+) -> Page[RosterRow]:
+    """Filters: `program`, `course_year`, `is_active`, `roster_campaign`, `missing_birth_date`; `search` over the
+    student id and names; `ordering`: student_external_id, course_year, last_name, created_at, updated_at."""
+    query = roster_query()
+    if (active := bool_of(is_active, "is_active")) is not None:
+        query = query.where(_roster.c.is_active.is_(active))
+    if (missing := bool_of(missing_birth_date, "missing_birth_date")) is not None:
+        query = query.where(_roster.c.birth_date.is_(None) if missing else _roster.c.birth_date.is_not(None))
+    equal = [
+        (_roster.c.program_id, program),
+        (_roster.c.course_year, course_year),
+        (_roster.c.roster_campaign, roster_campaign),
+    ]
+    columns = [_roster.c.student_external_id, _roster.c.first_name, _roster.c.last_name]
+    query = matching(query, equal, search, columns)
+    query = query.order_by(*order_by(ordering, _ORDERING, ["student_external_id"], _roster.c.id))
+    return await paginate(db_session, request, query, page=page, page_size=page_size, build=roster_of)
+
+
+async def load_roster(session: AsyncSession, roster_id: uuid.UUID) -> RosterRow:
+    query = roster_query().where(_roster.c.id == roster_id)
+    return await one_or_404(session, query, roster_of, f"No roster row with id {roster_id}.")
+
+
+@get("/roster/{roster_id:uuid}", guards=[requires_viewer], summary="One roster row")
+async def retrieve_roster(db_session: NamedDependency[AsyncSession], roster_id: uuid.UUID) -> RosterRow:
+    return await load_roster(db_session, roster_id)
+
+
+async def _ensure_id_free(session: AsyncSession, external_id: str, roster_id: uuid.UUID | None = None) -> None:
+    query = select(func.count()).select_from(RosterEntry).where(RosterEntry.student_external_id == external_id)
+    if roster_id is not None:
+        query = query.where(RosterEntry.id != roster_id)
+    if await session.scalar(query):
+        raise ProblemError(
+            409,
+            "STUDENT_ID_TAKEN",
+            f"The roster already has student {external_id}.",
+            field="$.student_external_id",
+        )
+
+
+def _audit_view(row: RosterRow) -> dict[str, Any]:
+    return {
+        "student_external_id": row.student_external_id,
+        "program_id": str(row.program_id),
+        "course_year": row.course_year,
+        "roster_campaign": row.roster_campaign,
+        "is_active": row.is_active,
+    }
+
+
+ROSTER = Audited("bot2_roster", load_roster, _audit_view)
+
+
+@post("/roster/", guards=[requires_admin], summary="Add a student to the roster")
+async def create_roster(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], data: JSONBody[RosterCreate]
+) -> RosterRow:
+    """201; 409 STUDENT_ID_TAKEN for an id already on the roster; 400 INVALID_CATALOG_REF for an unknown program."""
+    external_id = data.student_external_id.strip()
+    program_id = await resolve_program(db_session, data.program_id, data.program_code, required=True)
+    await _ensure_id_free(db_session, external_id)
+    now = utcnow()
+    entry = RosterEntry(
+        id=uuid.uuid4(),
+        student_external_id=external_id,
+        roster_campaign=data.roster_campaign.strip(),
+        program_id=program_id,
+        course_year=data.course_year,
+        is_active=data.is_active,
+        first_name=data.first_name.strip(),
+        last_name=data.last_name.strip(),
+        birth_date=data.birth_date,
+        meta=data.metadata,
+        created_at=now,
+        updated_at=now,
+    )
+    db_session.add(entry)
+    return await ROSTER.written(db_session, request, "create", entry.id)
+
+
+async def _students_of(session: AsyncSession, roster_id: uuid.UUID) -> tuple[int, int]:
+    students = select(func.count()).select_from(Student).where(Student.roster_id == roster_id).scalar_subquery()
+    responses = (
+        select(func.count()).select_from(SurveyResponse).where(SurveyResponse.roster_id == roster_id).scalar_subquery()
+    )
+    row = (await session.execute(select(students, responses))).one()
+    return row[0], row[1]
+
+
+async def _apply_update(session: AsyncSession, entry: RosterEntry, data: RosterUpdate) -> None:
+    if (
+        not isinstance(data.student_external_id, UnsetType)
+        and data.student_external_id.strip() != entry.student_external_id
+    ):
+        students, _ = await _students_of(session, entry.id)
+        if students:
+            raise ProblemError(
+                409,
+                "ROSTER_IN_USE",
+                "This student has already used the bot under this id; the id cannot change.",
+                field="$.student_external_id",
+            )
+        await _ensure_id_free(session, data.student_external_id.strip(), entry.id)
+        entry.student_external_id = data.student_external_id.strip()
+    program_id = None if isinstance(data.program_id, UnsetType) else data.program_id
+    program_code = None if isinstance(data.program_code, UnsetType) else data.program_code
+    if program_id is not None or program_code is not None:
+        entry.program_id = await resolve_program(session, program_id, program_code, required=True)  # type: ignore[assignment]
+    fields = ("course_year", "roster_campaign", "is_active", "first_name", "last_name", "birth_date")
+    set_given(entry, data, fields, lambda value: value.strip() if isinstance(value, str) else value)
+    if not isinstance(data.metadata, UnsetType):
+        entry.meta = data.metadata
+    entry.updated_at = utcnow()
+
+
+async def _get_entry(session: AsyncSession, roster_id: uuid.UUID) -> RosterEntry:
+    return await get_or_404(session, RosterEntry, roster_id, f"No roster row with id {roster_id}.")
+
+
+@patch("/roster/{roster_id:uuid}", guards=[requires_admin], summary="Change a roster row")
+async def patch_roster(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    roster_id: uuid.UUID,
+    data: JSONBody[RosterUpdate],
+) -> RosterRow:
+    """Partial update. Past survey responses keep the program and year they were given with."""
+    entry = await _get_entry(db_session, roster_id)
+    before = await ROSTER.snapshot(db_session, roster_id)
+    await _apply_update(db_session, entry, data)
+    return await ROSTER.written(db_session, request, "update", roster_id, before)
+
+
+@delete("/roster/{roster_id:uuid}", guards=[requires_admin], summary="Delete a roster row")
+async def delete_roster(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], roster_id: uuid.UUID
+) -> None:
+    """204; 409 ROSTER_IN_USE when students or survey responses belong to it (set is_active=false instead)."""
+    entry = await _get_entry(db_session, roster_id)
+    students, responses = await _students_of(db_session, roster_id)
+    if students or responses:
+        raise ProblemError(
+            409,
+            "ROSTER_IN_USE",
+            f"Student {entry.student_external_id} has {responses} survey responses and {students} bot accounts; "
+            "set is_active=false to retire the row instead.",
+        )
+    await ROSTER.deleted(db_session, request, entry, await ROSTER.snapshot(db_session, roster_id))
+
+
+ROSTER_HANDLERS = [list_roster, retrieve_roster, create_roster, patch_roster, delete_roster]

@@ -1,0 +1,146 @@
+"""Bot2 survey writes (SPEC §4.3): the roster is the source of truth, students are upserted partially, responses are
+appended.
+
+- A known student (`student_external_id` in the roster) keeps the roster's program and course year, whatever the
+  request says; the response copies the roster's values.
+- An unknown student needs `program_id`/`program_code` (a `program` or `direction` item) and is enrolled in roster
+  campaign `bot2_auto` with the request's course year (1 when not given).
+- A Telegram id already bound to another student id is a 409 TELEGRAM_ID_CONFLICT: identities are never re-keyed.
+- Every submission appends a response row; analytics pick the latest per student and campaign.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ingest.contracts.api import RosterRef, SurveySubmit, SurveySubmitted
+from ingest.core.problems import ProblemError
+from ingest.core.schema import RosterEntry, Student, SurveyResponse
+from ingest.core.upsert import dialect_insert
+
+AUTO_CAMPAIGN = "bot2_auto"
+rosters = RosterEntry.__table__
+students = Student.__table__
+responses = SurveyResponse.__table__
+
+_STUDENT_TEXT = ("username", "first_name", "last_name", "phone")
+
+
+def roster_not_found() -> ProblemError:
+    return ProblemError(
+        400,
+        "ROSTER_NOT_FOUND",
+        "This student id is not in the roster; send program_id or program_code to enrol the student.",
+        field="$.program_id",
+    )
+
+
+def telegram_conflict() -> ProblemError:
+    return ProblemError(
+        409,
+        "TELEGRAM_ID_CONFLICT",
+        "This Telegram account is already bound to another student id.",
+        field="$.telegram_user_id",
+    )
+
+
+async def _roster(conn: AsyncConnection, body: SurveySubmit, program_id: uuid.UUID | None, now: datetime) -> Any:
+    ext_id = body.student_external_id.strip()
+    query = select(rosters.c.id, rosters.c.program_id, rosters.c.course_year).where(
+        rosters.c.student_external_id == ext_id
+    )
+    roster = (await conn.execute(query)).first()
+    if roster is not None:
+        return roster
+    if program_id is None:
+        raise roster_not_found()
+    row = {
+        "id": uuid.uuid4(),
+        "created_at": now,
+        "updated_at": now,
+        "student_external_id": ext_id,
+        "roster_campaign": AUTO_CAMPAIGN,
+        "program_id": program_id,
+        "course_year": body.course_year or 1,
+        "is_active": True,
+        "first_name": body.first_name.strip(),
+        "last_name": body.last_name.strip(),
+        "meta": {"source": "bot2"},
+    }
+    # ON CONFLICT DO NOTHING: a concurrent first submission of the same student enrols it once.
+    await conn.execute(
+        dialect_insert(conn, rosters).on_conflict_do_nothing(index_elements=["student_external_id"]), row
+    )
+    return (await conn.execute(query)).one()
+
+
+async def _student(
+    conn: AsyncConnection, body: SurveySubmit, roster_id: uuid.UUID, region_id: uuid.UUID | None, now: datetime
+) -> uuid.UUID:
+    ext_id = body.student_external_id.strip()
+    if body.telegram_user_id is not None:
+        bound = await conn.scalar(
+            select(students.c.student_external_id).where(students.c.telegram_user_id == body.telegram_user_id)
+        )
+        if bound is not None and bound != ext_id:
+            raise telegram_conflict()
+    row = {name: getattr(body, name).strip() for name in _STUDENT_TEXT}
+    row |= {
+        "id": uuid.uuid4(),
+        "created_at": now,
+        "updated_at": now,
+        "student_external_id": ext_id,
+        "roster_id": roster_id,
+        "telegram_user_id": body.telegram_user_id,
+        "gender": body.gender or "unspecified",
+        "region_id": region_id,
+    }
+    stmt = dialect_insert(conn, students)
+    new, old = stmt.excluded, students.c
+    keep: dict[str, Any] = {name: func.coalesce(func.nullif(new[name], ""), old[name]) for name in _STUDENT_TEXT}
+    keep |= {name: func.coalesce(new[name], old[name]) for name in ("telegram_user_id", "region_id")}
+    keep |= {
+        "gender": case((new.gender == "unspecified", old.gender), else_=new.gender),
+        "roster_id": new.roster_id,
+        "updated_at": new.updated_at,
+    }
+    stmt = stmt.on_conflict_do_update(index_elements=["student_external_id"], set_=keep).returning(students.c.id)
+    return (await conn.execute(stmt, row)).scalar_one()
+
+
+async def write_survey(
+    conn: AsyncConnection, body: SurveySubmit, refs: dict[str, uuid.UUID | None], now: datetime
+) -> tuple[SurveySubmitted, dict[str, Any]]:
+    """Store one submission; returns the answer and the audit `after` data (masked later)."""
+    roster = await _roster(conn, body, refs.get("program"), now)
+    student_id = await _student(conn, body, roster.id, refs.get("region"), now)
+    response_id = uuid.uuid4()
+    row = {
+        "id": response_id,
+        "created_at": now,
+        "updated_at": now,
+        "student_id": student_id,
+        "roster_id": roster.id,
+        "program_id": roster.program_id,
+        "course_year": roster.course_year,
+        "survey_campaign": body.survey_campaign,
+        "employment_status": body.employment_status.strip(),
+        "employment_company": body.employment_company.strip(),
+        "employment_role": body.employment_role.strip(),
+        "suggestions": body.suggestions,
+        "consents": body.consents,
+        "answers": body.answers,
+        "submitted_at": now,
+    }
+    await conn.execute(responses.insert(), row)
+    answer = SurveySubmitted(
+        ok=True, roster=RosterRef(program_id=roster.program_id, course_year=roster.course_year), response_id=response_id
+    )
+    after = {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
+    after |= {"student_external_id": body.student_external_id.strip(), "telegram_user_id": body.telegram_user_id}
+    return answer, after
