@@ -11,6 +11,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
+from ingest.contracts.problem import FieldError, Problem
 from ingest.core.observability import request_id_of
 
 log = logging.getLogger("crm.errors")
@@ -30,24 +31,6 @@ STATUS_CODES = {
     429: "RATE_LIMITED",
     503: "UNAVAILABLE",
 }
-
-
-class FieldError(msgspec.Struct, omit_defaults=True):
-    field: str
-    message: str
-
-
-class Problem(msgspec.Struct, omit_defaults=True):
-    """The body of every error response."""
-
-    type: str
-    title: str
-    status: int
-    code: str
-    detail: str = ""
-    field: str | None = None
-    errors: list[FieldError] | None = None
-    request_id: str = ""
 
 
 class ProblemError(Exception):

@@ -1,0 +1,38 @@
+"""Field types shared by every request body (SPEC §4.1): one declaration of each constraint, for the bots' contract
+and the dashboard's bodies alike. msgspec only: the bots import this without the server's dependencies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta
+
+BIGINT_MAX = 2**63 - 1
+TelegramUserId = Annotated[int, Meta(ge=1, le=BIGINT_MAX, description="Telegram user id (positive)")]
+TelegramChatId = Annotated[int, Meta(ge=-BIGINT_MAX, le=BIGINT_MAX, description="Telegram chat id")]
+Short = Annotated[str, Meta(max_length=150)]
+Phone = Annotated[str, Meta(max_length=50)]
+Email = Annotated[
+    str,
+    Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", description="an e-mail address, or blank"),
+]
+Code = Annotated[str, Meta(min_length=1, max_length=100, description="a catalog code, e.g. DIR-SOFT-UZ")]
+Language = Annotated[str, Meta(max_length=8)]
+CourseYear = Annotated[int, Meta(ge=1, le=5, description="1..4, 5 = graduated")]
+Campaign = Annotated[str, Meta(min_length=1, max_length=64)]
+ExternalId = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S", description="university student id")]
+IdempotencyKey = Annotated[str, Meta(min_length=1, max_length=255)]
+Answers = Annotated[dict[str, Any], Meta(description="free-form answers of the bot's questions")]
+
+Gender = Literal["male", "female", "other", "unspecified", ""]
+Status = Literal["new", "submitted", "in_progress", "approved", "rejected"]
+ApplicationKind = Literal["admissions-2026", "campus-tour", "foundation", "polito-academy"]
+BatchKind = Literal[
+    "bot1.applicant",
+    "bot1.admissions_2026",
+    "bot1.campus_tour",
+    "bot1.foundation",
+    "bot1.polito_academy",
+    "bot2.survey",
+]
+CatalogType = Literal["region", "direction", "track", "subject", "program"]
