@@ -1,5 +1,6 @@
 """The bots' HTTP client for the ingestion API (SPEC §4): service token on every call, `Idempotency-Key` on every
-submission, and errors sorted into "try again later" (`ApiUnavailable`) and "the server said no" (`ApiRejected`)."""
+submission, and errors sorted into "try again later" (`ApiUnavailable`) and "the server said no" (`ApiRejected`).
+Each kind's endpoint comes from the contract's registry (`ingest.contracts.kinds`)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,15 @@ from typing import Any
 
 import httpx
 
+from ingest.contracts.kinds import BATCH_KINDS
+
 API = "/api/v1"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # A batch of a few hundred items may take the server longer than one submission; a timeout only means a replay.
 BATCH_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 
-# kind (as in the batch endpoint) -> single endpoint
-SUBMIT_PATHS: dict[str, str] = {
-    "bot1.applicant": f"{API}/bot1/applicants/upsert",
-    "bot1.admissions_2026": f"{API}/bot1/admissions-2026/submit",
-    "bot1.campus_tour": f"{API}/bot1/campus-tour/submit",
-    "bot1.foundation": f"{API}/bot1/foundation/submit",
-    "bot1.polito_academy": f"{API}/bot1/polito-academy/submit",
-    "bot2.survey": f"{API}/bot2/surveys/submit",
-}
+# kind (as in the batch endpoint) -> its single endpoint
+SUBMIT_PATHS: dict[str, str] = {name: f"{API}{kind.path}" for name, kind in BATCH_KINDS.items()}
 BATCH_PATH = f"{API}/ingest/batch"
 # 4xx answers that say "not now" rather than "never": timeout, in-flight duplicate key, too early, rate limited.
 RETRYABLE_4XX = {408, 409, 425, 429}
