@@ -181,9 +181,30 @@ def yes_no_step(
         await answered(await Turn.of(callback, deps, state), callback_data.value == "yes")
 
 
-def catalog_step(router: Handlers, step: State, type_: str, then: Then) -> None:
-    """The handlers of a catalog question (its prompt is the form's own): a button keeps `<type>_id` and the item's
-    names; Retry asks again after the catalog could not be had."""
+def catalog_step(
+    router: Handlers,
+    step: State,
+    type_: str,
+    then: Then,
+    *,
+    question: str | None = None,
+    columns: int = 1,
+    required: bool = False,
+) -> None:
+    """The handlers of a catalog question: a button keeps `<type>_id` and the item's names; Retry asks again after
+    the catalog could not be had. With `question`, its prompt too: when the catalog offers nothing, an optional
+    choice is passed over and a required one offers Retry."""
+
+    if question is not None:
+
+        @PROMPTS.of(step)
+        async def ask(turn: Turn) -> None:
+            if await ask_catalog(turn, type_, question, columns) != []:
+                return
+            if required:
+                await turn.say("catalog_unavailable", keyboards.retry(turn.lang))
+            else:
+                await advance(turn, then)
 
     @router.callback_query(step, keyboards.ActCB.filter(F.name == "retry"))
     async def retry(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:

@@ -11,15 +11,15 @@ import msgspec
 from aiogram import F
 from aiogram.filters import CommandStart
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
 from bots import keyboards, validators
-from bots.bot2.states import Survey
 from bots.catalog_cache import name_in
 from bots.deps import Deps
 from bots.forms import PROMPTS, Turn, begin, finish, get_form, has_lang, outcome_text, pressed, put
 from bots.routing import Handlers
-from bots.steps import TEXT, ask_catalog, catalog_step, identity_steps, invalid, text_step, yes_no_step
+from bots.steps import TEXT, catalog_step, identity_steps, invalid, text_step, yes_no_step
 from bots.texts import t
 from ingest.contracts.api import SurveySubmit
 
@@ -28,17 +28,32 @@ PROGRAM_TYPE = "program"
 MAX_SUGGESTIONS = 2000
 
 
+class Survey(StatesGroup):
+    """Stored as "Survey:<step>" in users' FSM storage: never rename."""
+
+    language = State()
+    contact = State()
+    first_name = State()
+    last_name = State()
+    gender = State()
+    region = State()
+    student_id = State()
+    program = State()
+    course_year = State()
+    employed = State()
+    company = State()
+    role = State()
+    want_help = State()
+    share = State()
+    suggestions = State()
+    confirm = State()
+
+
 async def home(turn: Turn) -> None:
     await turn.say("survey_again")
 
 
 # --- prompts -----------------------------------------------------------------------------------------------------
-
-
-@PROMPTS.of(Survey.program)
-async def _ask_program(turn: Turn) -> None:
-    if await ask_catalog(turn, PROGRAM_TYPE, "ask_program") == []:
-        await turn.say("catalog_unavailable", keyboards.retry(turn.lang))
 
 
 PROMPTS.say(Survey.course_year, "ask_course_year", keyboards.course_years)
@@ -64,7 +79,7 @@ async def start(message: Message, state: FSMContext, deps: Deps) -> None:
 
 identity_steps(router, Survey, after_gender=Survey.region, after_region=Survey.student_id)
 text_step(router, Survey.student_id, "ask_student_id", "student_id", validators.student_id, Survey.program)
-catalog_step(router, Survey.program, PROGRAM_TYPE, Survey.course_year)
+catalog_step(router, Survey.program, PROGRAM_TYPE, Survey.course_year, question="ask_program", required=True)
 
 
 @router.callback_query(Survey.course_year, keyboards.PickCB.filter(F.field == "year"))
