@@ -27,7 +27,7 @@ from aiogram.types import (
 from bots.delivery import Outcome
 from bots.deps import Deps
 from bots.keyboards import ActCB
-from bots.texts import lang_of, t
+from bots.texts import has, lang_of, t
 
 LANG = "lang"
 PROFILE = "profile"
@@ -38,11 +38,6 @@ MAX_HISTORY = 40
 KEPT = (LANG, PROFILE)  # survive /cancel, /menu and finished forms
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
-
-PROFILE_FIELDS = {"email", "phone", "first_name", "last_name", "birth_date", "region", "gender"}
-KNOWN_FIELDS = PROFILE_FIELDS | {
-    "direction", "track", "subject", "program", "preferred_date", "student_external_id", "course_year", "answers"
-}  # fmt: skip
 
 
 async def get_lang(state: FSMContext, fallback: str | None = None) -> str:
@@ -136,25 +131,27 @@ def problem_field(problem: dict[str, Any]) -> str | None:
     return (ref.group(1) if ref else base) or None
 
 
-def fix_text(lang: str, problem: dict[str, Any], kind: str = "") -> str:
-    """What the user should change: bot1's profile fields live in Settings, everything else is in the form."""
+def fix_text(lang: str, problem: dict[str, Any], settings_fields: frozenset[str] = frozenset()) -> str:
+    """What the user should change: a field among the bot's `settings_fields` is fixed in Settings, any other
+    field the texts can name is in the form."""
     if problem.get("code") == "TELEGRAM_ID_CONFLICT":
         return t(lang, "fix_telegram_conflict")
     field = problem_field(problem)
-    if field not in KNOWN_FIELDS:
+    if field is None or not has(f"field_{field}"):
         return t(lang, "fix_generic")
-    in_profile = kind.startswith("bot1.") and field in PROFILE_FIELDS
-    return t(lang, "fix_profile" if in_profile else "fix_form", field=t(lang, f"field_{field}"))
+    return t(lang, "fix_profile" if field in settings_fields else "fix_form", field=t(lang, f"field_{field}"))
 
 
-def outcome_text(lang: str, outcome: Outcome, *, background: bool = False) -> str:
+def outcome_text(
+    lang: str, outcome: Outcome, *, settings_fields: frozenset[str] = frozenset(), background: bool = False
+) -> str:
     """What to tell the user: registered, queued for delivery, or refused with what to fix."""
     ref = outcome.item.ref
     if outcome.state == "delivered":
         return t(lang, "delivered_later" if background else "submit_delivered", ref=ref)
     if outcome.state == "rejected":
         reason = str(outcome.problem.get("detail") or outcome.problem.get("title") or outcome.problem.get("code"))
-        fix = fix_text(lang, outcome.problem, outcome.item.kind)
+        fix = fix_text(lang, outcome.problem, settings_fields)
         return t(lang, "submit_rejected", ref=ref, reason=reason, fix=fix)
     return t(lang, "submit_deferred", ref=ref)
 
@@ -267,13 +264,14 @@ class Prompts:
 PROMPTS = Prompts()
 
 
-def make_notifier(bot: Bot, *, silent_kinds: frozenset[str] = frozenset()):
+def make_notifier(bot: Bot, *, silent_kinds: frozenset[str], settings_fields: frozenset[str]):
     """Tell users about outcomes reached in the background (after a queued submission is finally delivered)."""
 
     async def notify(outcome: Outcome) -> None:
         item = outcome.item
         if item.chat_id is None or (outcome.state == "delivered" and item.kind in silent_kinds):
             return
-        await bot.send_message(chat_id=item.chat_id, text=outcome_text(item.lang, outcome, background=True))
+        text = outcome_text(item.lang, outcome, settings_fields=settings_fields, background=True)
+        await bot.send_message(chat_id=item.chat_id, text=text)
 
     return notify

@@ -107,17 +107,9 @@ def catalog(lang: str, items: Sequence[CatalogItem], columns: int = 1) -> Inline
     return _inline(_chunks(buttons, columns))
 
 
-def main_menu(lang: str) -> InlineKeyboardMarkup:
-    def b(key: str, item: str) -> tuple[str, CallbackData]:
-        return t(lang, key), MenuCB(item=item)
-
-    return _inline(
-        [
-            [b("btn_menu_campus", "campus"), b("btn_menu_admissions", "admissions")],
-            [b("btn_menu_foundation", "foundation"), b("btn_menu_polito", "polito")],
-            [b("btn_menu_apps", "apps"), b("btn_menu_settings", "settings")],
-        ]
-    )
+def menu(lang: str, items: Sequence[tuple[str, str]], columns: int = 2) -> InlineKeyboardMarkup:
+    """Menu buttons, each a (texts key, menu item) pair, `columns` to a row."""
+    return _inline(_chunks([(t(lang, key), MenuCB(item=item)) for key, item in items], columns))
 
 
 def settings(lang: str) -> InlineKeyboardMarkup:

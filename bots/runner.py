@@ -21,17 +21,20 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 
 from bots.api_client import ApiClient
+from bots.bot1.bot import BOT1
+from bots.bot2.bot import BOT2
 from bots.catalog_cache import CatalogCache
 from bots.config import BotConfig
 from bots.delivery import Sender
 from bots.deps import Deps
-from bots.dispatcher import SILENT_KINDS, build_dispatcher
-from bots.forms import make_notifier
+from bots.dispatcher import BotSpec, build_dispatcher
 from bots.fsm_storage import open_storage
 from bots.navigation import publish_commands
 from bots.outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+BOTS: dict[str, BotSpec] = {"bot1": BOT1, "bot2": BOT2}  # by `BotConfig.name`
 
 
 class AlreadyRunning(RuntimeError):
@@ -85,9 +88,10 @@ async def run(config: BotConfig) -> None:
         api = ApiClient(config.api_url, config.service_token)
         outbox = await Outbox.open(config.state_dir / "outbox.sqlite3")
         storage = await open_storage(config.state_dir / "fsm.sqlite3", config.redis_url)
-        sender = Sender(outbox, api, notify=make_notifier(bot, silent_kinds=SILENT_KINDS))
+        spec = BOTS[config.name]
+        sender = Sender(outbox, api, notify=spec.notifier(bot))
         deps = Deps(config, api, CatalogCache(api, config.state_dir, ttl=config.catalog_ttl), outbox, sender)
-        dp = build_dispatcher(deps, storage)
+        dp = build_dispatcher(spec, deps, storage)
         try:
             await publish_commands(bot)
         except TelegramAPIError as exc:  # cosmetic: the bot works without its command menu

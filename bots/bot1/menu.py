@@ -12,30 +12,36 @@ from aiogram.types import CallbackQuery
 
 from bots import keyboards
 from bots.api_client import ApiUnavailable
+from bots.bot1.sections import main_menu
 from bots.deps import Deps
 from bots.forms import Turn, finish, get_profile, pressed, problem_field
 from bots.routing import Handlers
 from bots.texts import t
+from ingest.contracts.kinds import APPLICATION_KINDS, BATCH_KINDS, STATUSES
 
 router = Handlers("bot1.menu")
 
-KIND_KEYS = {  # API application kind / outbox kind -> texts key
-    "admissions-2026": "kind_admissions_2026",
-    "campus-tour": "kind_campus_tour",
-    "foundation": "kind_foundation",
-    "polito-academy": "kind_polito_academy",
-    "bot1.admissions_2026": "kind_admissions_2026",
-    "bot1.campus_tour": "kind_campus_tour",
-    "bot1.foundation": "kind_foundation",
-    "bot1.polito_academy": "kind_polito_academy",
-    "bot1.applicant": "kind_applicant",
+
+def _kind_text(batch_kind: str) -> str:
+    return f"kind_{batch_kind.partition('.')[2]}"  # "bot1.campus_tour" -> "kind_campus_tour"
+
+
+# API application kind / outbox kind -> texts key
+KIND_KEYS: dict[str, str] = {
+    **{kind.slug: _kind_text(kind.batch_kind) for kind in APPLICATION_KINDS},
+    **{name: _kind_text(name) for name, batch in BATCH_KINDS.items() if batch.service == "bot1"},
 }
-STATUSES = ("new", "submitted", "in_progress", "approved", "rejected")
 MAX_LISTED = 20  # newest first; keeps the message far below Telegram's 4096 characters
 
 
 async def show(turn: Turn) -> None:
-    await turn.say("main_menu", keyboards.main_menu(turn.lang))
+    await turn.say("main_menu", main_menu(turn.lang))
+
+
+async def home(turn: Turn) -> None:
+    """Where /menu and /cancel lead: the main menu, once registered."""
+    if await registered(turn):
+        await show(turn)
 
 
 async def registered(turn: Turn) -> bool:
@@ -47,7 +53,7 @@ async def registered(turn: Turn) -> bool:
 
 
 @router.callback_query(keyboards.MenuCB.filter(F.item == "home"))
-async def home(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
+async def home_button(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
     await pressed(callback)
     await finish(state)
     await show(await Turn.of(callback, deps, state))
@@ -65,14 +71,6 @@ async def settings(callback: CallbackQuery, state: FSMContext, deps: Deps) -> No
 async def change_language(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
     await callback.answer()
     await (await Turn.of(callback, deps, state)).say("choose_language", keyboards.languages())
-
-
-@router.callback_query(keyboards.MenuCB.filter(F.item == "profile"))
-async def update_profile(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
-    from bots.bot1.registration import edit_profile
-
-    await pressed(callback)
-    await edit_profile(await Turn.of(callback, deps, state))
 
 
 @router.callback_query(keyboards.MenuCB.filter(F.item == "apps"))

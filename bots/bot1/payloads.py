@@ -1,5 +1,6 @@
 """Bot1's request bodies, built through the ingestion contract (`ingest.contracts.api`): a field the API does not know
-fails here, in the bot's tests, not as a dead letter in production."""
+fails here, in the bot's tests, not as a dead letter in production. Each section adds its own fields (its spec's
+`fields`) to the applicant's."""
 
 from __future__ import annotations
 
@@ -7,13 +8,7 @@ from typing import Any
 
 import msgspec
 
-from ingest.contracts.api import (
-    Admissions2026Submit,
-    ApplicantUpsert,
-    CampusTourSubmit,
-    FoundationSubmit,
-    PolitoAcademySubmit,
-)
+from ingest.contracts.api import ApplicantUpsert
 
 APPLICANT_FIELDS = (
     "telegram_user_id", "telegram_chat_id", "username", "first_name", "last_name", "phone", "email", "gender",
@@ -35,37 +30,11 @@ def applicant(profile: dict[str, Any]) -> dict[str, Any]:
     return _body(ApplicantUpsert, _applicant(profile))
 
 
-def campus_tour(profile: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
-    answers = {
-        "organization": form["organization"],
-        "position": form["position"],
-        "visitor_count": form["visitors"],
-        "preferred_date": form["date"],
-        "time_slot": form["time"],
-    }
-    if form.get("extra_phone"):
-        answers["second_phone"] = form["extra_phone"]
-    # preferred_date goes top-level too: the column is what staff and marts read (RS §13 item 6).
-    return _body(CampusTourSubmit, {**_applicant(profile), "preferred_date": form["date"], "answers": answers})
+def application(struct: type[ApplicantUpsert], profile: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """A section's submission: the applicant's fields, then the section's own."""
+    return _body(struct, {**_applicant(profile), **fields})
 
 
-def admissions(profile: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
-    answers = {"second_phone": form.get("extra_phone", "")} if form.get("extra_phone") else {}
-    return _body(
-        Admissions2026Submit,
-        {
-            **_applicant(profile),
-            "direction_id": form["direction_id"],
-            "track_id": form.get("track_id"),
-            "answers": answers,
-        },
-    )
-
-
-def foundation(profile: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
-    answers = {"second_phone": form["extra_phone"]} if form.get("extra_phone") else {}
-    return _body(FoundationSubmit, {**_applicant(profile), "answers": answers})
-
-
-def polito_academy(profile: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
-    return _body(PolitoAcademySubmit, {**_applicant(profile), "subject_id": form.get("subject_id")})
+def second_phone(form: dict[str, Any]) -> dict[str, str]:
+    """The optional extra phone, as the `answers` entry the sections that ask for it keep."""
+    return {"second_phone": form["extra_phone"]} if form.get("extra_phone") else {}

@@ -40,6 +40,6 @@ def words(lang: str | None, key: str) -> list[str]:
     return CATALOGUES[lang_of(lang)][key].split()
 
 
-def all_variants(key: str) -> set[str]:
-    """The text `key` in every language (to recognise a reply-keyboard button whatever the language)."""
-    return {catalogue[key] for catalogue in CATALOGUES.values()}
+def has(key: str) -> bool:
+    """Whether the catalogue has the text `key` (every language has the same keys)."""
+    return key in CATALOGUES[DEFAULT_LANG]

@@ -20,9 +20,9 @@ from bots.catalog_cache import CatalogCache
 from bots.config import BotConfig
 from bots.delivery import Sender
 from bots.deps import Deps
-from bots.dispatcher import SILENT_KINDS, build_dispatcher
-from bots.forms import make_notifier
+from bots.dispatcher import build_dispatcher
 from bots.outbox import Outbox
+from bots.runner import BOTS
 from tests.bots.mocked_bot import MockedBot
 
 
@@ -173,10 +173,11 @@ async def make_harness(
     api = ApiClient(service_token=config.service_token, http=http)
     bot = bot or MockedBot()
     outbox = outbox or await Outbox.open(config.state_dir / "outbox.sqlite3")
-    sender = Sender(outbox, api, notify=make_notifier(bot, silent_kinds=SILENT_KINDS), rng=lambda: 0.0)
+    spec = BOTS[config.name]
+    sender = Sender(outbox, api, notify=spec.notifier(bot), rng=lambda: 0.0)
     deps = Deps(config, api, CatalogCache(api, config.state_dir, ttl=config.catalog_ttl), outbox, sender)
     if utcnow is not None:
         deps.utcnow = utcnow
-    harness = BotHarness(build_dispatcher(deps, storage), bot, deps, storage, network)
+    harness = BotHarness(build_dispatcher(spec, deps, storage), bot, deps, storage, network)
     harness._seen = len(bot.recorder.calls)  # a restarted bot keeps the chat history, not the unread marker
     return harness

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from bots import validators
+from bots.bot1.registration import PROFILE_FIELDS
 from bots.calendar import CalendarCB, DateRange, build
 from bots.forms import fix_text, problem_field
 
@@ -80,9 +81,7 @@ def test_birthday_on_29_february_and_age_edges() -> None:
 def test_problem_fields_become_advice() -> None:
     assert problem_field({"field": "$.items[3].payload.region_id"}) == "region"
     assert problem_field({"errors": [{"field": "$.email", "message": "x"}]}) == "email"
-    assert "⚙️ Settings" in fix_text("en", {"field": "$.email"}, "bot1.foundation")
-    assert "«e-mail»" not in fix_text("en", {"field": "$.email"}, "bot1.foundation")
-    assert fix_text("en", {"field": "$.student_external_id"}, "bot2.survey").endswith("check «student ID» (/menu).")
-    assert (
-        fix_text("en", {"code": "X"}, "bot2.survey") == "please check your answers and fill in the form again (/menu)."
-    )
+    assert "⚙️ Settings" in fix_text("en", {"field": "$.email"}, PROFILE_FIELDS)
+    assert "«e-mail»" not in fix_text("en", {"field": "$.email"}, PROFILE_FIELDS)
+    assert fix_text("en", {"field": "$.student_external_id"}).endswith("check «student ID» (/menu).")
+    assert fix_text("en", {"code": "X"}) == "please check your answers and fill in the form again (/menu)."
