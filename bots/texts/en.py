@@ -149,7 +149,6 @@ TEXTS: dict[str, str] = {
     "kind_foundation": "Foundation Year",
     "kind_polito_academy": "Polito Academy",
     "kind_applicant": "Profile",
-    "kind_survey": "Survey",
     "apps_title": "📋 Your applications:",
     "apps_empty": "You have no applications yet.",
     "apps_line": "• {kind}{detail}: {status} ({date})",

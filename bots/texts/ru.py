@@ -151,7 +151,6 @@ TEXTS: dict[str, str] = {
     "kind_foundation": "Foundation Year",
     "kind_polito_academy": "Polito Academy",
     "kind_applicant": "Профиль",
-    "kind_survey": "Опрос",
     "apps_title": "📋 Ваши заявки:",
     "apps_empty": "У вас пока нет заявок.",
     "apps_line": "• {kind}{detail}: {status} ({date})",

@@ -150,7 +150,6 @@ TEXTS: dict[str, str] = {
     "kind_foundation": "Foundation Year",
     "kind_polito_academy": "Polito Academy",
     "kind_applicant": "Profil",
-    "kind_survey": "So'rovnoma",
     "apps_title": "📋 Arizalaringiz:",
     "apps_empty": "Sizda hali arizalar yo'q.",
     "apps_line": "• {kind}{detail}: {status} ({date})",

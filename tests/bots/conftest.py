@@ -49,9 +49,6 @@ def config_for(name: str, settings: Settings, tokens: dict[str, str], **kw: obje
     )
 
 
-HarnessFactory = Callable[..., "AsyncIterator[BotHarness]"]
-
-
 @pytest.fixture
 async def start_bot(
     settings: Settings, tokens: dict[str, str], client: AsyncTestClient[Litestar]
