@@ -4,22 +4,19 @@ per chunk so that an interrupted import keeps everything committed so far and th
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as adbc_pg
 import polars as pl
-import psycopg
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, SmallInteger, Uuid
 from sqlalchemy.engine import make_url
 
 from crm.reference_import.frames import Kind, normalise
-from ingest.core.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_path
 from ingest.core.schema import metadata
-from warehouse.bulk_load import Loader, PostgresLoader, SqliteLoader, sqlite_values
+from warehouse.bulk_load import Loader, open_loader, sqlite_values
 
 
 def column_kinds(table: str) -> dict[str, Kind]:
@@ -56,28 +53,17 @@ class Target:
 
     @contextmanager
     def open(self) -> Iterator[Target]:
-        if self.dialect == "postgresql":
-            dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
-            with psycopg.connect(dsn) as conn, adbc_pg.connect(dsn) as adbc:
-                self.loader, self._adbc = PostgresLoader(conn), adbc
+        """One write connection (warehouse.bulk_load's), plus an ADBC reader on Postgres; `commit` ends chunks."""
+        with open_loader(self.url) as loader:
+            self.loader = loader
+            if self.dialect != "postgresql":
+                # Reads go through the stdlib driver: ADBC's bundled SQLite misses WAL commits of this process.
                 yield self
-            return
-        path = sqlite_path(self.url)
-        if path is None:
-            raise ValueError("the import needs a file-backed SQLite database")
-        # Read with the stdlib driver too: ADBC's bundled SQLite misses WAL commits of this process's connections.
-        conn = sqlite3.connect(path, isolation_level=None, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        try:
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("BEGIN IMMEDIATE")
-            self.loader = SqliteLoader(conn)
-            yield self
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
+                return
+            dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+            with adbc_pg.connect(dsn) as adbc:
+                self._adbc = adbc
+                yield self
 
     def commit(self) -> None:
         if self.dialect == "postgresql":
