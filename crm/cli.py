@@ -7,6 +7,7 @@ import click
 
 from crm.commands import accounts, bot, db, mock, run, seed
 from crm.commands.export import export
+from crm.commands.import_reference import import_group
 from crm.commands.reports import reports
 from crm.commands.roster import roster
 from crm.commands.warehouse import warehouse
@@ -32,6 +33,7 @@ cli.add_command(bot.bot)
 cli.add_command(roster)
 cli.add_command(reports)
 cli.add_command(export)
+cli.add_command(import_group)
 
 
 def main() -> None:

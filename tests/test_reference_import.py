@@ -1,0 +1,203 @@
+"""`crm import reference` (issue 14): a hand-made reference database (tests/reference_db.py, own DDL from RS §2,
+with RS §13's awkward rows) moved into the operational store on SQLite and on Postgres (the reference on the same
+backend as the store): exact counts, uuids kept, refusals reported, idempotent, dry-run writes nothing, old staff
+passwords and service tokens keep working, and the analytics give RS §5's figures or SPEC's where RS §13 says so."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import select
+
+from crm.reference_import.run import ImportReport, run_import
+from ingest.catalog.seed import seed_catalog
+from ingest.core.schema import Admissions2026Application, CampusTourRequest, CatalogItem, SurveyResponse, User
+from tests.analytics_dataset import make_publisher, viewer_headers
+from tests.conftest import create_pg_database, drop_pg_database, pg_admin_dsn, unique_db_name
+from tests.reference_db import ADMIN_PASSWORD, BOT1_TOKEN, U, create_postgres, create_sqlite, fill
+
+API = "/api/v1"
+# our table → (read, inserted, refused) for the hand-made reference
+EXPECTED = {
+    "catalog_item": (9, 9, 0),
+    "catalog_relation": (2, 1, 1),
+    "app_user": (3, 2, 1),
+    "service_token": (4, 3, 1),
+    "bot1_applicant": (3, 3, 0),
+    "bot1_admissions_2026": (6, 5, 1),
+    "bot1_campus_tour": (2, 2, 0),
+    "bot1_foundation": (1, 1, 0),
+    "bot1_polito_academy": (1, 1, 0),
+    "bot2_roster": (5, 4, 1),
+    "bot2_student": (4, 4, 0),
+    "bot2_survey_response": (5, 5, 0),
+    "bot2_enrollment": (3, 2, 1),
+    "audit_log": (2, 2, 0),
+}
+REFUSED = {
+    "catalog_relation": {U["rel_self"]},
+    "app_user": {U["viewer_dup"]},
+    "service_token": {U["tok_dash"]},
+    "bot1_admissions_2026": {U["a6"]},
+    "bot2_roster": {U["r4"]},
+    "bot2_enrollment": {U["e3"]},
+}
+
+
+@pytest.fixture
+def reference(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """The reference database on the store's backend; its URL."""
+    if db_url.startswith("sqlite"):
+        ref = create_sqlite(str(tmp_path / "reference.sqlite3"))
+        fill(ref)
+        ref.conn.close()
+        yield str(tmp_path / "reference.sqlite3")
+        return
+    name = unique_db_name("reference")
+    url = create_pg_database(name)
+    ref = create_postgres(pg_admin_dsn(url))
+    fill(ref)
+    ref.conn.close()
+    yield pg_admin_dsn(url)
+    drop_pg_database(name)
+
+
+def counts(report: ImportReport) -> dict[str, tuple[int, int, int]]:
+    return {r.table: (r.read, r.inserted, r.refused.height) for r in report.tables}
+
+
+def table_counts(db_url: str) -> dict[str, int]:
+    sql = [f'SELECT COUNT(*) FROM "{t}"' for t in EXPECTED]
+    if db_url.startswith("sqlite"):
+        with sqlite3.connect(db_url.split("///", 1)[1]) as conn:
+            return {t: conn.execute(q).fetchone()[0] for t, q in zip(EXPECTED, sql, strict=True)}
+    with psycopg.connect(pg_admin_dsn(db_url)) as conn:
+        return {t: conn.execute(q).fetchone()[0] for t, q in zip(EXPECTED, sql, strict=True)}  # type: ignore[index]
+
+
+def test_moves_every_table_with_exact_counts_and_refusals(reference: str, db_url: str) -> None:
+    report = run_import(reference, db_url)
+    assert counts(report) == EXPECTED
+    refused = {r.table: {uuid.UUID(i) for i in r.refused["id"]} for r in report.tables if r.refused.height}
+    assert refused == REFUSED
+    assert all(r.refused["reason"].str.len_chars().min() > 10 for r in report.tables if r.refused.height)
+    assert table_counts(db_url) == {t: n for t, (_, n, _) in EXPECTED.items()}
+    notes = {r.table: dict(r.notes) for r in report.tables}
+    assert notes["bot1_admissions_2026"] == {
+        "status new with submitted_at: submitted_at cleared": 1,
+        "submitted without submitted_at: set to created_at": 1,
+    }
+    assert report.counted_only == {"authn_revokedtoken": 2}
+
+
+async def test_uuids_codes_dates_and_the_submitted_at_rule(reference: str, db_url: str, session: Any) -> None:
+    run_import(reference, db_url)
+    items = {i.id: i for i in await session.scalars(select(CatalogItem))}
+    assert set(items) == {U[k] for k in ("dir_soft", "dir_mech", "track_it", "subj_math", "reg_tash", "reg_nocode",
+                                         "prog_compe", "prog_blank", "child")}  # fmt: skip
+    assert (items[U["reg_nocode"]].code, items[U["prog_blank"]].code) == ("REGION-001", "PROGRAM-001")
+    assert (items[U["dir_soft"]].name_uz, items[U["child"]].parent_id) == ("Software Engineering uz", U["dir_soft"])
+    apps = {a.id: a for a in await session.scalars(select(Admissions2026Application))}
+    assert apps[U["a4"]].status == "new" and apps[U["a4"]].submitted_at is None
+    assert apps[U["a5"]].submitted_at == apps[U["a5"]].created_at
+    tours = {t.id: t.preferred_date for t in await session.scalars(select(CampusTourRequest))}
+    assert {str(d) for d in tours.values()} == {"2026-03-01", "2026-03-05"}
+    surveys = {s.id: s for s in await session.scalars(select(SurveyResponse))}
+    assert surveys[U["sv5"]].submitted_at == surveys[U["sv5"]].created_at
+
+
+def test_a_second_run_changes_nothing(reference: str, db_url: str) -> None:
+    run_import(reference, db_url)
+    again = run_import(reference, db_url)
+    assert [(r.inserted, r.updated, r.merged) for r in again.tables] == [(0, 0, 0)] * len(EXPECTED)
+    assert {r.table: r.unchanged for r in again.tables} == {t: n for t, (_, n, _) in EXPECTED.items()}
+
+
+def test_dry_run_reports_everything_and_writes_nothing(reference: str, db_url: str) -> None:
+    dry = run_import(reference, db_url, dry_run=True)
+    assert counts(dry) == EXPECTED
+    assert sum(r.refused.height for r in dry.tables) == 6
+    assert set(table_counts(db_url).values()) == {0}
+
+
+def test_an_interrupted_import_is_completed_by_the_next_run(reference: str, db_url: str) -> None:
+    """What a kill -9 leaves: whole tables and chunks committed, later ones missing; the next run adds exactly those."""
+    run_import(reference, db_url)
+    lost = ["bot2_survey_response", "audit_log", "bot2_enrollment"]
+    _delete(db_url, lost)
+    again = run_import(reference, db_url)
+    assert {r.table: r.inserted for r in again.tables if r.inserted} == {t: EXPECTED[t][1] for t in lost}
+    assert table_counts(db_url) == {t: n for t, (_, n, _) in EXPECTED.items()}
+
+
+def _delete(db_url: str, tables: list[str]) -> None:
+    if db_url.startswith("sqlite"):
+        with sqlite3.connect(db_url.split("///", 1)[1]) as conn:
+            for t in tables:
+                conn.execute(f'DELETE FROM "{t}"')
+        return
+    with psycopg.connect(pg_admin_dsn(db_url)) as conn:
+        for t in tables:
+            conn.execute(f'DELETE FROM "{t}"')
+
+
+async def test_old_staff_password_logs_in_and_becomes_argon2(
+    reference: str, db_url: str, client: Any, session: Any
+) -> None:
+    run_import(reference, db_url)
+    response = await client.post(f"{API}/auth/login", json={"email": "admin@ttpu.uz", "password": ADMIN_PASSWORD})
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["role"] == "admin"
+    stored = await session.scalar(select(User.password_hash).where(User.id == U["admin"]))
+    assert stored.startswith("$argon2")
+    await session.rollback()  # on SQLite the read's transaction holds the write lock
+    wrong = await client.post(f"{API}/auth/login", json={"email": "admin@ttpu.uz", "password": "wrong-password"})
+    assert wrong.status_code in (400, 401)
+    run_import(reference, db_url)  # a re-run keeps the new hash: the password now belongs to our system
+    assert (await session.scalar(select(User.password_hash).where(User.id == U["admin"]))).startswith("$argon2")
+    await session.rollback()
+
+
+async def test_reference_service_tokens_work_on_bot_endpoints(reference: str, db_url: str, client: Any) -> None:
+    run_import(reference, db_url)
+    ok = await client.get(f"{API}/bot/catalog", params={"type": "region"}, headers={"X-SERVICE-TOKEN": BOT1_TOKEN})
+    assert ok.status_code == 200, ok.text
+    revoked = await client.get(f"{API}/bot/catalog", params={"type": "region"}, headers={"X-SERVICE-TOKEN": "old"})
+    assert revoked.status_code == 403
+
+
+async def test_analytics_after_a_build(
+    reference: str, db_url: str, app: Any, client: Any, db: Any, session: Any, settings: Any
+) -> None:
+    """by-direction: the reference was right (RS §5.4), the same counts. program-details-by-year: RS §13 item 11,
+    `unemployed` is not employed and inactive roster rows do not count.
+    course-year-coverage: totals are active roster rows (SPEC §8), not headcounts."""
+    run_import(reference, db_url)
+    headers = await viewer_headers(session, settings)
+    await make_publisher(app, db, session, settings)()
+    by_direction = (await client.get(f"{API}/analytics/admissions-2026/by-direction", headers=headers)).json()
+    assert {(d["direction_id"], d["value"]) for d in by_direction} == {(str(U["dir_soft"]), 2), (str(U["dir_mech"]), 1)}
+    details = (await client.get(f"{API}/analytics/bot2/program-details-by-year?course_year=1", headers=headers)).json()
+    compe = next(d for d in details if d["program_id"] == str(U["prog_compe"]))
+    # sen001's latest answer is `unemployed`; sen005's roster row is inactive. Reference: responded 2, employed 2.
+    assert (compe["responded"], compe["employed"], compe["unemployed"]) == (1, 0, 1)
+    years = (await client.get(f"{API}/analytics/bot2/course-year-coverage", headers=headers)).json()
+    assert [(y["course_year"], y["total"]) for y in years][:2] == [(1, 2), (2, 1)]  # reference: 10 and 5
+
+
+async def test_a_seeded_catalog_takes_the_reference_uuids(reference: str, db_url: str, session: Any) -> None:
+    """`crm up` seeds the catalog with its own uuids; unreferenced items with the reference's codes are re-keyed."""
+    await seed_catalog(session)
+    await session.commit()
+    report = run_import(reference, db_url)
+    catalog = report.tables[0]
+    assert (catalog.rekeyed, catalog.merged, catalog.refused.height) == (6, 0, 0)
+    soft = await session.scalar(select(CatalogItem.id).where(CatalogItem.code == "DIR-SOFT-UZ"))
+    assert soft == U["dir_soft"]
+    await session.rollback()
