@@ -75,25 +75,40 @@ _PG_INSERT = (
 )
 
 
-def _pg_insert_pgbench(dsn: str, clients: int, seconds: float) -> float:
+def pgbench_rate(
+    dsn: str,
+    script: str,
+    clients: int,
+    seconds: float,
+    *,
+    protocol: str = "simple",
+    options: str = "",
+    variables: dict[str, str] | None = None,
+) -> float:
+    """Transactions/s of `pgbench` running `script` from `clients` connections. `protocol="prepared"` binds the
+    script's `:variables` (its `\\set`s and `variables`) as parameters of a prepared statement; `options` go to the
+    server as PGOPTIONS."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as fh:
-        fh.write(_PG_INSERT + "\n")
-        script = fh.name
+        fh.write(script + "\n")
+        path = fh.name
     u = make_url(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
-    env = {**os.environ, "PGPASSWORD": u.password or ""}
+    env = {**os.environ, "PGPASSWORD": u.password or "", "PGOPTIONS": options}
     args = [
-        "pgbench", "-n", "-f", script, "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)),
+        "pgbench", "-n", "-M", protocol, "-f", path, "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)),
         "-T", str(max(1, round(seconds))), "-h", u.host or "127.0.0.1", "-p", str(u.port or 5432),
         "-U", u.username or "postgres", u.database or "postgres",
+        *(f"--define={name}={value}" for name, value in (variables or {}).items()),
     ]  # fmt: skip
     try:
-        out = subprocess.run(args, capture_output=True, text=True, env=env, check=True).stdout
+        run = subprocess.run(args, capture_output=True, text=True, env=env)
     finally:
-        os.unlink(script)
-    for line in out.splitlines():
+        os.unlink(path)
+    if run.returncode != 0:
+        raise RuntimeError(f"pgbench failed:\n{run.stderr[-2000:]}")
+    for line in run.stdout.splitlines():
         if line.startswith("tps"):
             return float(line.split("=")[1].split()[0])
-    raise RuntimeError(f"pgbench printed no tps line:\n{out}")
+    raise RuntimeError(f"pgbench printed no tps line:\n{run.stdout}")
 
 
 async def _pg_insert_psycopg(dsn: str, clients: int, seconds: float) -> float:
@@ -136,7 +151,7 @@ def pg_floors(url: str, *, clients: int = 16, seconds: float = 5.0, copy_rows: i
         conn.execute(_PG_DDL)
     try:
         if shutil.which("pgbench"):
-            insert_rate, method = _pg_insert_pgbench(dsn, clients, seconds), "pgbench"
+            insert_rate, method = pgbench_rate(dsn, _PG_INSERT, clients, seconds), "pgbench"
         else:
             insert_rate, method = asyncio.run(_pg_insert_psycopg(dsn, clients, seconds)), "psycopg"
         copy_rate = _pg_copy(dsn, copy_rows)

@@ -1,5 +1,6 @@
 """Ingestion benchmark (SPEC §13, issue 3): single admissions submissions/s at N concurrent clients and batch rows/s
-against a running `crm serve`, each beside the database's physical floors measured in the same run (bench.floors).
+against a running `crm serve`, each beside the database's physical floors measured in the same run (bench.floors),
+and on Postgres beside the floor of the same work: pgbench issuing the very statement one submit issues.
 
     uv run python -m bench.ingest --db postgres --workers 2 --seconds 10
     uv run python -m bench.ingest --db sqlite --seconds 10
@@ -24,10 +25,12 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import psycopg
 from rich.console import Console
 from rich.table import Table
@@ -35,13 +38,16 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bench.cpu import postgres_backends_cpu, process_tree_cpu
-from bench.floors import measure_floors
+from bench.floors import measure_floors, pgbench_rate
 from crm.context import in_session
 from ingest.auth.service_tokens import issue_token
 from ingest.catalog.seed import seed_catalog
+from ingest.contracts.api import Admissions2026Submit
 from ingest.core import migrate
 from ingest.core.schema import CatalogItem
 from ingest.core.settings import Settings
+from ingest.submissions import bot1_pg, idempotency
+from ingest.submissions.write import Submission
 
 console = Console(stderr=True)
 
@@ -293,6 +299,55 @@ def same_rows_floor(url: str) -> dict[str, Any]:
     return {"items": items, "seconds": round(elapsed, 2), "per_s": items / elapsed}
 
 
+# --- the single submit's own floor -------------------------------------------------------------------------------
+
+# Stand-ins in one submit's input document for what must differ between calls (a fresh key, application id and
+# lock; a random applicant, as in the load), replaced inside the statement from pgbench's bound variables.
+_KEY, _TG = "@floor-key@", 987_654_321_012
+
+
+def _submit_document(dsn: str, service: str) -> tuple[str, dict[str, str]]:
+    """The JSON document one admissions submit sends (ingest.submissions.bot1_pg.input_row of a real, prepared
+    Submission), and the SQL expression each of its stand-ins is replaced by."""
+    with psycopg.connect(dsn) as conn:
+        ids = {
+            t: conn.execute("SELECT id FROM catalog_item WHERE type = %s ORDER BY code LIMIT 1", (t,)).fetchone()[0]  # type: ignore[index]
+            for t in ("region", "direction", "track")
+        }
+    payload = admissions_payload(random.Random(1), {"regions": ["R"], "directions": ["D"], "tracks": ["T"]})
+    body = msgspec.convert({**payload, "telegram_user_id": _TG}, Admissions2026Submit)
+    sub = Submission(kind="bot1.admissions_2026", body=body, key=_KEY, context={"ip": "127.0.0.1", "user_agent": "b"})
+    sub.refs, sub.request_hash = ids, idempotency.request_hash(sub.kind, body)
+    row = bot1_pg.input_row(0, sub, service, datetime.now(UTC))
+    stand_ins = {  # innermost first: the applicant's stand-in cannot be met inside a spliced-in random number
+        str(_TG): ":tg::text",
+        str(row["app_id"]): "gen_random_uuid()::text",
+        _KEY: "'floor-' || :n::text",
+        f'"lock":{row["lock"]}': "'\"lock\":' || :n::text",
+    }
+    return msgspec.json.encode([row]).decode(), stand_ins
+
+
+def submit_statement_floor(url: str, clients: int, seconds: float) -> dict[str, Any]:
+    """Submits/s at which Postgres itself runs the statement one single submit issues (ingest.submissions.bot1_pg,
+    one item, key locked), from pgbench's `clients` prepared connections with the app pool's generic plans, on the
+    run's own database (same schema, indexes and rows): no HTTP, no Python. Each call binds a fresh key and a random
+    applicant (pgbench variables spliced into the same JSON document), so every call writes its four rows."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    document, stand_ins = _submit_document(dsn, "bot1")
+    expression = ":doc::text"  # bound like the app's $1 (pgbench would read the `:` inside a JSON literal as variables)
+    for stand_in, value in stand_ins.items():
+        expression = f"replace({expression}, '{stand_in}', {value})"
+    sql = bot1_pg.statement(frozenset({"admissions-2026"}), True)
+    sql = sql.replace("$1", f"({expression})").replace("$2", "now()").replace("$3", "'bot1'")
+    script = f"\\set n random(1, 9000000000000000000)\n\\set tg random(1, 50000)\n{sql.strip()};"
+    generic_plans = "-c plan_cache_mode=force_generic_plan"  # as ingest.core.pg_pool configures its connections
+    rate = pgbench_rate(
+        dsn, script, clients, seconds, protocol="prepared", options=generic_plans, variables={"doc": document}
+    )
+    return {"clients": clients, "per_s": rate, "method": "pgbench -M prepared"}
+
+
 # --- main --------------------------------------------------------------------------------------------------------
 
 
@@ -331,6 +386,7 @@ def main() -> None:
         batches = asyncio.run(run_batches(port, refs, args.batches, args.batch_size, args.batch_clients))
     finally:
         stop_server(proc)
+    statement = submit_statement_floor(url, args.clients, args.floor_seconds) if args.db == "postgres" else None
     same_rows = same_rows_floor(url) if args.db == "postgres" else None
     floor_url = url if args.db == "postgres" else f"sqlite:///{tmp / 'floor.sqlite3'}"
     floors = measure_floors(floor_url, clients=args.clients, seconds=args.floor_seconds)
@@ -342,6 +398,8 @@ def main() -> None:
         "batch": batches,
         "floors": floors.as_dict(),
         "single_vs_insert_floor": round(singles["per_s"] / floors.insert_rows_per_s, 3),
+        "single_statement_floor": statement,
+        "single_vs_statement_floor": round(singles["per_s"] / statement["per_s"], 3) if statement else None,
         "batch_vs_copy_floor": round(batches["per_s"] / floors.copy_rows_per_s, 3),
         "batch_same_rows_floor": same_rows,
     }
@@ -355,6 +413,14 @@ def main() -> None:
         f"{result['single_vs_insert_floor']:.3f}",
         str(singles["errors"]),
     )
+    if statement:
+        table.add_row(
+            "  floor of one submit's statement",
+            "",
+            f"{statement['per_s']:,.0f} (the same statement, pgbench, {statement['clients']} clients)",
+            f"{result['single_vs_statement_floor']:.3f}",
+            "",
+        )
     table.add_row(
         f"batch rows ({args.batch_size}/batch)",
         f"{batches['per_s']:,.0f}",

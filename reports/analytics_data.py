@@ -14,13 +14,13 @@ from typing import Any, Generic, TypeVar
 import duckdb
 import numpy as np
 
+from ingest.contracts.fields import STATUSES
 from reports.series_json import JoinedJSON, counts_text
 from reports.time_index import GroupedTimes, LatestIndex
 from reports.windows import MAX_US, Window, to_us
 from warehouse.contract import APPLICATION_KINDS
 from warehouse.snapshot import Snapshot
 
-STATUSES = ("new", "submitted", "in_progress", "approved", "rejected")
 COURSE_YEARS = (1, 2, 3, 4, 5)
 LANGS = ("uz", "ru", "en")
 T = TypeVar("T")

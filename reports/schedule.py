@@ -20,8 +20,8 @@ from warehouse.contract import APPLICATION_KINDS
 
 Format = Literal["csv", "parquet", "xlsx"]
 Lang = Literal["uz", "ru", "en"]
-Kind = Literal["admissions-2026", "campus-tour", "foundation", "polito-academy"]
-Status = Literal["new", "submitted", "in_progress", "approved", "rejected"]
+Kind = Literal[APPLICATION_KINDS]  # type: ignore[valid-type]
+Status = Literal[STATUSES]  # type: ignore[valid-type]
 Name = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
 

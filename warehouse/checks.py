@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from ingest.core.schema import APPLICATION_STATUSES, CATALOG_TYPES
+from ingest.contracts.fields import STATUSES as APPLICATION_STATUSES
+from ingest.core.schema import CATALOG_TYPES
 from warehouse import contract as c
 from warehouse.snapshot import parts
 from warehouse.staging import APPLICATION_TABLES

@@ -57,12 +57,14 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from ingest.contracts import kinds
+
 TS = pa.timestamp("us", tz="UTC")
 ID = pa.string()
 COUNT = pa.int64()
 YEAR = pa.int16()
 
-APPLICATION_KINDS = ("admissions-2026", "campus-tour", "foundation", "polito-academy")
+APPLICATION_KINDS = tuple(k.slug for k in kinds.APPLICATION_KINDS)
 EMPLOYED = "employed"  # exact match (RS §5.8 as fixed): any other status, including "", counts as unemployed
 ADMISSIONS_DIMENSIONS = ("direction", "track", "region", "status")
 

@@ -23,6 +23,7 @@ import polars as pl
 import pyarrow as pa
 from sqlalchemy.engine import make_url
 
+from ingest.contracts.kinds import APPLICATION_KINDS
 from ingest.core.db import sqlite_path
 from warehouse.sqlite_reader import HEADER, run_query
 from warehouse.staging import SOURCES, SourceTable, normalize, select_sql
@@ -40,8 +41,7 @@ NIL_ID = "00000000-0000-0000-0000-000000000000"
 # Extra source counts the checks compare the marts with (same transaction as the data).
 # name → (table, aggregate): computed in the same scan as the table's row count.
 EXTRA_COUNTS = {
-    "bot1_admissions_2026.submitted": ("bot1_admissions_2026", "count(submitted_at)"),
-    "bot1_polito_academy.submitted": ("bot1_polito_academy", "count(submitted_at)"),
+    **{f"{k.table}.submitted": (k.table, "count(submitted_at)") for k in APPLICATION_KINDS},
     "bot2_roster.active": ("bot2_roster", "count(CASE WHEN is_active THEN 1 END)"),
 }
 

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from ingest.core.schema import APPLICATION_STATUSES
+from ingest.contracts.fields import STATUSES as APPLICATION_STATUSES
 from warehouse.bulk_load import DEFER_CONSTRAINTS_ROWS, Loader, Progress, open_loader
 
 SCALES = ("small", "medium", "large", "xlarge")

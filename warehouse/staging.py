@@ -10,6 +10,8 @@ from typing import Literal
 import polars as pl
 import pyarrow as pa
 
+from ingest.contracts.kinds import APPLICATION_KINDS
+
 Kind = Literal["id", "nid", "ts", "nts", "ndate", "str", "bool", "int", "year"]
 
 POLARS_TYPES: dict[str, pl.DataType] = {
@@ -105,12 +107,7 @@ SOURCES: dict[str, SourceTable] = {
     )
 }
 
-APPLICATION_TABLES = {
-    "admissions-2026": "bot1_admissions_2026",
-    "campus-tour": "bot1_campus_tour",
-    "foundation": "bot1_foundation",
-    "polito-academy": "bot1_polito_academy",
-}
+APPLICATION_TABLES = {k.slug: k.table for k in APPLICATION_KINDS}
 
 
 def select_sql(table: SourceTable, dialect: str, where: str = "") -> str:

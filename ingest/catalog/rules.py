@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ingest.contracts.kinds import APPLICATION_KINDS
 from ingest.core.problems import FieldError, ProblemError
 from ingest.core.schema import (
-    Admissions2026Application,
+    APPLICATION_MODELS,
     Applicant,
     CatalogItem,
     EnrollmentHeadcount,
-    PolitoAcademyRequest,
     RosterEntry,
     Student,
     SurveyResponse,
@@ -26,12 +26,20 @@ PROGRAM_LEVELS = ("bachelor", "master")
 PROGRAM_TRACKS = ("italian", "uzbek", "n/a")
 PROGRAM_KEYS = ("duration_years", "language", "level", "track")
 
+
+def _application_references() -> list[tuple[Any, str]]:
+    """Each application kind's catalog references (registry order), named like "Polito Academy requests"."""
+    return [
+        (getattr(APPLICATION_MODELS[k.slug], f"{ref}_id"), f"{k.noun}s" + (f" ({ref})" if len(k.refs) > 1 else ""))
+        for k in APPLICATION_KINDS
+        for ref in k.refs
+    ]
+
+
 # What may point at a catalog item, and how a person would name it in a message.
 REFERENCES: tuple[tuple[Any, str], ...] = (
     (Applicant.region_id, "applicants"),
-    (Admissions2026Application.direction_id, "admissions applications (direction)"),
-    (Admissions2026Application.track_id, "admissions applications (track)"),
-    (PolitoAcademyRequest.subject_id, "Polito Academy requests"),
+    *_application_references(),
     (RosterEntry.program_id, "roster rows"),
     (Student.region_id, "students"),
     (SurveyResponse.program_id, "survey responses"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -17,8 +17,6 @@ from msgspec import Meta
 from ingest.contracts.fields import (  # noqa: F401  (re-exported: part of the bots' contract)
     BIGINT_MAX,
     Answers,
-    ApplicationKind,
-    BatchKind,
     Campaign,
     CatalogType,
     Code,
@@ -34,17 +32,16 @@ from ingest.contracts.fields import (  # noqa: F401  (re-exported: part of the b
     TelegramChatId,
     TelegramUserId,
 )
-from ingest.contracts.problem import Problem
 
 
-class _Request(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+class RequestBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
     """Base of every request body: unknown fields are errors; encoding omits defaults (what the bots send)."""
 
 
 # --- bot1 --------------------------------------------------------------------------------------------------------
 
 
-class ApplicantUpsert(_Request):
+class ApplicantUpsert(RequestBody):
     """`POST /bot1/applicants/upsert`; also the applicant part of every bot1 submit. Absent or blank = keep."""
 
     telegram_user_id: TelegramUserId
@@ -61,12 +58,14 @@ class ApplicantUpsert(_Request):
     region_code: Code | None = None
 
 
-class _Submit(ApplicantUpsert, kw_only=True):
+class ApplicationSubmit(ApplicantUpsert, kw_only=True):
+    """What every application body adds to the applicant: its status and the bot's answers."""
+
     status: Status = "submitted"
     answers: Answers = msgspec.field(default_factory=dict)
 
 
-class Admissions2026Submit(_Submit, kw_only=True):
+class Admissions2026Submit(ApplicationSubmit, kw_only=True):
     """`POST /bot1/admissions-2026/submit`: a direction is required (by id or code), a track is optional."""
 
     direction_id: uuid.UUID | None = None
@@ -75,29 +74,21 @@ class Admissions2026Submit(_Submit, kw_only=True):
     track_code: Code | None = None
 
 
-class CampusTourSubmit(_Submit, kw_only=True):
+class CampusTourSubmit(ApplicationSubmit, kw_only=True):
     """`POST /bot1/campus-tour/submit`: `preferred_date` is stored in its own column."""
 
     preferred_date: date | None = None
 
 
-class FoundationSubmit(_Submit, kw_only=True):
+class FoundationSubmit(ApplicationSubmit, kw_only=True):
     """`POST /bot1/foundation/submit`."""
 
 
-class PolitoAcademySubmit(_Submit, kw_only=True):
+class PolitoAcademySubmit(ApplicationSubmit, kw_only=True):
     """`POST /bot1/polito-academy/submit`: an optional subject by id or code."""
 
     subject_id: uuid.UUID | None = None
     subject_code: Code | None = None
-
-
-SUBMIT_STRUCTS: dict[str, type[_Submit]] = {
-    "admissions-2026": Admissions2026Submit,
-    "campus-tour": CampusTourSubmit,
-    "foundation": FoundationSubmit,
-    "polito-academy": PolitoAcademySubmit,
-}
 
 
 class ApplicantOut(msgspec.Struct, kw_only=True):
@@ -119,21 +110,6 @@ class ApplicantOut(msgspec.Struct, kw_only=True):
     updated_at: datetime
 
 
-class ApplicationCreated(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """The answer to a submit: ids and state only (no personal data, so the stored idempotent replay holds none)."""
-
-    id: uuid.UUID
-    kind: ApplicationKind
-    telegram_user_id: int
-    status: Status
-    submitted_at: datetime | None
-    created_at: datetime
-    direction_id: uuid.UUID | None = None
-    track_id: uuid.UUID | None = None
-    subject_id: uuid.UUID | None = None
-    preferred_date: date | None = None
-
-
 class CatalogLabel(msgspec.Struct, kw_only=True):
     """A catalog item as a label in uz/ru/en."""
 
@@ -145,34 +121,10 @@ class CatalogLabel(msgspec.Struct, kw_only=True):
     name_en: str
 
 
-class ApplicationSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One application of an applicant with its current status (`GET /bot1/applicants/{id}/applications`)."""
-
-    id: uuid.UUID
-    kind: ApplicationKind
-    status: Status
-    submitted_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    direction: CatalogLabel | None = None
-    track: CatalogLabel | None = None
-    subject: CatalogLabel | None = None
-    preferred_date: date | None = None
-
-
-class ApplicantApplications(msgspec.Struct, kw_only=True):
-    """All applications of one Telegram user, newest first; empty when the user never applied."""
-
-    telegram_user_id: int
-    applicant_id: uuid.UUID | None
-    count: int
-    results: list[ApplicationSummary]
-
-
 # --- bot2 --------------------------------------------------------------------------------------------------------
 
 
-class SurveySubmit(_Request):
+class SurveySubmit(RequestBody):
     """`POST /bot2/surveys/submit`. The roster decides program and course year; `program_*` and `course_year` are
     used only to auto-enrol a student the roster does not know (campaign `bot2_auto`)."""
 
@@ -236,75 +188,18 @@ class BotCatalog(msgspec.Struct, kw_only=True):
     results: list[BotCatalogItem]
 
 
-class BatchItem(_Request):
-    """One queued submission: `payload` is exactly the body of the kind's single endpoint."""
-
-    kind: BatchKind
-    idempotency_key: IdempotencyKey
-    payload: dict[str, Any]
-
-
-MAX_BATCH_ITEMS = 1000
-
-
-class BatchRequest(_Request):
-    """`POST /ingest/batch`: up to 1,000 items of the calling bot's own kinds."""
-
-    items: Annotated[list[BatchItem], Meta(min_length=1, max_length=MAX_BATCH_ITEMS)]
-
-
-class BatchResult(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """The outcome of one item, in item order: `id` when stored or replayed, `problem` on error."""
-
-    idempotency_key: str
-    status: Literal["created", "replayed", "error"]
-    id: uuid.UUID | None = None
-    problem: Problem | None = None
-
-
-class BatchResponse(msgspec.Struct, kw_only=True):
-    results: list[BatchResult]
-
-
-BATCH_KIND_SERVICE: dict[str, str] = {
-    "bot1.applicant": "bot1",
-    "bot1.admissions_2026": "bot1",
-    "bot1.campus_tour": "bot1",
-    "bot1.foundation": "bot1",
-    "bot1.polito_academy": "bot1",
-    "bot2.survey": "bot2",
-}
-
-BATCH_KIND_STRUCT: dict[str, type[_Request]] = {
-    "bot1.applicant": ApplicantUpsert,
-    "bot1.admissions_2026": Admissions2026Submit,
-    "bot1.campus_tour": CampusTourSubmit,
-    "bot1.foundation": FoundationSubmit,
-    "bot1.polito_academy": PolitoAcademySubmit,
-    "bot2.survey": SurveySubmit,
-}
-
 __all__ = [
-    "BATCH_KIND_SERVICE",
-    "BATCH_KIND_STRUCT",
-    "MAX_BATCH_ITEMS",
-    "SUBMIT_STRUCTS",
     "Admissions2026Submit",
-    "ApplicantApplications",
     "ApplicantOut",
     "ApplicantUpsert",
-    "ApplicationCreated",
-    "ApplicationSummary",
-    "BatchItem",
-    "BatchRequest",
-    "BatchResponse",
-    "BatchResult",
+    "ApplicationSubmit",
     "BotCatalog",
     "BotCatalogItem",
     "CampusTourSubmit",
     "CatalogLabel",
     "FoundationSubmit",
     "PolitoAcademySubmit",
+    "RequestBody",
     "RosterRef",
     "SurveySubmit",
     "SurveySubmitted",

@@ -25,14 +25,8 @@ IdempotencyKey = Annotated[str, Meta(min_length=1, max_length=255)]
 Answers = Annotated[dict[str, Any], Meta(description="free-form answers of the bot's questions")]
 
 Gender = Literal["male", "female", "other", "unspecified", ""]
-Status = Literal["new", "submitted", "in_progress", "approved", "rejected"]
-ApplicationKind = Literal["admissions-2026", "campus-tour", "foundation", "polito-academy"]
-BatchKind = Literal[
-    "bot1.applicant",
-    "bot1.admissions_2026",
-    "bot1.campus_tour",
-    "bot1.foundation",
-    "bot1.polito_academy",
-    "bot2.survey",
-]
+# The application statuses of RS §2.6 in their workflow order; `new` is the one without a `submitted_at`. Declared
+# here, below the bodies whose `status` field they type; the kinds' registry (`kinds.py`) sits above the bodies.
+STATUSES: tuple[str, ...] = ("new", "submitted", "in_progress", "approved", "rejected")
+Status = Literal[STATUSES]  # type: ignore[valid-type]  (a Literal of the tuple's values)
 CatalogType = Literal["region", "direction", "track", "subject", "program"]

@@ -3,27 +3,29 @@
 A kind's slug is its API path segment (`/bot1/<slug>/submit`, `/bot1/applications/<slug>/`) and its name in the
 marts; its batch kind names it in `POST /ingest/batch` and in the bots' outboxes; its table is the operational table
 (`ingest.core.schema` maps table names to models); `refs` are the catalog references it takes besides the
-applicant's region (each as `<ref>_id` or `<ref>_code`), and `required` the ones it cannot do without.
+applicant's region (each as `<ref>_id` or `<ref>_code`, stored as `<ref>_id`), and `required` the ones it cannot do
+without. Its Struct's other own fields (`preferred_date`) are stored in columns of the same name.
 Adding a fifth kind means: a declaration here (with its Struct), its table's migration, its bot texts.
 
+The statuses (`STATUSES`) are declared in `ingest.contracts.fields`, below the bodies whose `status` they type.
 This module is part of the bots' contract: it imports msgspec Structs only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ingest.contracts.api import (
     Admissions2026Submit,
     ApplicantUpsert,
+    ApplicationSubmit,
     CampusTourSubmit,
     FoundationSubmit,
     PolitoAcademySubmit,
+    RequestBody,
     SurveySubmit,
 )
-
-# The application statuses of RS §2.6 in their workflow order; `new` is the one without a `submitted_at`.
-STATUSES: tuple[str, ...] = ("new", "submitted", "in_progress", "approved", "rejected")
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,9 @@ class ApplicationKind:
     slug: str  # "admissions-2026": API path segment, `kind` in answers and marts
     batch_kind: str  # "bot1.admissions_2026": the batch endpoint's and the outbox's name for it
     table: str  # "bot1_admissions_2026": its operational table
-    struct: type[ApplicantUpsert]  # the body of its submit endpoint
+    struct: type[ApplicationSubmit]  # the body of its submit endpoint
     label: str  # "Admissions 2026": its English name in the API documentation
+    noun: str  # "admissions 2026 application": one of them in an English sentence (summaries, messages)
     refs: tuple[str, ...] = ()  # catalog references besides the applicant's region, in column order
     required: tuple[str, ...] = ()  # references that must be given
 
@@ -42,6 +45,18 @@ class ApplicationKind:
     def path(self) -> str:
         """The submit path under `/api/v1/bot1`."""
         return f"/{self.slug}/submit"
+
+    @property
+    def own_fields(self) -> tuple[str, ...]:
+        """Body fields stored as they are in a column of the same name: the Struct's fields that are neither common
+        to every application nor a reference."""
+        common = set(ApplicationSubmit.__struct_fields__) | {f"{r}_{s}" for r in self.refs for s in ("id", "code")}
+        return tuple(f for f in self.struct.__struct_fields__ if f not in common)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The kind's columns besides those every application table has: its references, then its own fields."""
+        return (*(f"{r}_id" for r in self.refs), *self.own_fields)
 
 
 APPLICATION_KINDS: tuple[ApplicationKind, ...] = (
@@ -51,22 +66,29 @@ APPLICATION_KINDS: tuple[ApplicationKind, ...] = (
         "bot1_admissions_2026",
         Admissions2026Submit,
         "Admissions 2026",
+        "admissions 2026 application",
         refs=("direction", "track"),
         required=("direction",),
     ),
-    ApplicationKind("campus-tour", "bot1.campus_tour", "bot1_campus_tour", CampusTourSubmit, "Campus Tour"),
-    ApplicationKind("foundation", "bot1.foundation", "bot1_foundation", FoundationSubmit, "Foundation Year"),
+    ApplicationKind(
+        "campus-tour", "bot1.campus_tour", "bot1_campus_tour", CampusTourSubmit, "Campus Tour", "campus tour request"
+    ),
+    ApplicationKind(
+        "foundation", "bot1.foundation", "bot1_foundation", FoundationSubmit, "Foundation Year", "foundation request"
+    ),
     ApplicationKind(
         "polito-academy",
         "bot1.polito_academy",
         "bot1_polito_academy",
         PolitoAcademySubmit,
         "Polito Academy",
+        "Polito Academy request",
         refs=("subject",),
     ),
 )
 BY_SLUG: dict[str, ApplicationKind] = {k.slug: k for k in APPLICATION_KINDS}
 BY_BATCH_KIND: dict[str, ApplicationKind] = {k.batch_kind: k for k in APPLICATION_KINDS}
+Slug = Literal[tuple(BY_SLUG)]  # type: ignore[valid-type]  (the slugs, for answers that name a kind)
 
 
 @dataclass(frozen=True)
@@ -75,15 +97,19 @@ class BatchKind:
 
     name: str  # "bot1.applicant"
     service: str  # "bot1" | "bot2": the only token that may send it
-    struct: type  # the body of its single endpoint
+    struct: type[RequestBody]  # the body of its single endpoint
     path: str  # that endpoint, under /api/v1
+    table: str  # the table of the entity it creates (its idempotency record and audit row name it)
 
 
+APPLICANT = "bot1.applicant"
+SURVEY = "bot2.survey"
 BATCH_KINDS: dict[str, BatchKind] = {
     b.name: b
     for b in (
-        BatchKind("bot1.applicant", "bot1", ApplicantUpsert, "/bot1/applicants/upsert"),
-        *(BatchKind(k.batch_kind, "bot1", k.struct, f"/bot1{k.path}") for k in APPLICATION_KINDS),
-        BatchKind("bot2.survey", "bot2", SurveySubmit, "/bot2/surveys/submit"),
+        BatchKind(APPLICANT, "bot1", ApplicantUpsert, "/bot1/applicants/upsert", "bot1_applicant"),
+        *(BatchKind(k.batch_kind, "bot1", k.struct, f"/bot1{k.path}", k.table) for k in APPLICATION_KINDS),
+        BatchKind(SURVEY, "bot2", SurveySubmit, "/bot2/surveys/submit", "bot2_survey_response"),
     )
 }
+BatchKindName = Literal[tuple(BATCH_KINDS)]  # type: ignore[valid-type]

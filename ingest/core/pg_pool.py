@@ -1,6 +1,6 @@
 """Postgres: a small pool of plain psycopg connections for the ingestion hot path, beside SQLAlchemy's pool.
 
-The submit statement (`ingest.submissions.pg_write`) is the one query that runs hundreds of times a second. Through
+The submit statement (`ingest.submissions.bot1_pg`) is the one query that runs hundreds of times a second. Through
 SQLAlchemy's pool and psycopg's `%(name)s` conversion it cost ~0.7-1 ms of Python per call more than on a plain
 connection: the statement is longer than psycopg's 4 KiB query cache, so every call re-parsed it, and each checkout
 walks SQLAlchemy's pool events. Here connections are autocommit (the statement is its own transaction), use raw

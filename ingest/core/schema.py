@@ -30,6 +30,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ingest.contracts.fields import STATUSES
+from ingest.contracts.kinds import APPLICATION_KINDS
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -40,7 +43,6 @@ NAMING_CONVENTION = {
 
 CATALOG_TYPES = ("program", "direction", "subject", "track", "region", "other")
 RELATION_TYPES = ("program_direction", "program_track", "subject_prereq", "custom")
-APPLICATION_STATUSES = ("new", "submitted", "in_progress", "approved", "rejected")
 GENDERS = ("male", "female", "other", "unspecified")
 ROLES = ("admin", "viewer")
 SERVICES = ("bot1", "bot2")
@@ -210,7 +212,7 @@ class _Application(Entity):
 
 def _application_args(table: str) -> tuple[Any, ...]:
     return (
-        CheckConstraint(_in("status", APPLICATION_STATUSES), name="status"),
+        CheckConstraint(_in("status", STATUSES), name="status"),
         CheckConstraint(SUBMITTED_AT_RULE, name="submitted_at_rule"),
         Index(None, "submitted_at"),
         Index(None, "status"),
@@ -259,11 +261,9 @@ class PolitoAcademyRequest(_Application):
     subject_id: Mapped[uuid.UUID | None] = _catalog_fk(nullable=True)
 
 
+# Slug → model, in the registry's order (ingest.contracts.kinds names each kind's table).
 APPLICATION_MODELS: dict[str, type[_Application]] = {
-    "admissions-2026": Admissions2026Application,
-    "campus-tour": CampusTourRequest,
-    "foundation": FoundationRequest,
-    "polito-academy": PolitoAcademyRequest,
+    k.slug: next(m for m in _Application.__subclasses__() if m.__tablename__ == k.table) for k in APPLICATION_KINDS
 }
 
 

@@ -15,7 +15,8 @@ from litestar.params import JSONBody, SkipValidation
 from ingest.audit.rows import request_context
 from ingest.auth.service_auth import caller_of, either_bot
 from ingest.catalog.refs import catalog_of
-from ingest.contracts.api import BATCH_KIND_SERVICE, BATCH_KIND_STRUCT, BatchRequest, BatchResponse, BatchResult
+from ingest.contracts.batch import BatchRequest, BatchResponse, BatchResult
+from ingest.contracts.kinds import BATCH_KINDS
 from ingest.core.observability import request_id_of
 from ingest.core.problems import HTTP_TITLES, Problem, ProblemError
 from ingest.submissions import write as submissions
@@ -49,7 +50,7 @@ def _problem_body(index: int, problem: ProblemError, request_id: str) -> Problem
 
 def _submission(index: int, item: Any, service: str, context: dict[str, Any]) -> Submission:
     sub = Submission(kind=item.kind, body=None, key=item.idempotency_key, context=context)
-    if BATCH_KIND_SERVICE[item.kind] != service:
+    if BATCH_KINDS[item.kind].service != service:
         sub.fail(
             ProblemError(
                 403,
@@ -60,7 +61,7 @@ def _submission(index: int, item: Any, service: str, context: dict[str, Any]) ->
         )
         return sub
     try:
-        sub.body = strict(item.payload, BATCH_KIND_STRUCT[item.kind], prefix=f"$.items[{index}].payload")
+        sub.body = strict(item.payload, BATCH_KINDS[item.kind].struct, prefix=f"$.items[{index}].payload")
     except ProblemError as problem:
         sub.fail(problem)
     return sub

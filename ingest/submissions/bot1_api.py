@@ -1,31 +1,23 @@
-"""Bot1 service endpoints (SPEC §4.3): applicant upsert, the four submits, and an applicant's applications."""
+"""Bot1 service endpoints (SPEC §4.3): applicant upsert, one submit per application kind (generated from the
+registry, `ingest.contracts.kinds`), and an applicant's applications."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody, Parameter, SkipValidation
 from sqlalchemy import select
 from sqlalchemy.sql import Select
 
 from ingest.auth.service_auth import bot1_only
-from ingest.contracts.api import (
-    BIGINT_MAX,
-    Admissions2026Submit,
-    ApplicantApplications,
-    ApplicantOut,
-    ApplicantUpsert,
-    ApplicationCreated,
-    ApplicationSummary,
-    CampusTourSubmit,
-    CatalogLabel,
-    FoundationSubmit,
-    PolitoAcademySubmit,
-)
+from ingest.contracts.api import BIGINT_MAX, ApplicantOut, ApplicantUpsert, CatalogLabel
+from ingest.contracts.applications import ApplicantApplications, ApplicationCreated, ApplicationSummary
+from ingest.contracts.kinds import APPLICATION_KINDS, ApplicationKind
 from ingest.core.reads import read_connection
 from ingest.core.schema import CatalogItem
-from ingest.submissions.bot1_sql import APPLICATION_TABLES, applicants
+from ingest.submissions.bot1_write import APPLICATION_TABLES, applicants
 from ingest.submissions.endpoint import submit_one
 
 _IDEMPOTENCY_DOC = "Send `Idempotency-Key` (a UUID): a retry with the same key and body replays the first answer."
@@ -39,57 +31,38 @@ async def applicant_upsert(
     return await submit_one(request, "bot1.applicant", data)
 
 
-@post(
-    "/admissions-2026/submit",
-    status_code=201,
-    summary="Submit an admissions 2026 application",
-    description=_IDEMPOTENCY_DOC,
-)
-async def admissions_submit(
-    request: Request[Any, Any, Any], data: SkipValidation[JSONBody[Admissions2026Submit]]
-) -> Response[ApplicationCreated]:
-    return await submit_one(request, "bot1.admissions_2026", data)
+def _submit_handler(kind: ApplicationKind) -> HTTPRouteHandler:
+    """`POST /bot1/<slug>/submit`, generated from the registry."""
 
+    async def submit(request: Request[Any, Any, Any], data: Any) -> Response[ApplicationCreated]:
+        return await submit_one(request, kind.batch_kind, data)
 
-@post("/campus-tour/submit", status_code=201, summary="Submit a campus tour request", description=_IDEMPOTENCY_DOC)
-async def campus_tour_submit(
-    request: Request[Any, Any, Any], data: SkipValidation[JSONBody[CampusTourSubmit]]
-) -> Response[ApplicationCreated]:
-    return await submit_one(request, "bot1.campus_tour", data)
-
-
-@post("/foundation/submit", status_code=201, summary="Submit a foundation request", description=_IDEMPOTENCY_DOC)
-async def foundation_submit(
-    request: Request[Any, Any, Any], data: SkipValidation[JSONBody[FoundationSubmit]]
-) -> Response[ApplicationCreated]:
-    return await submit_one(request, "bot1.foundation", data)
-
-
-@post(
-    "/polito-academy/submit", status_code=201, summary="Submit a Polito Academy request", description=_IDEMPOTENCY_DOC
-)
-async def polito_academy_submit(
-    request: Request[Any, Any, Any], data: SkipValidation[JSONBody[PolitoAcademySubmit]]
-) -> Response[ApplicationCreated]:
-    return await submit_one(request, "bot1.polito_academy", data)
+    # Litestar reads the body type from the annotations (it becomes the documented request body).
+    submit.__annotations__ = {
+        "request": Request[Any, Any, Any],
+        "data": SkipValidation[JSONBody[kind.struct]],  # type: ignore[name-defined]
+        "return": Response[ApplicationCreated],
+    }
+    # The name makes the OpenAPI operation id: the slug's words, numbers left out (`admissions_submit`).
+    submit.__name__ = submit.__qualname__ = "_".join(w for w in kind.slug.split("-") if not w.isdigit()) + "_submit"
+    article = "an" if kind.noun[0] in "aeiou" else "a"
+    summary = f"Submit {article} {kind.noun}"
+    return post(kind.path, status_code=201, summary=summary, description=_IDEMPOTENCY_DOC)(submit)
 
 
 _catalog = CatalogItem.__table__
 _LABEL_COLUMNS = ("id", "code", "name", "name_uz", "name_ru", "name_en")
-_REF_COLUMNS = {"direction": "direction_id", "track": "track_id", "subject": "subject_id"}
 
 
-def _applications_query(kind: str, telegram_user_id: int) -> Select[Any]:
-    table = APPLICATION_TABLES[kind]
+def _applications_query(kind: ApplicationKind, telegram_user_id: int) -> Select[Any]:
+    table = APPLICATION_TABLES[kind.slug]
     columns: list[Any] = [table.c.id, table.c.status, table.c.submitted_at, table.c.created_at, table.c.updated_at]
-    if "preferred_date" in table.c:
-        columns.append(table.c.preferred_date)
+    columns += [table.c[name] for name in kind.own_fields]
     query_from = table.join(applicants, applicants.c.id == table.c.applicant_id)
-    for ref, column in _REF_COLUMNS.items():
-        if column in table.c:
-            item = _catalog.alias(ref)
-            columns += [item.c[c].label(f"{ref}__{c}") for c in _LABEL_COLUMNS]
-            query_from = query_from.outerjoin(item, item.c.id == table.c[column])
+    for ref in kind.refs:
+        item = _catalog.alias(ref)
+        columns += [item.c[c].label(f"{ref}__{c}") for c in _LABEL_COLUMNS]
+        query_from = query_from.outerjoin(item, item.c.id == table.c[f"{ref}_id"])
     return select(*columns).select_from(query_from).where(applicants.c.telegram_user_id == telegram_user_id)
 
 
@@ -110,9 +83,9 @@ async def applicant_applications(
             select(applicants.c.id).where(applicants.c.telegram_user_id == telegram_user_id)
         )
         if applicant_id is not None:
-            for kind in APPLICATION_TABLES:
+            for kind in APPLICATION_KINDS:
                 rows = await conn.execute(_applications_query(kind, telegram_user_id))
-                results.extend(_summary(kind, row) for row in rows)
+                results.extend(_summary(kind.slug, row) for row in rows)
     results.sort(key=lambda a: (a.created_at, str(a.id)), reverse=True)
     return ApplicantApplications(
         telegram_user_id=telegram_user_id, applicant_id=applicant_id, count=len(results), results=results
@@ -140,10 +113,7 @@ def bot1_router() -> Router:
         guards=[bot1_only],
         route_handlers=[
             applicant_upsert,
-            admissions_submit,
-            campus_tour_submit,
-            foundation_submit,
-            polito_academy_submit,
+            *(_submit_handler(kind) for kind in APPLICATION_KINDS),
             applicant_applications,
         ],
         tags=["bot1 (service token)"],

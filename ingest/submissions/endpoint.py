@@ -10,7 +10,7 @@ from litestar import Request, Response
 
 from ingest.audit.rows import request_context
 from ingest.auth.service_auth import caller_of
-from ingest.contracts.api import BATCH_KIND_STRUCT
+from ingest.contracts.kinds import BATCH_KINDS
 from ingest.core.problems import ProblemError
 from ingest.submissions.gathering import gatherer_of
 from ingest.submissions.write import Submission, idempotency
@@ -47,7 +47,7 @@ async def submit_one(request: Request[Any, Any, Any], kind: str, data: Any) -> R
     caller = caller_of(request)
     sub = Submission(
         kind=kind,
-        body=strict(data, BATCH_KIND_STRUCT[kind]),
+        body=strict(data, BATCH_KINDS[kind].struct),
         key=idempotency.key_from_headers(request.headers),
         context=request_context(request, request.app.state.settings),
     )

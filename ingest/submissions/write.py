@@ -3,11 +3,11 @@ one transaction, set-based, with their idempotency records and audit rows beside
 
 Each submission ends `created`, `replayed` or `error` with a problem. Validation problems (catalog references,
 missing fields, reused keys) touch nothing and never stop the others. A database error that fails the whole
-transaction makes the call fall back to one transaction per submission, so valid ones are still stored.
+write makes the call fall back to one write per submission, so valid ones are still stored.
 
-On Postgres the bot1 application submits (the hot path) go through `ingest.submissions.pg_write`: one statement
-per call.
-Everything else (SQLite, applicant upserts, surveys) runs here as a few set-based statements in one transaction.
+On Postgres the bot1 application submits (the hot path) go through `ingest.submissions.bot1_pg`: one statement
+per call. Everything else (SQLite, applicant upserts, surveys) runs here as a few set-based statements in one
+transaction. Both run under the same retry loop and settle the same `Submission`s.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -25,18 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ingest.audit.rows import audit_values
 from ingest.catalog.refs import CatalogRefs, Ref
-from ingest.contracts.api import (
-    Admissions2026Submit,
-    ApplicantUpsert,
-    PolitoAcademySubmit,
-    SurveySubmit,
-)
+from ingest.contracts.kinds import APPLICANT, BATCH_KINDS, BY_BATCH_KIND, SURVEY
 from ingest.core.problems import ProblemError
 from ingest.core.schema import AuditLog, utcnow
-from ingest.submissions import bot1_sql as bot1_writes
+from ingest.submissions import bot1_pg, bot1_write, idempotency
 from ingest.submissions import bot2_sql as bot2_writes
-from ingest.submissions import idempotency
-from ingest.submissions import pg_write as pg_submissions
 
 log = logging.getLogger("crm.ingest")
 
@@ -49,7 +44,8 @@ _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 @dataclass(eq=False)
 class Submission:
-    """One submission in, its outcome out (`outcome`, `status`, `answer`, `entity_id` or `problem`)."""
+    """One submission in, its outcome out (`outcome`, `status`, `answer`, `entity_id` or `problem`): the one result
+    of every write path. A write that rolls back clears what it settled."""
 
     kind: str
     body: Any
@@ -67,11 +63,37 @@ class Submission:
     def done(self) -> bool:
         return bool(self.outcome)
 
-    def fail(self, problem: ProblemError) -> None:
-        self.outcome, self.status, self.problem = "error", problem.status, problem
+    def create(self, status: int, answer: dict[str, Any], entity_id: Any) -> None:
+        self.outcome, self.status, self.answer, self.entity_id = "created", status, answer, entity_id
 
     def replay(self, answer: dict[str, Any], entity_id: Any) -> None:
         self.outcome, self.status, self.answer, self.entity_id = "replayed", 200, answer, entity_id
+
+    def fail(self, problem: ProblemError) -> None:
+        self.outcome, self.status, self.problem = "error", problem.status, problem
+
+    def clear(self) -> None:
+        self.outcome, self.status, self.answer, self.entity_id, self.problem = "", 0, None, None, None
+
+    def settle_stored(self, request_hash: str, answer: dict[str, Any], entity_id: Any) -> None:
+        """Its key was answered before: replay that answer, or 422 when the key came with another request."""
+        if request_hash == self.request_hash:
+            self.replay(answer or {}, entity_id)
+        else:
+            self.fail(idempotency.reused_problem())
+
+    def audit(self, service: str, action: str, entity_id: Any, after: dict[str, Any] | None) -> dict[str, Any]:
+        """Its audit row (masked by `audit_values`)."""
+        return audit_values(
+            actor_type="service",
+            actor_service=service,
+            action=action,
+            entity_table=BATCH_KINDS[self.kind].table,
+            entity_id=entity_id,
+            after=after,
+            meta={"kind": self.kind, "idempotency_key": self.key} if self.key else {"kind": self.kind},
+            **self.context,
+        )
 
 
 class _LostRace(Exception):
@@ -133,18 +155,24 @@ def _checked_hash(sub: Submission) -> ProblemError | None:
     return None
 
 
-def _refs_of(body: Any) -> list[Ref]:
+def _refs_of(sub: Submission) -> list[Ref]:
+    body = sub.body
     refs = [Ref("region", ("region",), body.region_id, body.region_code)]
-    if isinstance(body, Admissions2026Submit):
-        refs += [
-            Ref("direction", ("direction",), body.direction_id, body.direction_code),
-            Ref("track", ("track",), body.track_id, body.track_code),
-        ]
-    elif isinstance(body, PolitoAcademySubmit):
-        refs.append(Ref("subject", ("subject",), body.subject_id, body.subject_code))
-    elif isinstance(body, SurveySubmit):
+    if (kind := BY_BATCH_KIND.get(sub.kind)) is not None:
+        refs += [Ref(r, (r,), getattr(body, f"{r}_id"), getattr(body, f"{r}_code")) for r in kind.refs]
+    elif sub.kind == SURVEY:
         refs.append(Ref("program", ("program", "direction"), body.program_id, body.program_code))
     return refs
+
+
+def _missing_problem(sub: Submission) -> ProblemError | None:
+    kind = BY_BATCH_KIND.get(sub.kind)
+    missing = next((r for r in kind.required if sub.refs.get(r) is None), None) if kind else None
+    if missing is None:
+        return None
+    return ProblemError(
+        400, "VALIDATION_ERROR", f"{missing}_id or {missing}_code is required.", field=f"$.{missing}_id"
+    )
 
 
 async def prepare(subs: list[Submission], catalog: CatalogRefs) -> None:
@@ -154,7 +182,7 @@ async def prepare(subs: list[Submission], catalog: CatalogRefs) -> None:
         if (problem := _checked_hash(sub)) is not None:
             sub.fail(problem)
         else:
-            pending.append((sub, _refs_of(sub.body)))
+            pending.append((sub, _refs_of(sub)))
     flat = [ref for _, refs in pending for ref in refs]
     resolved = iter(await catalog.resolve_all(flat) if flat else [])
     for sub, refs in pending:
@@ -165,145 +193,77 @@ async def prepare(subs: list[Submission], catalog: CatalogRefs) -> None:
                     sub.fail(value)
             else:
                 sub.refs[ref.base] = value
-        if not sub.done and isinstance(sub.body, Admissions2026Submit) and sub.refs.get("direction") is None:
-            sub.fail(
-                ProblemError(
-                    400,
-                    "VALIDATION_ERROR",
-                    "direction_id or direction_code is required.",
-                    field="$.direction_id",
-                )
-            )
+        if not sub.done and (problem := _missing_problem(sub)) is not None:
+            sub.fail(problem)
 
 
-# --- one transaction ---------------------------------------------------------------------------------------------
+# --- one transaction (any dialect) -------------------------------------------------------------------------------
 
 
-@dataclass
-class _Result:
-    outcome: str
-    status: int
-    answer: dict[str, Any] | None = None
-    entity_id: Any = None
-    problem: ProblemError | None = None
-
-
-async def _claim(
-    conn: AsyncConnection, service: str, subs: list[Submission], lock_keys: bool, results: dict[int, _Result]
-) -> list[Submission]:
+async def _claim(conn: AsyncConnection, service: str, subs: list[Submission], lock_keys: bool) -> list[Submission]:
     """Settle keyed submissions that are in flight elsewhere or already answered; the rest are to be written."""
-    keyed = [s for s in subs if s.key]
-    free = await idempotency.try_lock_keys(conn, service, [s.key for s in keyed]) if lock_keys else None
-    stored = await idempotency.stored_answers(conn, service, [s.key for s in keyed])
-    todo, owners = [], {}
+    keys = [s.key for s in subs if s.key]
+    free = await idempotency.try_lock_keys(conn, service, keys) if lock_keys else None
+    stored = await idempotency.stored_answers(conn, service, keys)
+    todo = []
     for sub in subs:
-        if not sub.key:
-            todo.append(sub)
-        elif free is not None and sub.key not in free:
-            results[id(sub)] = _Result("error", 409, problem=idempotency.in_flight_problem())
-        elif (prior := stored.get(sub.key)) is not None:
-            if prior.request_hash == sub.request_hash:
-                results[id(sub)] = _Result("replayed", 200, prior.body, prior.entity_id)
-            else:
-                results[id(sub)] = _Result("error", 422, problem=idempotency.reused_problem())
-        elif sub.key in owners:
-            continue  # a repeated key inside this call: settled from its first occurrence below
+        if sub.key and free is not None and sub.key not in free:
+            sub.fail(idempotency.in_flight_problem())
+        elif sub.key and (prior := stored.get(sub.key)) is not None:
+            sub.settle_stored(prior.request_hash, prior.body, prior.entity_id)
         else:
-            owners[sub.key] = sub
             todo.append(sub)
     return todo
 
 
-def _audit(service: str, sub: Submission, action: str, table: str, entity_id: Any, after: dict[str, Any]) -> dict:
-    return audit_values(
-        actor_type="service",
-        actor_service=service,
-        action=action,
-        entity_table=table,
-        entity_id=entity_id,
-        after=after,
-        meta={"kind": sub.kind, "idempotency_key": sub.key} if sub.key else {"kind": sub.kind},
-        **sub.context,
-    )
-
-
-async def _write_bot1(
-    conn: AsyncConnection, service: str, subs: list[Submission], results: dict[int, _Result], audits: list[dict]
-) -> None:
+async def _write_bot1(conn: AsyncConnection, service: str, subs: list[Submission], audits: list[dict]) -> None:
     now = utcnow()
-    supplied = {id(s): bot1_writes.supplied_applicant_fields(s.body, s.refs.get("region")) for s in subs}
-    stored = await bot1_writes.upsert_applicants(conn, bot1_writes.merge_applicants(list(supplied.values()), now))
+    supplied = {id(s): bot1_write.supplied_applicant_fields(s.body, s.refs.get("region")) for s in subs}
+    stored = await bot1_write.upsert_applicants(conn, bot1_write.merge_applicants(list(supplied.values()), now))
     rows_by_kind: dict[str, list[dict[str, Any]]] = {}
     for sub in subs:
         applicant = stored[sub.body.telegram_user_id]
-        if sub.kind == "bot1.applicant":
+        if sub.kind == APPLICANT:
             created = applicant.created_at == now
-            answer = msgspec.to_builtins(bot1_writes.applicant_out(applicant))
-            results[id(sub)] = _Result("created", 201 if created else 200, answer, applicant.id)
-            audits.append(
-                _audit(
-                    service, sub, "create" if created else "update", "bot1_applicant", applicant.id, supplied[id(sub)]
-                )
-            )
+            sub.create(201 if created else 200, msgspec.to_builtins(bot1_write.applicant_out(applicant)), applicant.id)
+            audits.append(sub.audit(service, "create" if created else "update", applicant.id, supplied[id(sub)]))
             continue
-        row = bot1_writes.application_row(sub.kind, sub.body, sub.refs, applicant.id, now)
+        row, answer, after = bot1_write.application(sub.kind, sub.body, sub.refs, supplied[id(sub)], applicant.id, now)
         rows_by_kind.setdefault(sub.kind, []).append(row)
-        answer = msgspec.to_builtins(bot1_writes.application_created(sub.kind, row, sub.body.telegram_user_id))
-        results[id(sub)] = _Result("created", 201, answer, row["id"])
-        table = bot1_writes.APPLICATION_TABLES[bot1_writes.APPLICATION_KINDS[sub.kind]].name
-        audits.append(
-            _audit(
-                service,
-                sub,
-                "create",
-                table,
-                row["id"],
-                bot1_writes.application_audit(sub.kind, row, supplied[id(sub)]),
-            )
-        )
-    await bot1_writes.insert_applications(conn, rows_by_kind)
+        sub.create(201, answer, row["id"])
+        audits.append(sub.audit(service, "create", row["id"], after))
+    await bot1_write.insert_applications(conn, rows_by_kind)
 
 
-async def _write_surveys(
-    conn: AsyncConnection, service: str, subs: list[Submission], results: dict[int, _Result], audits: list[dict]
-) -> None:
+async def _write_surveys(conn: AsyncConnection, service: str, subs: list[Submission], audits: list[dict]) -> None:
     for sub in subs:
         try:
             async with conn.begin_nested():
                 answer, after = await bot2_writes.write_survey(conn, sub.body, sub.refs, utcnow())
         except ProblemError as problem:
-            results[id(sub)] = _Result("error", problem.status, problem=problem)
+            sub.fail(problem)
             continue
         except IntegrityError:
-            conflict = ProblemError(
-                409, "CONFLICT", "A concurrent submission changed this student; retry.", field="$.student_external_id"
+            sub.fail(
+                ProblemError(
+                    409,
+                    "CONFLICT",
+                    "A concurrent submission changed this student; retry.",
+                    field="$.student_external_id",
+                )
             )
-            results[id(sub)] = _Result("error", 409, problem=conflict)
             continue
-        results[id(sub)] = _Result("created", 201, msgspec.to_builtins(answer), answer.response_id)
-        audits.append(_audit(service, sub, "create", bot2_writes.responses.name, answer.response_id, after))
+        sub.create(201, msgspec.to_builtins(answer), answer.response_id)
+        audits.append(sub.audit(service, "create", answer.response_id, after))
 
 
-def _entity_table(sub: Submission) -> str:
-    if sub.kind == "bot1.applicant":
-        return "bot1_applicant"
-    if sub.kind == "bot2.survey":
-        return bot2_writes.responses.name
-    return bot1_writes.APPLICATION_TABLES[bot1_writes.APPLICATION_KINDS[sub.kind]].name
-
-
-async def _write_once(
-    conn: AsyncConnection, service: str, subs: list[Submission], lock_keys: bool
-) -> dict[int, _Result]:
-    results: dict[int, _Result] = {}
-    todo = await _claim(conn, service, subs, lock_keys, results)
+async def _write_in(conn: AsyncConnection, service: str, subs: list[Submission], lock_keys: bool) -> None:
+    todo = await _claim(conn, service, subs, lock_keys)
     audits: list[dict[str, Any]] = []
-    bot1 = [s for s in todo if isinstance(s.body, ApplicantUpsert)]
-    if bot1:
-        await _write_bot1(conn, service, bot1, results, audits)
-    surveys = [s for s in todo if isinstance(s.body, SurveySubmit)]
-    if surveys:
-        await _write_surveys(conn, service, surveys, results, audits)
+    if bot1 := [s for s in todo if s.kind != SURVEY]:
+        await _write_bot1(conn, service, bot1, audits)
+    if surveys := [s for s in todo if s.kind == SURVEY]:
+        await _write_surveys(conn, service, surveys, audits)
     if audits:
         await conn.execute(insert(_audit_table), audits)
     records = [
@@ -311,17 +271,33 @@ async def _write_once(
             service=service,
             key=s.key,
             request_hash=s.request_hash,
-            status=results[id(s)].status,
-            body=results[id(s)].answer or {},
-            entity_table=_entity_table(s),
-            entity_id=results[id(s)].entity_id,
+            status=s.status,
+            body=s.answer or {},
+            entity_table=BATCH_KINDS[s.kind].table,
+            entity_id=s.entity_id,
         )
         for s in todo
-        if s.key and results[id(s)].outcome == "created"
+        if s.key and s.outcome == "created"
     ]
     if await idempotency.insert_records(conn, records) < len(records):
         raise _LostRace
-    return results
+
+
+async def _write_transaction(engine: AsyncEngine, service: str, subs: list[Submission], *, lock_keys: bool) -> list:
+    """One transaction for `subs`; returns them all to write again when a concurrent one stored a key first."""
+    try:
+        async with engine.begin() as conn:
+            await _write_in(conn, service, subs, lock_keys)
+    except _LostRace:
+        for sub in subs:
+            sub.clear()
+        return subs
+    return []
+
+
+# --- the call ----------------------------------------------------------------------------------------------------
+
+Attempt = Callable[[list[Submission]], Awaitable[list[Submission]]]
 
 
 def _settle_repeats(subs: list[Submission]) -> None:
@@ -355,20 +331,32 @@ def _database_problem(exc: DBAPIError) -> ProblemError:
     return ProblemError(400, "VALIDATION_ERROR", "The database refused a value of this submission.")
 
 
-async def write(
-    engine: AsyncEngine, catalog: CatalogRefs, service: str, subs: list[Submission], *, lock_keys: bool
-) -> None:
-    """Store the submissions of one bot; every one ends with an outcome. `lock_keys`: a key being processed by
-    another transaction answers 409 at once (single requests) instead of waiting for it (batches)."""
-    await prepare(subs, catalog)
-    if engine.dialect.name == "postgresql":
-        fast = [s for s in subs if not s.done and s.kind in bot1_writes.APPLICATION_KINDS]
-        await _write_fast(engine, catalog, service, _first_per_key(fast), lock_keys=lock_keys)
-        subs_left = [s for s in subs if s.kind not in bot1_writes.APPLICATION_KINDS]
-    else:
-        subs_left = subs
-    await _write_prepared(engine, catalog, service, subs_left, lock_keys=lock_keys)
-    _settle_repeats(subs)
+async def _write_retrying(attempt: Attempt, catalog: CatalogRefs, subs: list[Submission]) -> None:
+    """Run `attempt` (which settles what it writes and returns what to write again) until every submission is
+    settled: a serialization failure or deadlock runs again; another database error, when it fails several
+    submissions together, falls back to one attempt per submission so the valid ones are still stored."""
+    pending = subs
+    for n in range(MAX_ATTEMPTS):
+        if not pending:
+            return
+        try:
+            pending = await attempt(pending)
+        except DBAPIError as exc:
+            for sub in pending:
+                sub.clear()
+            if _retryable(exc) and n + 1 < MAX_ATTEMPTS:
+                continue
+            if isinstance(exc, IntegrityError):
+                catalog.invalidate()
+            if len(pending) > 1:
+                log.info("call fell back to one write per submission", extra={"error": type(exc.orig).__name__})
+                for sub in pending:
+                    await _write_retrying(attempt, catalog, [sub])
+            else:
+                pending[0].fail(_database_problem(exc))
+            return
+    for sub in pending:
+        sub.fail(idempotency.in_flight_problem())
 
 
 def _first_per_key(subs: list[Submission]) -> list[Submission]:
@@ -382,74 +370,19 @@ def _first_per_key(subs: list[Submission]) -> list[Submission]:
     return firsts
 
 
-async def _write_fast(
+async def write(
     engine: AsyncEngine, catalog: CatalogRefs, service: str, subs: list[Submission], *, lock_keys: bool
 ) -> None:
-    """Postgres, bot1 application submits: one statement per call (ingest.submissions.pg_write)."""
-    pending = subs
-    attempt = 0
-    while pending and attempt < MAX_ATTEMPTS:
-        attempt += 1
-        try:
-            outcomes = await pg_submissions.write_applications(engine, service, pending, utcnow(), lock_keys=lock_keys)
-        except DBAPIError as exc:
-            if _retryable(exc):
-                continue
-            if isinstance(exc, IntegrityError):
-                catalog.invalidate()
-            if len(pending) > 1:
-                log.info("call fell back to one statement per submission", extra={"error": type(exc.orig).__name__})
-                for sub in pending:
-                    await _write_fast(engine, catalog, service, [sub], lock_keys=lock_keys)
-                return
-            pending[0].fail(_database_problem(exc))
-            return
-        lost = []
-        for sub, out in zip(pending, outcomes, strict=True):
-            if out.created:
-                sub.outcome, sub.status, sub.answer, sub.entity_id = "created", 201, out.answer, out.entity_id
-            elif out.in_flight:
-                sub.fail(idempotency.in_flight_problem())
-            elif out.stored_hash is None:
-                lost.append(sub)  # stored by a transaction that committed after this statement began: look again
-            elif out.stored_hash == sub.request_hash:
-                sub.replay(out.stored_body or {}, out.stored_entity)
-            else:
-                sub.fail(idempotency.reused_problem())
-        pending = lost
-    for sub in pending:
-        sub.fail(idempotency.in_flight_problem())
-
-
-async def _write_prepared(
-    engine: AsyncEngine, catalog: CatalogRefs, service: str, subs: list[Submission], *, lock_keys: bool
-) -> None:
-    pending = [s for s in subs if not s.done]
-    if not pending:
-        return
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            async with engine.begin() as conn:
-                results = await _write_once(conn, service, pending, lock_keys)
-        except _LostRace:
-            continue
-        except DBAPIError as exc:
-            if _retryable(exc) and attempt + 1 < MAX_ATTEMPTS:
-                continue
-            if isinstance(exc, IntegrityError):
-                catalog.invalidate()
-            if len(pending) > 1:
-                log.info("batch fell back to one transaction per submission", extra={"error": type(exc.orig).__name__})
-                for sub in pending:
-                    await _write_prepared(engine, catalog, service, [sub], lock_keys=lock_keys)
-                return
-            pending[0].fail(_database_problem(exc))
-            return
-        for sub in pending:
-            result = results.get(id(sub))
-            if result is not None:
-                sub.outcome, sub.status, sub.answer = result.outcome, result.status, result.answer
-                sub.entity_id, sub.problem = result.entity_id, result.problem
-        return
-    for sub in pending:
-        sub.fail(idempotency.in_flight_problem())
+    """Store the submissions of one bot; every one ends with an outcome. `lock_keys`: a key being processed by
+    another transaction answers 409 at once (single requests) instead of waiting for it (batches)."""
+    await prepare(subs, catalog)
+    firsts = _first_per_key([s for s in subs if not s.done])
+    on_pg = engine.dialect.name == "postgresql"
+    paths = (
+        (bot1_pg.write_applications, [s for s in firsts if on_pg and s.kind in BY_BATCH_KIND]),
+        (_write_transaction, [s for s in firsts if not (on_pg and s.kind in BY_BATCH_KIND)]),
+    )
+    for path, chosen in paths:
+        if chosen:
+            await _write_retrying(partial(path, engine, service, lock_keys=lock_keys), catalog, chosen)
+    _settle_repeats(subs)
