@@ -17,7 +17,8 @@ from bots.deps import Deps
 from bots.forms import Turn, finish, get_profile, pressed, problem_field
 from bots.routing import Handlers
 from bots.texts import t
-from ingest.contracts.kinds import APPLICATION_KINDS, BATCH_KINDS, STATUSES
+from ingest.contracts.fields import STATUSES
+from ingest.contracts.kinds import APPLICATION_KINDS, BATCH_KINDS
 
 router = Handlers("bot1.menu")
 

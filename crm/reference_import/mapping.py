@@ -12,7 +12,7 @@ import polars as pl
 
 from crm.reference_import.frames import json_field
 from ingest.audit.rows import mask_pii
-from ingest.contracts.kinds import STATUSES
+from ingest.contracts.fields import STATUSES
 from ingest.core.schema import (
     ACTOR_TYPES,
     AUDIT_ACTIONS,
