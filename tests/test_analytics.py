@@ -667,7 +667,7 @@ async def test_employed_is_an_exact_match_and_coverage_is_capped(client, auth, s
 
 
 async def test_analytics_not_empty_after_seeding(client, auth, session, settings, publish) -> None:
-    from warehouse.mock import seed_mock
+    from warehouse.seed.mock import seed_mock
 
     await seed_catalog(session)
     await session.commit()
