@@ -35,15 +35,8 @@ class Dataset:
 def of_mart(mart: Mart) -> Dataset:
     """A mart exported as it is: its contract says which column a window and a campaign filter; `kind` and
     `status` filter the columns of those names, where the mart has them."""
-    return Dataset(
-        name=mart.name,
-        mart=mart.name,
-        description=mart.grain,
-        time_column=mart.time_column,
-        campaign_column=mart.campaign_column,
-        has_kind="kind" in mart.columns,
-        has_status="status" in mart.columns,
-    )
+    filters = (mart.time_column, mart.campaign_column, "kind" in mart.columns, "status" in mart.columns)
+    return Dataset(mart.name, mart.name, mart.grain, *filters)  # fields in Dataset's order
 
 
 DATASETS: dict[str, Dataset] = {name: of_mart(mart) for name, mart in MARTS.items()}
