@@ -1,6 +1,7 @@
-"""Incremental maintenance of the two big facts: the previous snapshot's fact plus the rows changed since its
-watermark gives the new fact, re-deriving only the rows a change can reach (the changed rows, the rows of changed
-applicants / students / roster rows, or every row when the catalog changed). The result equals a full build."""
+"""Incremental maintenance of the two big facts (SPEC §7): the previous snapshot's fact plus the rows changed since
+its watermark gives the new fact, re-deriving only the rows a change can reach (the changed rows, the rows of
+changed applicants / students / roster rows, or every row when the catalog changed). The result equals a full
+build."""
 
 from __future__ import annotations
 

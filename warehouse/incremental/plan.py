@@ -1,5 +1,5 @@
-"""What an incremental build does with the rows it extracted: which changes are real (a re-read row identical to
-its previous version is not a change), which staged tables and marts they reach, and the new marts."""
+"""What an incremental build (SPEC §7) does with the rows it extracted: which changes are real (a re-read row
+identical to its previous version is not a change), which staged tables and marts they reach, and the new marts."""
 
 from __future__ import annotations
 
