@@ -36,7 +36,7 @@ from ingest.catalog.seed import seed_catalog
 from ingest.core import migrate
 from ingest.core.settings import Settings
 from warehouse.build import build
-from warehouse.mock import CAMPAIGNS, seed_mock
+from warehouse.seed.mock import CAMPAIGNS, seed_mock
 from warehouse.snapshot import Snapshot, current
 
 console = Console(stderr=True, width=150)

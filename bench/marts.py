@@ -38,9 +38,9 @@ from ingest.catalog.seed import seed_catalog
 from ingest.core import migrate
 from ingest.core.settings import Settings
 from warehouse.build import build
-from warehouse.bulk_load import open_loader
 from warehouse.extract import open_source
-from warehouse.mock import Gen
+from warehouse.seed.bulk_load import open_loader
+from warehouse.seed.mock import Gen
 from warehouse.snapshot import Snapshot, current, scan
 from warehouse.staging import SOURCES
 

@@ -30,7 +30,7 @@ from crm.reference_import.run import run_import
 from crm.reference_import.target import Target
 from ingest.core import migrate
 from tests.reference_db import ddl
-from warehouse import pg_binary
+from warehouse.seed import pg_binary
 
 console = Console(stderr=True)
 BIG = ("bot1_admissions_2026", "bot2_survey_response")

@@ -5,13 +5,13 @@ snapshot's marts."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from ingest.core.problems import ProblemError
 from reports.windows import Window
-from warehouse.contract import APPLICATION_KINDS, MARTS
+from warehouse.contract import APPLICATION_KINDS, FCT_APPLICATIONS, FCT_SURVEY_RESPONSES, MARTS, Mart
 
 STATUSES = ("new", "submitted", "in_progress", "approved", "rejected")
 
@@ -32,37 +32,24 @@ class Dataset:
         return bool(self.time_column and self.time_column.endswith("_date"))
 
 
-_MART_FILTERS: dict[str, dict[str, Any]] = {
-    "fct_applications": {"time_column": "submitted_at", "has_kind": True, "has_status": True},
-    "agg_admissions_daily": {"time_column": "submitted_date", "has_status": True},
-    "agg_admissions_daily_by": {"time_column": "submitted_date"},
-    "agg_polito_daily": {"time_column": "submitted_date", "has_status": True},
-    "agg_applications_daily": {"time_column": "submitted_date", "has_kind": True, "has_status": True},
-    "fct_survey_responses": {"time_column": "submitted_at", "campaign_column": "survey_campaign"},
-    "fct_survey_latest": {"time_column": "submitted_at", "campaign_column": "survey_campaign"},
-    "agg_coverage": {"campaign_column": "campaign"},
-    "fct_enrollment": {"campaign_column": "campaign"},
-}
+def of_mart(mart: Mart) -> Dataset:
+    """A mart exported as it is: its contract says which column a window and a campaign filter; `kind` and
+    `status` filter the columns of those names, where the mart has them."""
+    filters = (mart.time_column, mart.campaign_column, "kind" in mart.columns, "status" in mart.columns)
+    return Dataset(mart.name, mart.name, mart.grain, *filters)  # fields in Dataset's order
 
-DATASETS: dict[str, Dataset] = {
-    name: Dataset(name=name, mart=name, description=mart.grain, **_MART_FILTERS.get(name, {}))
-    for name, mart in MARTS.items()
-}
-DATASETS["applications"] = Dataset(
+
+DATASETS: dict[str, Dataset] = {name: of_mart(mart) for name, mart in MARTS.items()}
+DATASETS["applications"] = replace(
+    of_mart(FCT_APPLICATIONS),
     name="applications",
-    mart="fct_applications",
     description="every bot1 application, one row each, with region/direction/track/subject labels in `lang`",
-    time_column="submitted_at",
-    has_kind=True,
-    has_status=True,
     flattened=True,
 )
-DATASETS["survey-responses"] = Dataset(
+DATASETS["survey-responses"] = replace(
+    of_mart(FCT_SURVEY_RESPONSES),
     name="survey-responses",
-    mart="fct_survey_responses",
     description="every survey response, one row each, with program and region labels in `lang`",
-    time_column="submitted_at",
-    campaign_column="survey_campaign",
     flattened=True,
 )
 

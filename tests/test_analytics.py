@@ -33,7 +33,6 @@ from ingest.core.schema import (
 )
 from ingest.core.settings import Settings
 from tests.analytics_dataset import build_dataset, make_publisher, viewer_headers
-from warehouse.snapshot import current
 
 TZ = ZoneInfo("Asia/Tashkent")
 KINDS = {
@@ -556,35 +555,6 @@ async def test_bot2_endpoints_equal_the_operational_definition(client, auth, dat
     assert any(not r.is_active for r in ops.roster.values())
 
 
-async def test_agg_coverage_mart_counts_responses_as_the_endpoints_do(client, auth, dataset, settings) -> None:
-    """One rule for "responded" in the mart that exports and reports read (agg_coverage) and in the endpoints: the
-    latest response per student of the campaign, counted only when its roster row is active. All-time numbers per
-    campaign × program × course year agree."""
-    ops: Ops = dataset["ops"]
-    assert any(not ops.roster[x.roster].is_active for x in ops.responses)  # the rule decides something here
-    snapshot = current(settings)
-    assert snapshot is not None
-    rows = (
-        snapshot.duckdb()
-        .execute("SELECT campaign, program_id, course_year, roster_total, responded, employed FROM agg_coverage")
-        .fetchall()
-    )
-    mart = {(c, p, y): (t, r) for c, p, y, t, r, _ in rows if t or r}
-    mart_employed = {(c, p, y): e for c, p, y, _, r, e in rows if r}
-    served: dict[tuple[str, str, int], tuple[int, int]] = {}
-    served_employed: dict[tuple[str, str, int], int] = {}
-    for campaign in {c for c, _, _ in mart} | {"default", "alt"}:
-        matrix = await get_json(client, f"{A}/bot2/program-course-matrix", {"campaign": campaign}, auth)
-        for cell in matrix["cells"]:
-            if cell["total"] or cell["responded"]:
-                served[(campaign, cell["program_id"], cell["course_year"])] = (cell["total"], cell["responded"])
-        employment = await get_json(client, f"{A}/bot2/employment", {"campaign": campaign}, auth)
-        for cell in employment["by_program"]:
-            served_employed[(campaign, cell["program_id"], cell["course_year"])] = cell["employed"]
-    assert served == mart
-    assert served_employed == mart_employed
-
-
 # --- RS §11 ------------------------------------------------------------------------------------------------------
 
 
@@ -667,7 +637,7 @@ async def test_employed_is_an_exact_match_and_coverage_is_capped(client, auth, s
 
 
 async def test_analytics_not_empty_after_seeding(client, auth, session, settings, publish) -> None:
-    from warehouse.mock import seed_mock
+    from warehouse.seed.mock import seed_mock
 
     await seed_catalog(session)
     await session.commit()

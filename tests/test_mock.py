@@ -26,8 +26,8 @@ from ingest.core.schema import (
 )
 from ingest.core.settings import Settings
 from warehouse.build import build
-from warehouse.bulk_load import open_loader
-from warehouse.mock import SIZES, Catalog, Plan, generate, seed_mock
+from warehouse.seed.bulk_load import open_loader
+from warehouse.seed.mock import SIZES, Catalog, Plan, generate, seed_mock
 
 ANCHOR = date(2026, 4, 1)
 TABLES = {

@@ -37,9 +37,9 @@ from tests.test_warehouse_data import at, hand_made
 from warehouse.build import HOLD_ENV, build
 from warehouse.contract import MARTS
 from warehouse.extract import NIL_ID, Mark, advance, capped, open_source
-from warehouse.marts import sort_applications
-from warehouse.mock import seed_mock
+from warehouse.marts.applications import sort_applications
 from warehouse.publish import PART_ROWS_ENV, last_failure
+from warehouse.seed.mock import seed_mock
 from warehouse.snapshot import Snapshot, current, parts, snapshots_dir
 from warehouse.staging import SOURCES
 from warehouse.status import warehouse_status

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.core.settings import Settings
 from tests.test_warehouse_data import Data, at, hand_made
 from warehouse.build import build
-from warehouse.contract import MARTS, SEGMENTED
+from warehouse.contract import MARTS
 from warehouse.snapshot import Snapshot, current, parts
 
 
@@ -36,7 +36,7 @@ async def test_every_mart_file_has_the_contract_schema(built: tuple[Data, Snapsh
     assert set(snap.files) == set(MARTS)
     for name, path in snap.files.items():
         files = parts(path)
-        assert path.is_dir() == (name in SEGMENTED) and files, name
+        assert path.is_dir() == MARTS[name].segmented and files, name
         assert all(pq.read_schema(f).remove_metadata() == MARTS[name].schema for f in files), name
         assert sum(pq.read_metadata(f).num_rows for f in files) == snap.row_counts[name]
 

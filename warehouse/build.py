@@ -3,7 +3,7 @@ checks â†’ publish (new snapshot folder, then the atomic swap of current.json) â
 publishes nothing and is recorded for `crm warehouse status`.
 
 A full build reads every table whole and derives every mart. An incremental build reads only rows changed since
-the previous snapshot's watermark, maintains the two big facts in place (warehouse/incremental.py), re-derives the
+the previous snapshot's watermark, maintains the two big facts in place (warehouse/incremental/), re-derives the
 marts whose inputs changed and hard-links the others' files from the previous snapshot."""
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from ingest.core.settings import Settings
 from warehouse import contract as c
 from warehouse.checks import ChecksFailed, check_marts
 from warehouse.extract import Mark, Source, advance, capped, open_source
-from warehouse.incremental import forget, remember, start_from
+from warehouse.incremental.memory import forget, remember, start_from
+from warehouse.incremental.plan import Change, Extracted, plan_incremental, prior_rows
 from warehouse.lock import build_lock
-from warehouse.marts import build_marts
-from warehouse.plan import Change, Extracted, plan_incremental, prior_rows
+from warehouse.marts.registry import build_marts
 from warehouse.publish import (
     STAGING_SUBDIR,
     Segments,
@@ -184,7 +184,7 @@ def _manifest(
 
 def mart_file(name: str) -> str:
     """A mart's file name in the snapshot folder: a segmented mart is a folder of parts."""
-    return name if name in c.SEGMENTED else f"{name}.parquet"
+    return name if c.MARTS[name].segmented else f"{name}.parquet"
 
 
 def _write_marts(
@@ -197,7 +197,7 @@ def _write_marts(
     before = {name: Segments.from_json(s) for name, s in recorded.items()}
     segments: dict[str, Segments] = {}
     for index, (name, df) in enumerate(marts.items()):
-        if name in c.SEGMENTED:
+        if c.MARTS[name].segmented:
             prior = (previous.files[name], before[name]) if previous is not None and name in before else None
             segments[name] = write_segmented(df, c.MARTS[name], tmp / mart_file(name), prior, changed_keys.get(name))
         else:
@@ -206,7 +206,7 @@ def _write_marts(
             hold("mid_write")
     for name, path in reused.items():
         link_or_copy(path, tmp / mart_file(name))
-        if name in c.SEGMENTED:
+        if c.MARTS[name].segmented:
             segments[name] = before[name]
     return segments
 

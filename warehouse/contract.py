@@ -20,7 +20,7 @@ Reader API (implemented in `warehouse/snapshot.py`)::
         watermark: dict[str, dict[str, str]]       # per source table {"updated_at": iso, "id": uuid}
         row_counts: dict[str, int]                 # per mart
         files: dict[str, Path]                     # per mart: absolute path of its Parquet file, or for a
-                                                   # SEGMENTED mart a folder of Parquet files (parts(path) lists
+                                                   # segmented mart a folder of Parquet files (parts(path) lists
                                                    # them in order; scan(path) is what DuckDB's read_parquet takes)
         full: bool                                 # True when this build was a full rebuild
         def age_seconds(self) -> float
@@ -36,14 +36,20 @@ Reader API (implemented in `warehouse/snapshot.py`)::
             # a cursor over a shared connection for the current snapshot, reopened when current.json changes;
             # use one cursor per request/thread (DuckDB cursors are cheap; connections are not thread-safe).
 
-Segmented marts (SEGMENTED): the file is a folder of Parquet parts `part-00000.parquet`, … that hold consecutive
+Segmented marts (`Mart.segmented`): the file is a folder of Parquet parts `part-00000.parquet`, … that hold consecutive
 key ranges of the sort order, so reading the parts in name order gives the mart in its sort order. An incremental
 build rewrites only the parts its changed rows fall in and hard-links the others from the previous snapshot.
 
-Hot-path layout (DESIGN: no endpoint scans a million rows per request):
-- `agg_*_daily` rollups answer whole local days; `fct_applications` is sorted by (kind, submitted_at), so the two
-  partial edge days of a window that does not start/end at local midnight are a range scan;
-- `agg_admissions_daily_by` is the narrow "day × one dimension" rollup per group-by of the admissions endpoints;
+Who reads what (DESIGN: no endpoint scans a million rows per request):
+- the analytics endpoints do not read the `agg_*_daily` rollups: reports/analytics_data.py loads `fct_applications`
+  and `fct_survey_responses` once per snapshot into its own in-memory indexes (sorted instants per group, counts per
+  local day) and takes roster totals from `agg_coverage` and planned headcounts from `fct_enrollment`. So the same
+  counts are computed twice; tests/test_warehouse_rollups.py checks that the rollups and the endpoints agree on
+  whole-day windows;
+- the rollups are exported as they are (reports/datasets.py) and checked against the source counts before each
+  publish; `agg_admissions_daily_by` is the narrow "day × one dimension" form of `agg_admissions_daily`;
+- `fct_applications` is sorted by (kind, submitted_at), so a window's rows are a range of row groups that readers
+  find by their statistics;
 - `fct_survey_responses` keeps each (campaign, student) group's rows adjacent, newest first; groups come in no
   particular order. Its `superseded_at` makes "latest response per student and campaign inside [from, to)" a plain
   filter: a response is the latest in the window iff `from <= submitted_at < to` and
@@ -58,6 +64,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from ingest.contracts import kinds
+from warehouse.staging import APPLICATION_TABLES
 
 TS = pa.timestamp("us", tz="UTC")
 ID = pa.string()
@@ -71,12 +78,21 @@ ADMISSIONS_DIMENSIONS = ("direction", "track", "region", "status")
 
 @dataclass(frozen=True)
 class Mart:
+    """One mart, declared once: what its rows are, its columns, and what it is built from. The build order, the
+    marts an incremental build re-derives, the checks, the export datasets and publishing all follow from here."""
+
     name: str
     grain: str
     key: tuple[str, ...]
     schema: pa.Schema
     sort_by: tuple[str, ...]
+    # the staged tables (warehouse/staging.py) and marts its function reads: the only ones it can read, and the
+    # ones whose change makes an incremental build re-derive it
+    reads: tuple[str, ...]
     nullable: frozenset[str] = frozenset()  # columns allowed to hold nulls (key columns listed here may be null)
+    time_column: str | None = None  # what a time window filters: an instant, or a local day (`*_date`)
+    campaign_column: str | None = None  # what a campaign filter matches
+    segmented: bool = False  # published as a folder of Parquet parts (see "Segmented marts" above)
 
     @property
     def columns(self) -> list[str]:
@@ -121,6 +137,7 @@ DIM_CATALOG = Mart(
         ("sort_order", pa.int32()),
     ),
     sort_by=("type", "sort_order", "code"),
+    reads=("catalog_item",),
     nullable=frozenset({"parent_id"}),
 )
 
@@ -144,6 +161,9 @@ FCT_APPLICATIONS = Mart(
         ("preferred_date", pa.date32()),  # campus-tour only
     ),
     sort_by=("kind", "submitted_at", "created_at", "application_id"),  # nulls (status new) last within a kind
+    reads=("catalog_item", "bot1_applicant", *APPLICATION_TABLES.values()),
+    time_column="submitted_at",
+    segmented=True,
     nullable=frozenset({"submitted_at", "submitted_date", "preferred_date"})
     | _label_cols("region", "direction", "track", "subject"),
 )
@@ -164,6 +184,8 @@ AGG_ADMISSIONS_DAILY = Mart(
         ("applications", COUNT),
     ),
     sort_by=("submitted_date",),  # rows of one day in no particular order
+    reads=("fct_applications",),
+    time_column="submitted_date",
     nullable=frozenset({"track_id", "track_code", "region_id", "region_code"}),
 )
 
@@ -180,6 +202,8 @@ AGG_ADMISSIONS_DAILY_BY = Mart(
         ("applications", COUNT),
     ),
     sort_by=("dimension", "submitted_date", "value"),
+    reads=("agg_admissions_daily",),
+    time_column="submitted_date",
     nullable=frozenset({"value", "code"}),
 )
 
@@ -195,6 +219,8 @@ AGG_POLITO_DAILY = Mart(
         ("applications", COUNT),
     ),
     sort_by=("submitted_date",),
+    reads=("fct_applications",),
+    time_column="submitted_date",
     nullable=frozenset({"subject_id", "subject_code"}),
 )
 
@@ -211,6 +237,8 @@ AGG_APPLICATIONS_DAILY = Mart(
         ("applications", COUNT),
     ),
     sort_by=("submitted_date",),  # status `new` (no date) last
+    reads=("fct_applications",),
+    time_column="submitted_date",
     nullable=frozenset({"submitted_date", "region_id", "region_code"}),
 )
 
@@ -249,6 +277,9 @@ FCT_SURVEY_RESPONSES = Mart(
     # a student's responses in one campaign are adjacent, newest first (RS §5.2: submitted_at, created_at, id desc);
     # the (campaign, student) groups themselves come in no particular order
     sort_by=("survey_campaign", "student_id", "submitted_at desc", "created_at desc", "response_id desc"),
+    reads=("catalog_item", "bot2_student", "bot2_roster", "bot2_survey_response"),
+    time_column="submitted_at",
+    campaign_column="survey_campaign",
     nullable=frozenset({"student_region_id", "superseded_at"}),
 )
 
@@ -258,6 +289,9 @@ FCT_SURVEY_LATEST = Mart(
     key=("survey_campaign", "student_id"),
     schema=_schema(*_RESPONSE_COLUMNS),
     sort_by=(),  # in fct_survey_responses' group order
+    reads=("fct_survey_responses",),
+    time_column="submitted_at",
+    campaign_column="survey_campaign",
     nullable=frozenset({"student_region_id", "superseded_at"}),
 )
 
@@ -279,6 +313,8 @@ AGG_COVERAGE = Mart(
         ("planned_headcount", COUNT),  # sum over all active academic years; see fct_enrollment for one year
     ),
     sort_by=("campaign", "program_code", "course_year"),
+    reads=("catalog_item", "bot2_roster", "bot2_enrollment", "fct_survey_latest"),
+    campaign_column="campaign",
 )
 
 FCT_ENROLLMENT = Mart(
@@ -293,6 +329,8 @@ FCT_ENROLLMENT = Mart(
         ("student_count", COUNT),
     ),
     sort_by=("campaign", "academic_year", "program_code", "course_year"),
+    reads=("catalog_item", "bot2_enrollment"),
+    campaign_column="campaign",
 )
 
 MARTS: dict[str, Mart] = {
@@ -311,8 +349,28 @@ MARTS: dict[str, Mart] = {
     )
 }
 
+
+def _build_order(marts: dict[str, Mart]) -> tuple[str, ...]:
+    """The marts in declaration order, except that each comes after the marts it reads."""
+    order: list[str] = []
+
+    def place(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            raise ValueError(f"marts read each other in a cycle: {' -> '.join((*path, name))}")
+        if name not in order:
+            for read in marts[name].reads:
+                if read in marts:
+                    place(read, (*path, name))
+            order.append(name)
+
+    for name in marts:
+        place(name, ())
+    return tuple(order)
+
+
+BUILD_ORDER = _build_order(MARTS)
+
 # Layout under settings.data_dir
 WAREHOUSE_DIR = "warehouse"
 SNAPSHOTS_DIR = "snapshots"
-SEGMENTED = frozenset({"fct_applications"})  # marts published as a folder of Parquet parts
 CURRENT_FILE = "current.json"

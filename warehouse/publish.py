@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -18,7 +17,8 @@ import pyarrow.parquet as pq
 
 from ingest.core.settings import Settings
 from warehouse import contract as c
-from warehouse.marts import application_key, is_categorical
+from warehouse.marts.frames import is_categorical
+from warehouse.marts.registry import DEFINITIONS
 from warehouse.snapshot import current_path, parts, snapshots_dir, warehouse_dir
 
 STAGING_SUBDIR = "stg"
@@ -69,12 +69,11 @@ def write_mart(df: pl.DataFrame, spec: c.Mart, path: Path) -> None:
     )
 
 
-# --- segmented marts (contract.SEGMENTED): a folder of parts, each one range of the sort key ----------------------
+# --- segmented marts (Mart.segmented): a folder of parts, each one range of the sort key --------------------------
 
 PART_ROWS = ROW_GROUP_ROWS  # rows per part when a build cuts a segmented mart (one row group each)
 PART_ROWS_ENV = "CRM_WAREHOUSE_PART_ROWS"  # overrides PART_ROWS (tests use small parts to get many of them)
 REGROW = 4  # a part grown beyond REGROW * part rows by incremental builds makes the build cut the mart afresh
-SEGMENT_KEYS: dict[str, Callable[[], pl.Expr]] = {"fct_applications": application_key}  # Int64, ascending in the file
 
 
 def part_name(index: int) -> str:
@@ -121,7 +120,9 @@ def write_segmented(
     those keys fall in are written; the others are hard links of the previous parts (same rows: no changed key falls
     in their range, and each part is sorted exactly). Otherwise, or when a part has grown too big, it is cut afresh."""
     folder.mkdir()
-    keys = df.select(SEGMENT_KEYS[spec.name]()).to_series()
+    segment_key = DEFINITIONS[spec.name].segment_key
+    assert segment_key is not None
+    keys = df.select(segment_key()).to_series()
     every = part_rows()
     touched: set[int] | None = None
     if previous is not None and changed is not None:

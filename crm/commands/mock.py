@@ -1,4 +1,4 @@
-"""`crm seed mock --scale small|medium|large|xlarge [--seed N]`: deterministic synthetic data (warehouse/mock.py)."""
+"""`crm seed mock --scale small|medium|large|xlarge [--seed N]`: deterministic synthetic data (warehouse/seed/)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crm.commands.common import fail, seed_real_catalog, settings_or_exit
 from crm.context import console
-from warehouse.mock import SCALES, MockError, seed_mock
+from warehouse.seed.mock import SCALES, MockError, seed_mock
 
 
 @click.command("mock")

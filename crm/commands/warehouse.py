@@ -12,7 +12,7 @@ from crm.commands.common import fail, settings_or_exit
 from crm.context import console
 from ingest.core.settings import Settings
 from warehouse.build import build
-from warehouse.mock import seed_mock
+from warehouse.seed.mock import seed_mock
 from warehouse.status import warehouse_status
 
 

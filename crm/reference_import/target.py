@@ -1,5 +1,5 @@
 """Our operational store as the import sees it (SPEC §3): its rows read back in the canonical form, new rows bulk
-loaded (COPY on Postgres, executemany on SQLite, through warehouse.bulk_load) and changed rows updated, one commit
+loaded (COPY on Postgres, executemany on SQLite, through warehouse.seed.bulk_load) and changed rows updated, one commit
 per chunk so that an interrupted import keeps everything committed so far and the next run completes it."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from crm.reference_import.frames import Kind, normalise
 from ingest.core.schema import metadata
-from warehouse.bulk_load import Loader, open_loader, sqlite_values
+from warehouse.seed.bulk_load import Loader, open_loader, sqlite_values
 
 
 def column_kinds(table: str) -> dict[str, Kind]:
@@ -53,7 +53,7 @@ class Target:
 
     @contextmanager
     def open(self) -> Iterator[Target]:
-        """One write connection (warehouse.bulk_load's), plus an ADBC reader on Postgres; `commit` ends chunks."""
+        """One write connection (warehouse.seed.bulk_load's), plus an ADBC reader on Postgres; `commit` ends chunks."""
         with open_loader(self.url) as loader:
             self.loader = loader
             if self.dialect != "postgresql":

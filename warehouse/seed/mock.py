@@ -22,7 +22,7 @@ import polars as pl
 import pyarrow as pa
 
 from ingest.contracts.fields import STATUSES as APPLICATION_STATUSES
-from warehouse.bulk_load import DEFER_CONSTRAINTS_ROWS, Loader, Progress, open_loader
+from warehouse.seed.bulk_load import DEFER_CONSTRAINTS_ROWS, Loader, Progress, open_loader
 
 SCALES = ("small", "medium", "large", "xlarge")
 T = TypeVar("T")

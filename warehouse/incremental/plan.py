@@ -1,5 +1,5 @@
-"""What an incremental build does with the rows it extracted: which changes are real (a re-read row identical to
-its previous version is not a change), which staged tables and marts they reach, and the new marts."""
+"""What an incremental build (SPEC §7) does with the rows it extracted: which changes are real (a re-read row
+identical to its previous version is not a change), which staged tables and marts they reach, and the new marts."""
 
 from __future__ import annotations
 
@@ -10,18 +10,16 @@ from pathlib import Path
 import polars as pl
 
 from warehouse import contract as c
-from warehouse.incremental import (
-    APPLICATION_STAGED,
+from warehouse.incremental.facts import (
     RESPONSE_STAGED,
     applications_as_staged,
-    is_remembered,
-    read_fact,
-    read_staged,
     responses_as_staged,
     update_applications,
     update_responses,
 )
-from warehouse.marts import DEPENDS, KIND, ROLLUPS, application_key, build_marts, rollup_delta
+from warehouse.incremental.memory import is_remembered, read_fact, read_staged
+from warehouse.marts.applications import ROLLUPS, application_key, application_rows, rollup_delta
+from warehouse.marts.registry import build_marts
 from warehouse.snapshot import Snapshot
 from warehouse.staging import APPLICATION_TABLES, SOURCES
 
@@ -118,10 +116,10 @@ def _kept_tables(previous: Snapshot, ext: Extracted) -> tuple[dict[str, pl.DataF
 
 
 def _closure(changed: set[str]) -> set[str]:
-    """Every mart reachable from the changed tables (DEPENDS lists marts in build order)."""
+    """Every mart that reads, directly or through other marts, one of the changed tables."""
     rebuild: set[str] = set()
-    for mart, inputs in DEPENDS.items():
-        if any(i in changed or i in rebuild for i in inputs):
+    for mart in c.BUILD_ORDER:
+        if any(i in changed or i in rebuild for i in c.MARTS[mart].reads):
             rebuild.add(mart)
     return rebuild
 
@@ -130,13 +128,7 @@ def _as_staged(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Extracted rows of a fact-backed table in the staged columns the fact maintenance takes."""
     if table == RESPONSES:
         return frame.select(RESPONSE_STAGED)
-    frame = frame.with_columns(pl.lit(KIND_OF[table], KIND).alias("kind"))
-    for col, dtype in (("direction_id", pl.String), ("track_id", pl.String), ("subject_id", pl.String)):
-        if col not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype).alias(col))
-    if "preferred_date" not in frame.columns:
-        frame = frame.with_columns(pl.lit(None, pl.Date).alias("preferred_date"))
-    return frame.select(APPLICATION_STAGED)
+    return application_rows(frame, KIND_OF[table])
 
 
 def _fact_changes(previous: Snapshot, ext: Extracted) -> dict[str, Change]:
@@ -194,7 +186,7 @@ def plan_incremental(previous: Snapshot, ext: Extracted, tz: str) -> Plan:
             catalog_changed, tz,
         )  # fmt: skip
     for mart in rebuild:
-        for dep in DEPENDS[mart]:
+        for dep in c.MARTS[mart].reads:
             if dep in c.MARTS and dep not in rebuild and dep not in given:
                 given[dep] = read_fact(previous.files[dep], c.MARTS[dep])
     marts = build_marts(staged, tz, only=rebuild, given=given)

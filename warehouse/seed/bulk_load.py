@@ -1,5 +1,5 @@
 """Bulk loading of generated frames into the operational store in ONE transaction: `COPY ... FROM STDIN` (binary,
-warehouse/pg_binary.py; CSV for other column types) on Postgres through psycopg, `executemany` on SQLite, with each
+warehouse/seed/pg_binary.py; CSV for other column types) on Postgres through psycopg, `executemany` on SQLite, with each
 value in the form the SQLAlchemy types store it."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIn
 
 from ingest.core.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_path
 from ingest.core.schema import metadata
-from warehouse import pg_binary
+from warehouse.seed import pg_binary
 
 COPY_CHUNK_ROWS = 200_000  # bounds the encoded buffer's memory
 # Above this many rows, Postgres loads run with the loaded tables' foreign keys, unique constraints (not the primary

@@ -1,0 +1,1 @@
+"""Incremental builds (SPEC §7): the plan of what changed and the in-place maintenance of the big facts."""
