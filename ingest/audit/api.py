@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_admin
 from ingest.core.schema import AuditLog, User
-from ingest.dashboard.crud import Listing, ListQuery, within
+from ingest.dashboard.crud import Listing, ListQuery, columns_of, within
 from ingest.http.list_filters import FromParam, ToParam
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
@@ -56,7 +56,7 @@ AUDIT_LIST = Listing(
     ),
     build=audit_of,
     search=[_audit.c.entity_table, _audit.c.actor_service, _audit.c.request_id],
-    ordering={"created_at": _audit.c.created_at},
+    ordering=columns_of(_audit, "created_at"),
     default=["-created_at"],
     id_column=_audit.c.id,
 )

@@ -24,7 +24,7 @@ from ingest.auth.passwords import hash_password
 from ingest.auth.users import check_password_strength, create_user, normalize_email
 from ingest.core.problems import ProblemError
 from ingest.core.schema import RefreshToken, User, utcnow
-from ingest.dashboard.crud import Listing, ListQuery, flag
+from ingest.dashboard.crud import Listing, ListQuery, columns_of, flag
 from ingest.http.list_filters import BoolParam
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
@@ -34,12 +34,7 @@ USERS_LIST = Listing(
     query=select(User),
     build=lambda row: user_out(row[0]),
     search=[User.email, User.first_name, User.last_name],
-    ordering={
-        "email": User.email,
-        "role": User.role,
-        "created_at": User.created_at,
-        "last_login_at": User.last_login_at,
-    },
+    ordering=columns_of(User.__table__, "email", "role", "created_at", "last_login_at"),
     default=["email"],
     id_column=User.id,
 )

@@ -27,7 +27,7 @@ from ingest.catalog.rules import (
 )
 from ingest.core.problems import ProblemError
 from ingest.core.schema import CatalogItem, utcnow
-from ingest.dashboard.crud import Audited, Listing, ListQuery, flag, get_or_404, set_given
+from ingest.dashboard.crud import Audited, Listing, ListQuery, columns_of, flag, get_or_404, set_given
 from ingest.http.list_filters import BoolParam
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
@@ -116,14 +116,7 @@ ITEMS_LIST = Listing(
     query=select(CatalogItem),
     build=lambda row: item_out(row[0]),
     search=NAME_COLUMNS,
-    ordering={
-        "sort_order": CatalogItem.sort_order,
-        "name": CatalogItem.name,
-        "type": CatalogItem.type,
-        "code": CatalogItem.code,
-        "created_at": CatalogItem.created_at,
-        "updated_at": CatalogItem.updated_at,
-    },
+    ordering=columns_of(CatalogItem.__table__, "sort_order", "name", "type", "code", "created_at", "updated_at"),
     default=["type", "sort_order", "name"],
     id_column=CatalogItem.id,
 )

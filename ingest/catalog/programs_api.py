@@ -16,7 +16,7 @@ from ingest.auth.guards import requires_viewer
 from ingest.catalog.items_api import NAME_COLUMNS
 from ingest.core.problems import ProblemError
 from ingest.core.schema import CatalogItem
-from ingest.dashboard.crud import Listing, ListQuery, flag
+from ingest.dashboard.crud import Listing, ListQuery, columns_of, flag
 from ingest.http.list_filters import BoolParam
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
@@ -66,7 +66,7 @@ PROGRAMS_LIST = Listing(
     query=select(CatalogItem).where(CatalogItem.type == "program"),
     build=lambda row: program_out(row[0]),
     search=NAME_COLUMNS,
-    ordering={"sort_order": CatalogItem.sort_order, "name": CatalogItem.name, "code": CatalogItem.code},
+    ordering=columns_of(CatalogItem.__table__, "sort_order", "name", "code"),
     default=["sort_order", "name"],
     id_column=CatalogItem.id,
 )

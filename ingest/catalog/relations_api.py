@@ -22,7 +22,7 @@ from ingest.catalog.labels import CatalogNested, label_joins, label_of
 from ingest.catalog.rules import ensure_item
 from ingest.core.problems import ProblemError
 from ingest.core.schema import CatalogRelation, utcnow
-from ingest.dashboard.crud import Audited, Listing, ListQuery, get_or_404, set_given
+from ingest.dashboard.crud import Audited, Listing, ListQuery, columns_of, get_or_404, set_given
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
 RelationType = Literal["program_direction", "program_track", "subject_prereq", "custom"]
@@ -81,11 +81,7 @@ RELATIONS_LIST = Listing(
     query=_QUERY,
     build=relation_out,
     search=[_relations.c.relation_type, *(_QUERY.selected_columns[f"{end}__name"].element for end in ("from", "to"))],
-    ordering={
-        "sort_order": _relations.c.sort_order,
-        "relation_type": _relations.c.relation_type,
-        "created_at": _relations.c.created_at,
-    },
+    ordering=columns_of(_relations, "sort_order", "relation_type", "created_at"),
     default=["sort_order", "created_at"],
     id_column=_relations.c.id,
 )

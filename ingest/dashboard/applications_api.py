@@ -22,7 +22,7 @@ from ingest.contracts.fields import Status
 from ingest.contracts.kinds import APPLICATION_KINDS, BY_SLUG, ApplicationKind
 from ingest.core.problems import ProblemError
 from ingest.core.schema import Applicant, Base
-from ingest.dashboard.crud import Listing, ListQuery, within
+from ingest.dashboard.crud import Listing, ListQuery, columns_of, within
 from ingest.http.list_filters import FromParam, ToParam
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
@@ -108,12 +108,7 @@ APPLICANTS_LIST = Listing(
     query=_applicants_query(),
     build=applicant_of,
     search=_SEARCH_COLUMNS,
-    ordering={
-        "created_at": _applicants.c.created_at,
-        "updated_at": _applicants.c.updated_at,
-        "telegram_user_id": _applicants.c.telegram_user_id,
-        "last_name": _applicants.c.last_name,
-    },
+    ordering=columns_of(_applicants, "created_at", "updated_at", "telegram_user_id", "last_name"),
     default=["-created_at"],
     id_column=_applicants.c.id,
 )
@@ -200,7 +195,7 @@ def _listing(kind: ApplicationKind) -> Listing[ApplicationRow]:
         query=_applications_query(kind),
         build=partial(application_of, kind),
         search=_SEARCH_COLUMNS,
-        ordering={c: table.c[c] for c in ("submitted_at", "created_at", "updated_at", "status")},
+        ordering=columns_of(table, "submitted_at", "created_at", "updated_at", "status"),
         default=["-submitted_at", "-created_at"],
         id_column=table.c.id,
     )

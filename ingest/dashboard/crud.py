@@ -36,6 +36,11 @@ def matching(
     return query
 
 
+def columns_of(table: Any, *names: str) -> dict[str, Any]:
+    """The named columns of `table` by name: the fields a list's `ordering` accepts, most often."""
+    return {name: table.c[name] for name in names}
+
+
 def flag(column: Any, raw: str | None, name: str) -> list[ColumnElement[bool]]:
     """`column IS true/false` when the boolean query parameter `name` is given; 400 naming it when malformed."""
     value = bool_of(raw, name)

@@ -21,7 +21,7 @@ from ingest.catalog.program_refs import resolve_program
 from ingest.contracts.fields import Campaign, CourseYear, PlainCode
 from ingest.core.problems import ProblemError
 from ingest.core.schema import EnrollmentHeadcount, utcnow
-from ingest.dashboard.crud import Audited, CourseYearParam, Listing, ListQuery, flag, get_or_404, set_given
+from ingest.dashboard.crud import Audited, CourseYearParam, Listing, ListQuery, columns_of, flag, get_or_404, set_given
 from ingest.http.list_filters import BoolParam
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
@@ -90,10 +90,7 @@ ENROLLMENTS_LIST = Listing(
     search=[_program_name, _enrollments.c.notes],
     ordering={
         "program": _program_name,
-        "course_year": _enrollments.c.course_year,
-        "student_count": _enrollments.c.student_count,
-        "academic_year": _enrollments.c.academic_year,
-        "created_at": _enrollments.c.created_at,
+        **columns_of(_enrollments, "course_year", "student_count", "academic_year", "created_at"),
     },
     default=["program", "course_year"],
     id_column=_enrollments.c.id,

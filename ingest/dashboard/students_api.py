@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.auth.guards import requires_viewer
 from ingest.catalog.labels import CatalogNested, label_joins, label_of
 from ingest.core.schema import RosterEntry, Student
-from ingest.dashboard.crud import CourseYearParam, Listing, ListQuery
+from ingest.dashboard.crud import CourseYearParam, Listing, ListQuery, columns_of
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
 _students = Student.__table__
@@ -85,12 +85,7 @@ STUDENTS_LIST = Listing(
     query=_students_query(),
     build=student_of,
     search=[_students.c[c] for c in ("student_external_id", "username", "first_name", "last_name")],
-    ordering={
-        "student_external_id": _students.c.student_external_id,
-        "created_at": _students.c.created_at,
-        "updated_at": _students.c.updated_at,
-        "last_name": _students.c.last_name,
-    },
+    ordering=columns_of(_students, "student_external_id", "created_at", "updated_at", "last_name"),
     default=["student_external_id"],
     id_column=_students.c.id,
 )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.auth.guards import requires_viewer
 from ingest.catalog.labels import CatalogNested, label_joins, label_of
 from ingest.core.schema import Student, SurveyResponse
-from ingest.dashboard.crud import CourseYearParam, Listing, ListQuery, within
+from ingest.dashboard.crud import CourseYearParam, Listing, ListQuery, columns_of, within
 from ingest.http.list_filters import FromParam, ToParam
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
@@ -64,7 +64,7 @@ SURVEYS_LIST = Listing(
     query=_surveys_query(),
     build=survey_of,
     search=[_students.c.student_external_id, _students.c.username],
-    ordering={"submitted_at": _surveys.c.submitted_at, "created_at": _surveys.c.created_at},
+    ordering=columns_of(_surveys, "submitted_at", "created_at"),
     default=["-submitted_at", "-created_at"],
     id_column=_surveys.c.id,
 )

@@ -24,7 +24,7 @@ from ingest.catalog.program_refs import resolve_program
 from ingest.contracts.fields import Campaign, CourseYear, PlainCode, PlainExternalId, Short
 from ingest.core.problems import ProblemError
 from ingest.core.schema import RosterEntry, Student, SurveyResponse, utcnow
-from ingest.dashboard.crud import Audited, CourseYearParam, Listing, ListQuery, flag, get_or_404, set_given
+from ingest.dashboard.crud import Audited, CourseYearParam, Listing, ListQuery, columns_of, flag, get_or_404, set_given
 from ingest.http.list_filters import BoolParam, bool_of
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
@@ -103,13 +103,7 @@ ROSTER_LIST = Listing(
     query=_roster_query(),
     build=roster_of,
     search=[_roster.c.student_external_id, _roster.c.first_name, _roster.c.last_name],
-    ordering={
-        "student_external_id": _roster.c.student_external_id,
-        "course_year": _roster.c.course_year,
-        "last_name": _roster.c.last_name,
-        "created_at": _roster.c.created_at,
-        "updated_at": _roster.c.updated_at,
-    },
+    ordering=columns_of(_roster, "student_external_id", "course_year", "last_name", "created_at", "updated_at"),
     default=["student_external_id"],
     id_column=_roster.c.id,
 )
