@@ -13,20 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_admin
-from ingest.core.problems import ProblemError
 from ingest.core.schema import AuditLog, User
-from ingest.http.list_filters import FromParam, ToParam, time_window, window_clauses
-from ingest.http.pagination import (
-    DEFAULT_PAGE_SIZE,
-    OrderingParam,
-    Page,
-    PageParam,
-    PageSizeParam,
-    SearchParam,
-    order_by,
-    paginate,
-    search_clause,
-)
+from ingest.dashboard.crud import Listing, ListQuery, columns_of, within
+from ingest.http.list_filters import FromParam, ToParam
+from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
 _audit = AuditLog.__table__
 _users = User.__table__
@@ -52,17 +42,24 @@ class AuditRow(msgspec.Struct, kw_only=True):
     request_id: str
 
 
-def _query() -> Any:
-    source = _audit.outerjoin(_users, _users.c.id == _audit.c.actor_user_id)
-    return select(_audit, _users.c.email.label("actor_email")).select_from(source)
-
-
 def audit_of(row: Any) -> AuditRow:
     m = row._mapping
     fields = {f: m[f] for f in AuditRow.__struct_fields__}
     for key in ("before_data", "after_data", "meta"):
         fields[key] = fields[key] or {}
     return AuditRow(**fields)
+
+
+AUDIT_LIST = Listing(
+    query=select(_audit, _users.c.email.label("actor_email")).select_from(
+        _audit.outerjoin(_users, _users.c.id == _audit.c.actor_user_id)
+    ),
+    build=audit_of,
+    search=[_audit.c.entity_table, _audit.c.actor_service, _audit.c.request_id],
+    ordering=columns_of(_audit, "created_at"),
+    default=["-created_at"],
+    id_column=_audit.c.id,
+)
 
 
 @get("/", summary="List the audit log (admin)")
@@ -84,8 +81,7 @@ async def list_audit(
 ) -> Page[AuditRow]:
     """Filters: `action`, `actor_type`, `actor_user`, `actor_service`, `entity_table`, `entity_id`, `from`/`to` on
     created_at; `search` over the entity table, service and request id; `ordering`: created_at (default newest)."""
-    query = _query()
-    filters = [
+    equal = [
         (_audit.c.action, action),
         (_audit.c.actor_type, actor_type),
         (_audit.c.actor_user_id, actor_user),
@@ -93,21 +89,14 @@ async def list_audit(
         (_audit.c.entity_table, entity_table),
         (_audit.c.entity_id, entity_id),
     ]
-    query = query.where(*(column == value for column, value in filters if value is not None))
-    query = query.where(*window_clauses(_audit.c.created_at, *time_window(from_, to, request.app.state.settings.tz)))
-    columns = [_audit.c.entity_table, _audit.c.actor_service, _audit.c.request_id]
-    if (clause := search_clause(search, columns)) is not None:
-        query = query.where(clause)
-    query = query.order_by(*order_by(ordering, {"created_at": _audit.c.created_at}, ["-created_at"], _audit.c.id))
-    return await paginate(db_session, request, query, page=page, page_size=page_size, build=audit_of)
+    window = within(request, _audit.c.created_at, from_, to)
+    asked = ListQuery(search, ordering, page, page_size)
+    return await AUDIT_LIST.page(db_session, request, asked, where=window, equal=equal)
 
 
 @get("/{entry_id:uuid}", summary="One audit log entry (admin)")
 async def retrieve_audit(db_session: NamedDependency[AsyncSession], entry_id: uuid.UUID) -> AuditRow:
-    row = (await db_session.execute(_query().where(_audit.c.id == entry_id))).first()
-    if row is None:
-        raise ProblemError(404, "NOT_FOUND", f"No audit entry with id {entry_id}.")
-    return audit_of(row)
+    return await AUDIT_LIST.one(db_session, entry_id, f"No audit entry with id {entry_id}.")
 
 
 def audit_router() -> Router:

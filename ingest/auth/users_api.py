@@ -24,27 +24,20 @@ from ingest.auth.passwords import hash_password
 from ingest.auth.users import check_password_strength, create_user, normalize_email
 from ingest.core.problems import ProblemError
 from ingest.core.schema import RefreshToken, User, utcnow
-from ingest.http.list_filters import BoolParam, bool_of
-from ingest.http.pagination import (
-    DEFAULT_PAGE_SIZE,
-    OrderingParam,
-    Page,
-    PageParam,
-    PageSizeParam,
-    SearchParam,
-    order_by,
-    paginate,
-    search_clause,
-)
+from ingest.dashboard.crud import Listing, ListQuery, columns_of, flag
+from ingest.http.list_filters import BoolParam
+from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
 Role = Literal["admin", "viewer"]
 Name = Annotated[str, Meta(max_length=150)]
-_ORDERING = {
-    "email": User.email,
-    "role": User.role,
-    "created_at": User.created_at,
-    "last_login_at": User.last_login_at,
-}
+USERS_LIST = Listing(
+    query=select(User),
+    build=lambda row: user_out(row[0]),
+    search=[User.email, User.first_name, User.last_name],
+    ordering=columns_of(User.__table__, "email", "role", "created_at", "last_login_at"),
+    default=["email"],
+    id_column=User.id,
+)
 
 
 class UserCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -96,17 +89,9 @@ async def list_users(
 ) -> Page[UserOut]:
     """Filters: `role`, `is_active`; `search` over e-mail and names; `ordering`: email, role, created_at,
     last_login_at."""
-    query = select(User)
-    if role:
-        query = query.where(User.role == role)
-    if (active := bool_of(is_active, "is_active")) is not None:
-        query = query.where(User.is_active.is_(active))
-    if (clause := search_clause(search, [User.email, User.first_name, User.last_name])) is not None:
-        query = query.where(clause)
-    query = query.order_by(*order_by(ordering, _ORDERING, ["email"], User.id))
-    return await paginate(
-        db_session, request, query, page=page, page_size=page_size, build=lambda row: user_out(row[0])
-    )
+    active = flag(User.is_active, is_active, "is_active")
+    asked = ListQuery(search, ordering, page, page_size)
+    return await USERS_LIST.page(db_session, request, asked, where=active, equal=[(User.role, role)])
 
 
 @post("/", summary="Create a dashboard user")

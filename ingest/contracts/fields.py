@@ -16,11 +16,15 @@ Email = Annotated[
     str,
     Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$", description="an e-mail address, or blank"),
 ]
-Code = Annotated[str, Meta(min_length=1, max_length=100, description="a catalog code, e.g. DIR-SOFT-UZ")]
+# The bare constraints of a catalog code and a student id, for the dashboard's bodies that document them without a
+# description; the contract's own types add theirs.
+PlainCode = Annotated[str, Meta(min_length=1, max_length=100)]
+PlainExternalId = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
+Code = Annotated[PlainCode, Meta(description="a catalog code, e.g. DIR-SOFT-UZ")]
 Language = Annotated[str, Meta(max_length=8)]
 CourseYear = Annotated[int, Meta(ge=1, le=5, description="1..4, 5 = graduated")]
 Campaign = Annotated[str, Meta(min_length=1, max_length=64)]
-ExternalId = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S", description="university student id")]
+ExternalId = Annotated[PlainExternalId, Meta(description="university student id")]
 IdempotencyKey = Annotated[str, Meta(min_length=1, max_length=255)]
 Answers = Annotated[dict[str, Any], Meta(description="free-form answers of the bot's questions")]
 

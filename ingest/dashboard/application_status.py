@@ -4,7 +4,7 @@ with `PATCH /bot1/applications/{kind}/{id}`; leaving `new` stamps `submitted_at`
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from litestar import Request, patch
@@ -15,21 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.audit.dashboard import audit_user_action
 from ingest.auth.guards import requires_admin
+from ingest.contracts.fields import Status
 from ingest.core.problems import ProblemError
 from ingest.core.schema import utcnow
 from ingest.dashboard.applications_api import ApplicationRow, load_application, table_of
 
+# The workflow's moves; a status of `ingest.contracts.kinds.STATUSES` that has none here is final.
 NEXT_STATUSES: dict[str, tuple[str, ...]] = {
     "new": ("submitted",),
     "submitted": ("in_progress",),
     "in_progress": ("approved", "rejected"),
-    "approved": (),
-    "rejected": (),
 }
 
 
 class StatusChange(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    status: Literal["new", "submitted", "in_progress", "approved", "rejected"]
+    status: Status
 
 
 def check_transition(current: str, wanted: str) -> None:

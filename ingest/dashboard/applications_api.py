@@ -1,11 +1,13 @@
-"""Read-only dashboard lists of bot1 data (SPEC §5, RS §3.5): applicants and the four application kinds, with
-nested catalog labels in uz/ru/en fetched in the same statement as the rows (no query per row)."""
+"""Read-only dashboard lists of bot1 data (SPEC §5, RS §3.5): applicants and the applications of each kind in the
+registry (`ingest.contracts.kinds`), with nested catalog labels in uz/ru/en fetched in the same statement as the rows
+(no query per row)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from functools import partial
+from typing import Any
 
 import msgspec
 from litestar import Request, Router, get
@@ -16,22 +18,14 @@ from sqlalchemy.sql import FromClause
 
 from ingest.auth.guards import requires_viewer
 from ingest.catalog.labels import CatalogNested, label_joins, label_of
+from ingest.contracts.fields import Status
+from ingest.contracts.kinds import APPLICATION_KINDS, BY_SLUG, ApplicationKind
 from ingest.core.problems import ProblemError
-from ingest.core.schema import APPLICATION_MODELS, Applicant
-from ingest.dashboard.crud import matching, one_or_404
-from ingest.http.list_filters import FromParam, ToParam, time_window, window_clauses
-from ingest.http.pagination import (
-    DEFAULT_PAGE_SIZE,
-    OrderingParam,
-    Page,
-    PageParam,
-    PageSizeParam,
-    SearchParam,
-    order_by,
-    paginate,
-)
+from ingest.core.schema import Applicant, Base
+from ingest.dashboard.crud import Listing, ListQuery, columns_of, within
+from ingest.http.list_filters import FromParam, ToParam
+from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
-Status = Literal["new", "submitted", "in_progress", "approved", "rejected"]
 _applicants = Applicant.__table__
 _APPLICANT_FIELDS = (
     "id",
@@ -51,8 +45,6 @@ _APPLICANT_FIELDS = (
 )
 _APPLICANT_SEARCH = ("username", "first_name", "last_name", "email", "phone")
 _SEARCH_COLUMNS = [_applicants.c[f] for f in _APPLICANT_SEARCH]
-# Catalog references of each application table: (column, nested field name).
-_REFS = {"direction_id": "direction", "track_id": "track", "subject_id": "subject"}
 
 
 class ApplicantRow(msgspec.Struct, kw_only=True):
@@ -112,12 +104,14 @@ def _applicants_query() -> Select[Any]:
     return select(*applicant_columns(), *labels).select_from(source)
 
 
-_APPLICANT_ORDERING = {
-    "created_at": _applicants.c.created_at,
-    "updated_at": _applicants.c.updated_at,
-    "telegram_user_id": _applicants.c.telegram_user_id,
-    "last_name": _applicants.c.last_name,
-}
+APPLICANTS_LIST = Listing(
+    query=_applicants_query(),
+    build=applicant_of,
+    search=_SEARCH_COLUMNS,
+    ordering=columns_of(_applicants, "created_at", "updated_at", "telegram_user_id", "last_name"),
+    default=["-created_at"],
+    id_column=_applicants.c.id,
+)
 
 
 @get("/applicants/", guards=[requires_viewer], summary="List bot1 applicants")
@@ -132,51 +126,58 @@ async def list_applicants(
 ) -> Page[ApplicantRow]:
     """Filter `region`; `search` over username, names, e-mail and phone; `ordering`: created_at, updated_at,
     telegram_user_id, last_name (default -created_at)."""
-    query = matching(_applicants_query(), [(_applicants.c.region_id, region)], search, _SEARCH_COLUMNS)
-    query = query.order_by(*order_by(ordering, _APPLICANT_ORDERING, ["-created_at"], _applicants.c.id))
-    return await paginate(db_session, request, query, page=page, page_size=page_size, build=applicant_of)
+    asked = ListQuery(search, ordering, page, page_size)
+    return await APPLICANTS_LIST.page(db_session, request, asked, equal=[(_applicants.c.region_id, region)])
 
 
 @get("/applicants/{applicant_id:uuid}", guards=[requires_viewer], summary="One bot1 applicant")
 async def retrieve_applicant(db_session: NamedDependency[AsyncSession], applicant_id: uuid.UUID) -> ApplicantRow:
-    query = _applicants_query().where(_applicants.c.id == applicant_id)
-    return await one_or_404(db_session, query, applicant_of, f"No applicant with id {applicant_id}.")
+    return await APPLICANTS_LIST.one(db_session, applicant_id, f"No applicant with id {applicant_id}.")
 
 
 # --- applications ------------------------------------------------------------------------------------------------
 
 
-def table_of(kind: str) -> Table:
-    model = APPLICATION_MODELS.get(kind)
-    if model is None:
+def kind_of(slug: str) -> ApplicationKind:
+    """The registry's kind for a path's `kind`; 404 naming the known ones otherwise."""
+    kind = BY_SLUG.get(slug)
+    if kind is None:
         raise ProblemError(
-            404, "NOT_FOUND", f"Unknown application kind {kind!r}: use {', '.join(APPLICATION_MODELS)}.", field="kind"
+            404, "NOT_FOUND", f"Unknown application kind {slug!r}: use {', '.join(BY_SLUG)}.", field="kind"
         )
-    return model.__table__  # type: ignore[return-value]
+    return kind
 
 
-def applications_query(kind: str) -> Select[Any]:
+def _table(kind: ApplicationKind) -> Table:
+    """The kind's operational table, by the name the registry gives it."""
+    return Base.metadata.tables[kind.table]
+
+
+def table_of(slug: str) -> Table:
+    """The operational table of a path's `kind`; 404 for an unknown kind."""
+    return _table(kind_of(slug))
+
+
+def _applications_query(kind: ApplicationKind) -> Select[Any]:
     """Every column of the kind's table, its applicant (with region) and its catalog labels, in one SELECT."""
-    table = table_of(kind)
+    table = _table(kind)
     source: FromClause = table.join(_applicants, _applicants.c.id == table.c.applicant_id)
-    refs = [(_applicants.c.region_id, "applicant__region")]
-    refs += [(table.c[column], name) for column, name in _REFS.items() if column in table.c]
+    refs = [(_applicants.c.region_id, "applicant__region"), *((table.c[f"{ref}_id"], ref) for ref in kind.refs)]
     source, labels = label_joins(source, refs)
     return select(table, *applicant_columns("applicant__"), *labels).select_from(source)
 
 
-def application_of(kind: str, row: Any) -> ApplicationRow:
+def application_of(kind: ApplicationKind, row: Any) -> ApplicationRow:
     m = row._mapping
     extra: dict[str, Any] = {}
-    for column, name in _REFS.items():
-        if column in m:
-            extra[column] = m[column]
-            extra[name] = label_of(row, name)
+    for ref in kind.refs:
+        extra[f"{ref}_id"] = m[f"{ref}_id"]
+        extra[ref] = label_of(row, ref)
     if "preferred_date" in m:
         extra["preferred_date"] = m["preferred_date"]
     return ApplicationRow(
         id=m["id"],
-        kind=kind,
+        kind=kind.slug,
         status=m["status"],
         answers=m["answers"] or {},
         submitted_at=m["submitted_at"],
@@ -188,20 +189,31 @@ def application_of(kind: str, row: Any) -> ApplicationRow:
     )
 
 
-def _filter_applications(
-    query: Select[Any], table: Table, filters: dict[str, Any], window: tuple[Any, Any], search: str | None
-) -> Select[Any]:
-    for column, value in filters.items():
+def _listing(kind: ApplicationKind) -> Listing[ApplicationRow]:
+    table = _table(kind)
+    return Listing(
+        query=_applications_query(kind),
+        build=partial(application_of, kind),
+        search=_SEARCH_COLUMNS,
+        ordering=columns_of(table, "submitted_at", "created_at", "updated_at", "status"),
+        default=["-submitted_at", "-created_at"],
+        id_column=table.c.id,
+    )
+
+
+APPLICATION_LISTS = {kind.slug: _listing(kind) for kind in APPLICATION_KINDS}
+
+
+def _ref_filters(kind: ApplicationKind, table: Table, wanted: dict[str, uuid.UUID | None]) -> list[tuple[Any, Any]]:
+    """`<ref>_id == value` for each catalog filter given; 400 INVALID_FILTER for a reference the kind lacks."""
+    equal = []
+    for ref, value in wanted.items():
         if value is None:
             continue
-        if column not in table.c and column != "region_id":
-            raise ProblemError(
-                400, "INVALID_FILTER", f"This kind of application has no {column[:-3]}.", field=column[:-3]
-            )
-        target = _applicants.c.region_id if column == "region_id" else table.c[column]
-        query = query.where(target == value)
-    query = query.where(*window_clauses(table.c.submitted_at, *window))
-    return matching(query, [], search, _SEARCH_COLUMNS)
+        if ref not in kind.refs:
+            raise ProblemError(400, "INVALID_FILTER", f"This kind of application has no {ref}.", field=ref)
+        equal.append((table.c[f"{ref}_id"], value))
+    return equal
 
 
 @get("/applications/{kind:str}/", guards=[requires_viewer], summary="List applications of one kind")
@@ -222,32 +234,22 @@ async def list_applications(
     page: PageParam = 1,
     page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
 ) -> Page[ApplicationRow]:
-    """`kind`: admissions-2026, campus-tour, foundation, polito-academy. Filters: `status`, `applicant`, `region`
-    (the applicant's), `direction` and `track` (admissions), `subject` (polito), `from`/`to` on submitted_at
-    (half-open). `search` over the applicant's username, names, e-mail, phone. `ordering`: submitted_at, created_at,
-    updated_at, status (default -submitted_at, -created_at; unsubmitted rows last)."""
-    table = table_of(kind)
-    filters = {
-        "status": status,
-        "applicant_id": applicant,
-        "region_id": region,
-        "direction_id": direction,
-        "track_id": track,
-        "subject_id": subject,
-    }
-    window = time_window(from_, to, request.app.state.settings.tz)
-    query = _filter_applications(applications_query(kind), table, filters, window, search)
-    allowed = {c: table.c[c] for c in ("submitted_at", "created_at", "updated_at", "status")}
-    query = query.order_by(*order_by(ordering, allowed, ["-submitted_at", "-created_at"], table.c.id))
-    return await paginate(
-        db_session, request, query, page=page, page_size=page_size, build=lambda row: application_of(kind, row)
-    )
+    """`kind`: a slug of `ingest.contracts.kinds`. Filters: `status`, `applicant`, `region` (the applicant's),
+    `direction` and `track` (admissions), `subject` (polito), `from`/`to` on submitted_at (half-open). `search` over
+    the applicant's username, names, e-mail, phone. `ordering`: submitted_at, created_at, updated_at, status (default
+    -submitted_at, -created_at; unsubmitted rows last)."""
+    spec = kind_of(kind)
+    table = _table(spec)
+    window = within(request, table.c.submitted_at, from_, to)
+    refs = _ref_filters(spec, table, {"direction": direction, "track": track, "subject": subject})
+    equal = [(table.c.status, status), (table.c.applicant_id, applicant), (_applicants.c.region_id, region), *refs]
+    asked = ListQuery(search, ordering, page, page_size)
+    return await APPLICATION_LISTS[spec.slug].page(db_session, request, asked, where=window, equal=equal)
 
 
 async def load_application(session: AsyncSession, kind: str, application_id: uuid.UUID) -> ApplicationRow:
-    query = applications_query(kind).where(table_of(kind).c.id == application_id)
-    missing = f"No {kind} application with id {application_id}."
-    return await one_or_404(session, query, lambda row: application_of(kind, row), missing)
+    listing = APPLICATION_LISTS[kind_of(kind).slug]
+    return await listing.one(session, application_id, f"No {kind} application with id {application_id}.")
 
 
 @get("/applications/{kind:str}/{application_id:uuid}", guards=[requires_viewer], summary="One application")

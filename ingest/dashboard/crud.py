@@ -1,24 +1,29 @@
-"""What the dashboard's CRUD endpoints share (catalog, roster, bot1 and bot2 lists): list filters, one row or 404,
-the fields a partial update gives, and audited writes (flush, read back, then the audit row)."""
+"""What the dashboard's CRUD endpoints share (SPEC §5: catalog, roster, bot1 and bot2 lists, users, audit log): the
+list skeleton (filters, search, ordering, count, page), one row or 404, the fields a partial update gives, and
+audited writes (flush, read back, then the audit row)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from litestar import Request
+from litestar.params import Parameter
 from msgspec import UnsetType
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.audit.dashboard import audit_user_action
 from ingest.core.problems import ProblemError
-from ingest.http.pagination import search_clause
+from ingest.http.list_filters import bool_of, time_window, window_clauses
+from ingest.http.pagination import Page, order_by, paginate, search_clause
 
 T = TypeVar("T")
 M = TypeVar("M")
+
+CourseYearParam = Annotated[int | None, Parameter(ge=1, le=5, description="1..5 (5 = graduated)")]
 
 
 def matching(
@@ -29,6 +34,65 @@ def matching(
     if (clause := search_clause(search, search_columns)) is not None:
         query = query.where(clause)
     return query
+
+
+def columns_of(table: Any, *names: str) -> dict[str, Any]:
+    """The named columns of `table` by name: the fields a list's `ordering` accepts, most often."""
+    return {name: table.c[name] for name in names}
+
+
+def flag(column: Any, raw: str | None, name: str) -> list[ColumnElement[bool]]:
+    """`column IS true/false` when the boolean query parameter `name` is given; 400 naming it when malformed."""
+    value = bool_of(raw, name)
+    return [] if value is None else [column.is_(value)]
+
+
+def within(
+    request: Request[Any, Any, Any], column: Any, from_raw: str | None, to_raw: str | None
+) -> list[ColumnElement[bool]]:
+    """`column` inside the half-open window [from, to) of the query (naive values in CRM_TIMEZONE); 400 when bad."""
+    return window_clauses(column, *time_window(from_raw, to_raw, request.app.state.settings.tz))
+
+
+class ListQuery(NamedTuple):
+    """The query parameters every list takes besides its filters."""
+
+    search: str | None
+    ordering: str | None
+    page: int
+    page_size: int
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """A dashboard list and its detail: the SELECT its rows come from, how a row is shaped (`build`), the columns
+    `search` looks in, the fields `ordering` accepts with the default order, and the id column (which breaks ties in
+    the order and finds one row). A list handler declares only its filters and passes them to `page`."""
+
+    query: Select[Any]
+    build: Callable[[Any], T]
+    search: Sequence[Any]
+    ordering: Mapping[str, Any]
+    default: Sequence[str]
+    id_column: Any
+
+    async def page(
+        self,
+        session: AsyncSession,
+        request: Request[Any, Any, Any],
+        asked: ListQuery,
+        *,
+        where: Iterable[ColumnElement[bool]] = (),
+        equal: Iterable[tuple[Any, Any]] = (),
+    ) -> Page[T]:
+        """One page of the rows passing `where`, the given `equal` filters and the search text, in the asked order."""
+        query = matching(self.query.where(*where), equal, asked.search, self.search)
+        query = query.order_by(*order_by(asked.ordering, self.ordering, self.default, self.id_column))
+        return await paginate(session, request, query, page=asked.page, page_size=asked.page_size, build=self.build)
+
+    async def one(self, session: AsyncSession, entity_id: uuid.UUID, missing: str) -> T:
+        """The row with this id; 404 NOT_FOUND saying `missing` when there is none."""
+        return await one_or_404(session, self.query.where(self.id_column == entity_id), self.build, missing)
 
 
 async def one_or_404(session: AsyncSession, query: Select[Any], build: Callable[[Any], T], missing: str) -> T:

@@ -8,10 +8,10 @@ from litestar import Router
 from ingest.audit.api import audit_router
 from ingest.auth.login_api import auth_router
 from ingest.auth.users_api import users_router
-from ingest.catalog.api import catalog_router
+from ingest.catalog.routes import catalog_router
 from ingest.dashboard.application_status import change_status
 from ingest.dashboard.applications_api import bot1_lists_router
-from ingest.dashboard.bot2_api import bot2_dashboard_router
+from ingest.dashboard.bot2_routes import bot2_dashboard_router
 from ingest.roster.api import ROSTER_HANDLERS
 from ingest.roster.import_api import roster_import_router
 

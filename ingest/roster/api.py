@@ -8,40 +8,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
-from msgspec import UNSET, Meta, UnsetType
+from litestar.params import JSONBody
+from msgspec import UNSET, UnsetType
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_admin, requires_viewer
 from ingest.catalog.labels import CatalogNested, label_joins, label_of
 from ingest.catalog.program_refs import resolve_program
+from ingest.contracts.fields import Campaign, CourseYear, PlainCode, PlainExternalId, Short
 from ingest.core.problems import ProblemError
 from ingest.core.schema import RosterEntry, Student, SurveyResponse, utcnow
-from ingest.dashboard.crud import Audited, get_or_404, matching, one_or_404, set_given
+from ingest.dashboard.crud import Audited, CourseYearParam, Listing, ListQuery, columns_of, flag, get_or_404, set_given
 from ingest.http.list_filters import BoolParam, bool_of
-from ingest.http.pagination import (
-    DEFAULT_PAGE_SIZE,
-    OrderingParam,
-    Page,
-    PageParam,
-    PageSizeParam,
-    SearchParam,
-    order_by,
-    paginate,
-)
+from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
 
-ExternalId = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
-CourseYear = Annotated[int, Meta(ge=1, le=5, description="1..4, 5 = graduated")]
-Campaign = Annotated[str, Meta(min_length=1, max_length=64)]
-Name = Annotated[str, Meta(max_length=150)]
-Code = Annotated[str, Meta(min_length=1, max_length=100)]
-CourseYearParam = Annotated[int | None, Parameter(ge=1, le=5, description="1..5 (5 = graduated)")]
 _roster = RosterEntry.__table__
 
 
@@ -64,34 +50,29 @@ class RosterRow(msgspec.Struct, kw_only=True):
 class RosterCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """`program_id` or `program_code`: a program or a direction."""
 
-    student_external_id: ExternalId
+    student_external_id: PlainExternalId
     course_year: CourseYear
     program_id: uuid.UUID | None = None
-    program_code: Code | None = None
+    program_code: PlainCode | None = None
     roster_campaign: Campaign = "default"
     is_active: bool = True
-    first_name: Name = ""
-    last_name: Name = ""
+    first_name: Short = ""
+    last_name: Short = ""
     birth_date: date | None = None
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class RosterUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    student_external_id: ExternalId | UnsetType = UNSET
+    student_external_id: PlainExternalId | UnsetType = UNSET
     course_year: CourseYear | UnsetType = UNSET
     program_id: uuid.UUID | UnsetType = UNSET
-    program_code: Code | UnsetType = UNSET
+    program_code: PlainCode | UnsetType = UNSET
     roster_campaign: Campaign | UnsetType = UNSET
     is_active: bool | UnsetType = UNSET
-    first_name: Name | UnsetType = UNSET
-    last_name: Name | UnsetType = UNSET
+    first_name: Short | UnsetType = UNSET
+    last_name: Short | UnsetType = UNSET
     birth_date: date | UnsetType | None = UNSET
     metadata: dict[str, Any] | UnsetType = UNSET
-
-
-def roster_query() -> Select[Any]:
-    source, labels = label_joins(_roster, [(_roster.c.program_id, "program")])
-    return select(_roster, *labels).select_from(source)
 
 
 def roster_of(row: Any) -> RosterRow:
@@ -113,13 +94,19 @@ def roster_of(row: Any) -> RosterRow:
     )
 
 
-_ORDERING = {
-    "student_external_id": _roster.c.student_external_id,
-    "course_year": _roster.c.course_year,
-    "last_name": _roster.c.last_name,
-    "created_at": _roster.c.created_at,
-    "updated_at": _roster.c.updated_at,
-}
+def _roster_query() -> Select[Any]:
+    source, labels = label_joins(_roster, [(_roster.c.program_id, "program")])
+    return select(_roster, *labels).select_from(source)
+
+
+ROSTER_LIST = Listing(
+    query=_roster_query(),
+    build=roster_of,
+    search=[_roster.c.student_external_id, _roster.c.first_name, _roster.c.last_name],
+    ordering=columns_of(_roster, "student_external_id", "course_year", "last_name", "created_at", "updated_at"),
+    default=["student_external_id"],
+    id_column=_roster.c.id,
+)
 
 
 @get("/roster/", guards=[requires_viewer], summary="List the roster")
@@ -138,25 +125,20 @@ async def list_roster(
 ) -> Page[RosterRow]:
     """Filters: `program`, `course_year`, `is_active`, `roster_campaign`, `missing_birth_date`; `search` over the
     student id and names; `ordering`: student_external_id, course_year, last_name, created_at, updated_at."""
-    query = roster_query()
-    if (active := bool_of(is_active, "is_active")) is not None:
-        query = query.where(_roster.c.is_active.is_(active))
+    where = flag(_roster.c.is_active, is_active, "is_active")
     if (missing := bool_of(missing_birth_date, "missing_birth_date")) is not None:
-        query = query.where(_roster.c.birth_date.is_(None) if missing else _roster.c.birth_date.is_not(None))
+        where.append(_roster.c.birth_date.is_(None) if missing else _roster.c.birth_date.is_not(None))
     equal = [
         (_roster.c.program_id, program),
         (_roster.c.course_year, course_year),
         (_roster.c.roster_campaign, roster_campaign),
     ]
-    columns = [_roster.c.student_external_id, _roster.c.first_name, _roster.c.last_name]
-    query = matching(query, equal, search, columns)
-    query = query.order_by(*order_by(ordering, _ORDERING, ["student_external_id"], _roster.c.id))
-    return await paginate(db_session, request, query, page=page, page_size=page_size, build=roster_of)
+    asked = ListQuery(search, ordering, page, page_size)
+    return await ROSTER_LIST.page(db_session, request, asked, where=where, equal=equal)
 
 
 async def load_roster(session: AsyncSession, roster_id: uuid.UUID) -> RosterRow:
-    query = roster_query().where(_roster.c.id == roster_id)
-    return await one_or_404(session, query, roster_of, f"No roster row with id {roster_id}.")
+    return await ROSTER_LIST.one(session, roster_id, f"No roster row with id {roster_id}.")
 
 
 @get("/roster/{roster_id:uuid}", guards=[requires_viewer], summary="One roster row")

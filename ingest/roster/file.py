@@ -99,11 +99,6 @@ def header_key(header: object) -> str:
     return _NON_WORD.sub("_", _APOSTROPHES.sub("", text)).strip("_")
 
 
-def canonical_header(header: object) -> str | None:
-    """The field a column header means, or None for a column we do not use."""
-    return _HEADER_MAP.get(header_key(header))
-
-
 def map_columns(headers: list[Any]) -> list[str | None]:
     """The field of each column; when two columns mean one field, a column named exactly like the field wins,
     else the first (an export with both `id` and `student_external_id` keys on the latter)."""
