@@ -10,6 +10,7 @@ import uvicorn
 from litestar import Litestar
 
 from crm.app import create_app
+from ingest.core.settings import get_settings
 
 BackgroundJob = Callable[[], Awaitable[None]]
 
@@ -19,8 +20,15 @@ def app_factory() -> Litestar:
     return create_app()
 
 
-def _config(app: Litestar | str, host: str, port: int, **kw: object) -> uvicorn.Config:
-    return uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on", **kw)  # type: ignore[arg-type]
+def proxy_options(trusted_proxies: tuple[str, ...]) -> dict[str, object]:
+    """uvicorn believes `X-Forwarded-For`/`-Proto` only from CRM_TRUSTED_PROXIES; its default trusts any loopback
+    peer, which would let a client on the same host pick its own IP before `ingest.http.client_ip` is consulted."""
+    return {"proxy_headers": bool(trusted_proxies), "forwarded_allow_ips": list(trusted_proxies)}
+
+
+def _config(app: Litestar, host: str, port: int) -> uvicorn.Config:
+    proxies = proxy_options(app.state.settings.trusted_proxies)
+    return uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on", **proxies)  # type: ignore[arg-type]
 
 
 def serve(host: str, port: int, workers: int = 1) -> None:
@@ -34,6 +42,7 @@ def serve(host: str, port: int, workers: int = 1) -> None:
             workers=workers,
             log_config=None,
             access_log=False,
+            **proxy_options(get_settings().trusted_proxies),  # type: ignore[arg-type]
         )
         return
     uvicorn.Server(_config(create_app(), host, port)).run()

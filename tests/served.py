@@ -1,0 +1,102 @@
+"""A real `crm serve` process on a test database, for tests that need real HTTP: a free loopback port, its own log
+file, ready when `/healthz` answers, and restartable on the same port (fault tests kill it with SIGKILL)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.e2e import clean_env, free_port
+
+SECRET = "test-secret-key-that-is-long-enough-for-hs256"
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], deadline_s: float = 90) -> None:
+    """Poll `/healthz` until it answers 200 (liveness: no database needed). Fails if the process dies first."""
+    start = time.monotonic()
+    while time.monotonic() - start < deadline_s:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)  # polling interval of a readiness wait, not a synchronisation guess
+    raise AssertionError(f"{base}/healthz not up within {deadline_s} s")
+
+
+@dataclass
+class Served:
+    """One `crm serve` (restartable on the same port); `log` collects stdout and stderr of every run."""
+
+    db_url: str
+    data_dir: Path
+    log: Path
+    env_extra: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return clean_env(
+            CRM_DATABASE_URL=self.db_url,
+            CRM_DATA_DIR=str(self.data_dir),
+            CRM_ENV="test",
+            CRM_SECRET_KEY=SECRET,
+            CRM_LOG_LEVEL="INFO",
+            **self.env_extra,
+        )
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "crm", "serve", "--port", str(self.port)],
+                cwd=self.data_dir.parent,
+                env=self.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_healthy(self.base, self.proc)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, connections cut mid-request."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def served(db_url: str, tmp_path: Path, **env_extra: str) -> Iterator[Served]:
+    """`crm serve` on `db_url` (already migrated), started and ready; stopped on exit."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(exist_ok=True)
+    server = Served(db_url, data_dir, tmp_path / "serve.log", env_extra)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
