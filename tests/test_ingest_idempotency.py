@@ -4,12 +4,13 @@ duplicates, per-bot scoping, bad keys, and pruning."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from ingest.core.db import Database
 from ingest.core.schema import (
@@ -78,6 +79,47 @@ async def test_upsert_and_survey_replay(client, tokens, catalog):  # noqa: F811
     again = await client.post(f"{API}/bot2/surveys/submit", json=body, headers=h2)
     assert (first.status_code, again.status_code) == (201, 200) and first.json() == again.json()
     assert again.headers["idempotent-replayed"] == "true"
+
+
+PII = {
+    "first_name": "Dilnoza",
+    "last_name": "Karimova",
+    "username": "dilnoza_k",
+    "phone": "+998901234567",
+    "email": "dilnoza@example.uz",
+    "birth_date": "2006-04-05",
+}
+
+
+async def test_stored_answers_hold_no_personal_data(client, tokens, catalog, db):  # noqa: F811
+    """Every bot write with a key, carrying an applicant's or student's personal data: the answer kept for replays
+    (7 days) holds none of it, and the replay is byte-equal to the first answer."""
+    _, program_id = catalog.first("program")
+    direction_code, _ = catalog.first("direction")
+    person = applicant(**PII, telegram_chat_id=77)
+    survey = {k: v for k, v in PII.items() if k not in ("email", "birth_date")}
+    writes = [
+        (f"{API}/bot1/applicants/upsert", person, tokens.h1),
+        (FOUNDATION, person, tokens.h1),
+        (ADMISSIONS, {**person, "direction_code": direction_code}, tokens.h1),
+        (
+            f"{API}/bot2/surveys/submit",
+            {"student_external_id": "s-pii", "program_id": program_id, **survey, "suggestions": "call +998901234567"},
+            tokens.h2,
+        ),
+    ]
+    for n, (path, body, headers) in enumerate(writes):
+        h = headers(**{"Idempotency-Key": f"pii-{n}"})
+        first = await client.post(path, json=body, headers=h)
+        again = await client.post(path, json=body, headers=h)
+        assert first.status_code in (200, 201) and again.status_code == 200, first.text
+        assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
+        assert not [v for v in PII.values() if v in first.text], (path, first.text)
+    async with db.sessionmaker() as s:
+        stored = (await s.scalars(select(IdempotencyRecord.response_body))).all()
+    assert len(stored) == len(writes)
+    dumped = json.dumps(stored)
+    assert not [v for v in PII.values() if v in dumped], dumped
 
 
 @pytest.mark.parametrize("bad", ["", " ", "x" * 256, "ключ".encode(), "a b", b"\xff\xfe"])

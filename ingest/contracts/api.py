@@ -92,20 +92,11 @@ class PolitoAcademySubmit(ApplicationSubmit, kw_only=True):
 
 
 class ApplicantOut(msgspec.Struct, kw_only=True):
-    """The applicant as stored after the (partial) upsert."""
+    """The answer to an applicant upsert: ids and state only. It is kept for 7 days as the idempotent replay, so it
+    holds no personal data (names, phone, e-mail, birth date stay in the applicant row); no bot reads more."""
 
     id: uuid.UUID
     telegram_user_id: int
-    telegram_chat_id: int | None
-    username: str
-    first_name: str
-    last_name: str
-    phone: str
-    email: str
-    gender: str
-    birth_date: date | None
-    language: str
-    region_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
 
