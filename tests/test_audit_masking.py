@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ingest.audit.rows import REDACTED, audit_values, mask_pii, record_audit
 from ingest.core.schema import AuditLog
+from tests.ingest_support import API, catalog, latest_audit, tokens  # noqa: F401
 
 
 def test_pii_keys_are_masked_at_any_depth_and_in_lists():
@@ -109,3 +110,40 @@ async def test_record_audit_writes_a_masked_row(db):
         row = (await s.scalars(select(AuditLog))).one()
     assert row.entity_id == entity and row.ip == "127.0.0.1"
     assert row.after_data == {"first_name": REDACTED, "answers": {"organization": REDACTED}}
+
+
+def test_free_text_is_masked_whatever_it_holds():
+    free = "Men Aziz Karimov, tel 90 123 45 67, Toshkent sh. Chilonzor 5"
+    masked = mask_pii(
+        {
+            "suggestions": free,
+            "employment_company": "Karimov & Sons",
+            "employment_role": "owner",
+            "Comments": [free],
+            "employment_status": "employed",
+        }
+    )
+    assert masked == {
+        "suggestions": REDACTED,
+        "employment_company": REDACTED,
+        "employment_role": REDACTED,
+        "Comments": [REDACTED],
+        "employment_status": "employed",
+    }
+
+
+async def test_survey_free_text_sent_by_bot2_is_masked_in_the_audit_row(client, tokens, catalog, db):  # noqa: F811
+    _, program_id = catalog.first("program")
+    body = {
+        "student_external_id": "s-free",
+        "program_id": program_id,
+        "employment_status": "employed",
+        "employment_company": "Aziz Karimov IT",
+        "suggestions": "Aziz Karimov, 90 123 45 67, aziz at mail dot uz",
+    }
+    r = await client.post(f"{API}/bot2/surveys/submit", json=body, headers=tokens.h2())
+    assert r.status_code == 201, r.text
+    after = (await latest_audit(db)).after_data
+    assert after["suggestions"] == REDACTED and after["employment_company"] == REDACTED
+    assert after["employment_status"] == "employed"
+    assert "Karimov" not in str(after) and "45 67" not in str(after)

@@ -52,8 +52,22 @@ _PII_KEYS = frozenset(
 )
 # Substrings that mark a key as personal data: any phone, e-mail, birth date, password or secret key.
 _PII_PARTS = ("phone", "mobile", "email", "e_mail", "birth", "password", "passwd", "secret", "passport")
-# Subtrees of free-form user input: every scalar inside is masked, whatever its key.
-_FREE_FORM_KEYS = frozenset({"answers"})
+# Free-form user input (a subtree or one text): every scalar inside is masked, whatever it looks like. Free text
+# hides personal data no pattern finds (a name, a phone written 90 123 45 67, a workplace), so it is never kept.
+_FREE_FORM_KEYS = frozenset(
+    {
+        "answers",
+        "suggestions",
+        "employment_company",
+        "employment_role",
+        "comment",
+        "comments",
+        "note",
+        "notes",
+        "feedback",
+        "message",
+    }
+)
 _EMAIL_VALUE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE_VALUE = re.compile(r"^\+\d[\d\s\-()]{6,}$")
 
@@ -115,7 +129,9 @@ def mask_pii(value: Any) -> Any:
       last_name, full_name, fio, username, ...), any key containing phone/mobile, email, birth (birth_date,
       date_of_birth), organization/organisation, address, passport, pinfl, passwords, tokens and secrets;
     - a value under `answers` (free-form user input) is masked whole the same way: keys and nesting stay visible,
-      so an auditor sees which questions were answered, but no answer is kept in clear;
+      so an auditor sees which questions were answered, but no answer is kept in clear; so is every free text a
+      person types (a survey's `suggestions`, workplace and role, comments, notes, feedback, messages): no pattern
+      finds the names and locally written phone numbers such text holds;
     - anywhere else, a string that looks like an e-mail address or an international phone number is masked too
       (this catches `{"user": "a@b.uz"}`);
     - null and empty strings are kept (they reveal nothing); UUIDs, dates and decimals become strings.
