@@ -40,7 +40,7 @@ from warehouse.extract import NIL_ID, Mark, advance, capped, open_source
 from warehouse.marts.applications import sort_applications
 from warehouse.publish import PART_ROWS_ENV, last_failure
 from warehouse.seed.mock import seed_mock
-from warehouse.snapshot import Snapshot, current, parts, snapshots_dir
+from warehouse.snapshot import Snapshot, current, parts, snapshots_dir, warehouse_dir
 from warehouse.staging import SOURCES
 from warehouse.status import warehouse_status
 
@@ -296,7 +296,7 @@ def held_build(settings: Settings, phase: str) -> Iterator[subprocess.Popen[str]
 
 
 @pytest.mark.fault
-@pytest.mark.parametrize("phase", ["mid_write", "before_publish"])
+@pytest.mark.parametrize("phase", ["mid_write", "before_publish", "mid_swap"])
 async def test_sigkill_mid_build_leaves_the_previous_snapshot_current(
     settings: Settings, session: AsyncSession, phase: str
 ) -> None:
@@ -320,10 +320,15 @@ async def test_sigkill_mid_build_leaves_the_previous_snapshot_current(
     assert con.execute(f"SELECT status FROM fct_applications WHERE application_id = '{d.id('adm2')}'").fetchone() == (
         "approved",
     )
+    killed = {p.name for p in snapshots_dir(settings).iterdir()} - {before.id}
+    assert len(killed) == 1  # the dead build's folder: half-written, or sealed but never published
+    if phase == "mid_swap":  # killed between writing current.json's temporary file and the rename
+        assert [p.name for p in warehouse_dir(settings).glob(".current.json.*.tmp")]
     # the lock died with the process: the next build runs, publishes, and clears the dead build's leftovers
     snap = published(settings)
     assert snap.id != before.id
-    assert not [p for p in snapshots_dir(settings).iterdir() if p.name.endswith(".tmp")]
+    assert {p.name for p in snapshots_dir(settings).iterdir()} == {before.id, snap.id}
+    assert not [p for p in warehouse_dir(settings).rglob("*.tmp")]
 
 
 @pytest.mark.fault

@@ -254,7 +254,7 @@ def _run(settings: Settings, full: bool) -> BuildResult:
     manifest = _manifest(settings, snapshot_id, built_at, ext, row_counts, is_full, previous, kept, segments)
     manifest |= {"full_reason": reason, "rebuilt": list(marts), "timings": timer.laps}
     manifest["build_seconds"] = round(sum(timer.laps.values()), 4)
-    swap_current(settings, manifest)
+    swap_current(settings, manifest, before_rename=lambda: hold("mid_swap"))
     sealed = tmp.with_name(snapshot_id)
     files = {name: sealed / mart_file(name) for name in c.MARTS}
     files |= {name: sealed / STAGING_SUBDIR / f"{name}.parquet" for name in kept}
@@ -262,7 +262,7 @@ def _run(settings: Settings, full: bool) -> BuildResult:
         snapshot_id, files, marts | {name: staged[name] for name in kept if name in staged_changed or previous is None}
     )
     timer.lap("publish")
-    prune(settings, snapshot_id)
+    prune(settings, snapshot_id, previous.id if previous else None)
     timer.lap("prune")
     return BuildResult(
         "published",

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -37,13 +38,16 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write to a temporary file, fsync, then rename over `path`: readers see the old or the new file, never half."""
+def write_json_atomic(path: Path, data: dict[str, Any], before_rename: Callable[[], None] | None = None) -> None:
+    """Write to a temporary file, fsync, then rename over `path`: readers see the old or the new file, never half.
+    A process killed before the rename leaves `.<name>.<pid>.tmp`, which the next build's `prune` removes."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, sort_keys=True)
         fh.flush()
         os.fsync(fh.fileno())
+    if before_rename is not None:
+        before_rename()
     os.replace(tmp, path)
     _fsync_dir(path.parent)
 
@@ -183,9 +187,9 @@ def seal(tmp: Path) -> Path:
     return final
 
 
-def swap_current(settings: Settings, manifest: dict[str, Any]) -> None:
+def swap_current(settings: Settings, manifest: dict[str, Any], before_rename: Callable[[], None] | None = None) -> None:
     """The commit point of a build: after this rename every reader sees the new snapshot."""
-    write_json_atomic(current_path(settings), manifest)
+    write_json_atomic(current_path(settings), manifest, before_rename)
 
 
 def record_failure(settings: Settings, failure: dict[str, Any]) -> None:
@@ -200,18 +204,36 @@ def last_failure(settings: Settings) -> dict[str, Any] | None:
         return None
 
 
-def prune(settings: Settings, current_id: str, grace_seconds: float = GRACE_SECONDS) -> list[str]:
-    """Remove leftovers of dead builds and snapshots replaced more than `grace_seconds` ago (keeping a few).
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
-    Runs under the build lock, so any temporary folder belongs to a build that is no longer running."""
+
+def prune(
+    settings: Settings, current_id: str, published_before: str | None, grace_seconds: float = GRACE_SECONDS
+) -> list[str]:
+    """Remove what dead builds left and snapshots replaced more than `grace_seconds` ago (keeping a few).
+
+    Runs under the build lock, so every leftover belongs to a build that is no longer running: temporary folders
+    and files (a build killed while writing, or between writing current.json's temporary file and the rename),
+    and sealed folders newer than `published_before` (the snapshot that was current when this build started)
+    other than `current_id`: sealed by a build that died before publishing them, so never seen by a reader."""
     root = snapshots_dir(settings)
     if not root.is_dir():
         return []
     removed = []
-    for path in root.iterdir():
-        if path.name.endswith(TMP_SUFFIX):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path.name)
+    leftovers = [p for p in root.iterdir() if p.name.endswith(TMP_SUFFIX)]
+    leftovers += [p for p in warehouse_dir(settings).glob(f".*{TMP_SUFFIX}") if p.is_file()]
+    leftovers += [
+        p
+        for p in root.iterdir()
+        if p.is_dir() and p.name != current_id and (published_before is None or p.name > published_before)
+    ]
+    for path in leftovers:
+        _remove(path)
+        removed.append(path.name)
     # newest first (ids sort by build time); a snapshot was replaced when the next newer one was sealed
     sealed = sorted((p for p in root.iterdir() if p.is_dir()), reverse=True)
     sealed_at = [p.stat().st_mtime for p in sealed]
