@@ -17,6 +17,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 REQUEST_ID_HEADER = "X-Request-Id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 _STATE_KEY = "request_id"
+_GONE_KEY = "client_disconnected"
 
 access_log = logging.getLogger("crm.access")
 
@@ -32,8 +33,14 @@ def request_id_of(scope: Scope) -> str:
     return rid
 
 
+def client_disconnected(scope: Scope) -> bool:
+    """True once the server told the app that the client closed the connection (it will never read an answer)."""
+    return bool(scope.get("state", {}).get(_GONE_KEY))
+
+
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Assigns the request id and logs one access line per request with its duration."""
+    """Assigns the request id, notes a client that disconnects, and logs one access line per request with its
+    duration."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,8 +56,14 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
                 status = message["status"]
             await send(message)
 
+        async def receive_wrapper() -> Message:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                scope["state"][_GONE_KEY] = True
+            return message
+
         try:
-            await app(scope, receive, send_wrapper)
+            await app(scope, receive_wrapper, send_wrapper)
         finally:
             access_log.info(
                 "request",

@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException, SerializationException, Validatio
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from ingest.contracts.problem import FieldError, Problem
-from ingest.core.observability import request_id_of
+from ingest.core.observability import client_disconnected, request_id_of
 
 log = logging.getLogger("crm.errors")
 
@@ -90,6 +90,7 @@ HTTP_TITLES = {
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
     429: "Too Many Requests",
+    499: "Client Closed Request",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -214,6 +215,14 @@ def handle_database_down(request: Request[Any, Any, Any], exc: DBAPIError) -> Re
 
 
 def handle_internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    if client_disconnected(request.scope):
+        # The client left (half a body, a closed socket): not our error, and nobody will read an answer. 499 is
+        # what the access log shows for it (nginx's "client closed request").
+        log.info(
+            "client disconnected",
+            extra={"request_id": request_id_of(request.scope), "path": request.scope.get("path")},
+        )
+        return problem_response(request, 499, "CLIENT_DISCONNECTED", "The client closed the connection.")
     log.exception("unhandled error", exc_info=exc, extra={"request_id": request_id_of(request.scope)})
     return problem_response(
         request, 500, "INTERNAL_ERROR", "Something went wrong on our side; quote the request id when reporting it."
