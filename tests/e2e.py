@@ -28,19 +28,19 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def wait_ready(base: str, proc: subprocess.Popen[bytes], deadline_s: float) -> float:
-    """Poll /readyz until it answers 200; returns the seconds it took. Fails if the process dies first."""
+def wait_ready(base: str, proc: subprocess.Popen[bytes], deadline_s: float, path: str = "/readyz") -> float:
+    """Poll `path` until it answers 200; returns the seconds it took. Fails if the process dies first."""
     start = time.monotonic()
     while time.monotonic() - start < deadline_s:
         if proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}")
         try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{base}{path}", timeout=2).status_code == 200:
                 return time.monotonic() - start
         except httpx.TransportError:
             pass
-        time.sleep(0.2)  # polling interval of a readiness wait, not a synchronisation guess
-    raise AssertionError(f"{base}/readyz not ready within {deadline_s} s")
+        time.sleep(0.2 if path == "/readyz" else 0.05)  # polling interval of a wait, not a synchronisation guess
+    raise AssertionError(f"{base}{path} not ready within {deadline_s} s")
 
 
 @contextmanager

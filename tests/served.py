@@ -6,32 +6,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-from tests.e2e import clean_env, free_port
+from tests.e2e import clean_env, free_port, wait_ready
 
 SECRET = "test-secret-key-that-is-long-enough-for-hs256"
-
-
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], deadline_s: float = 90) -> None:
-    """Poll `/healthz` until it answers 200 (liveness: no database needed). Fails if the process dies first."""
-    start = time.monotonic()
-    while time.monotonic() - start < deadline_s:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)  # polling interval of a readiness wait, not a synchronisation guess
-    raise AssertionError(f"{base}/healthz not up within {deadline_s} s")
 
 
 @dataclass
@@ -68,7 +50,7 @@ class Served:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        wait_healthy(self.base, self.proc)
+        wait_ready(self.base, self.proc, deadline_s=90, path="/healthz")  # liveness: no database needed
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, connections cut mid-request."""

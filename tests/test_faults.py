@@ -165,15 +165,20 @@ async def bot1_token(db_url: str) -> str:
     return raw
 
 
-# --- (a) kill -9 of the API under load ---------------------------------------------------------------------------
-
-
-async def test_kill_9_of_the_api_under_keyed_load_loses_and_duplicates_nothing(db_url: str, tmp_path: Path) -> None:
+async def served_load(db_url: str, tmp_path: Path) -> tuple[Served, Load]:
+    """A started `crm serve` on `db_url` (migrated) and a keyed load for it, with a new bot1 token."""
     token = await bot1_token(db_url)
     (tmp_path / "data").mkdir()
     server = Served(db_url, tmp_path / "data", tmp_path / "serve.log")
     await asyncio.to_thread(server.start)
-    load = Load(server.base, token)
+    return server, Load(server.base, token)
+
+
+# --- (a) kill -9 of the API under load ---------------------------------------------------------------------------
+
+
+async def test_kill_9_of_the_api_under_keyed_load_loses_and_duplicates_nothing(db_url: str, tmp_path: Path) -> None:
+    server, load = await served_load(db_url, tmp_path)
 
     async def kill_and_restart() -> None:
         server.kill()  # SIGKILL: requests in flight are cut, some after their transaction committed
@@ -262,11 +267,7 @@ async def test_immediate_postgres_restart_under_keyed_load(own_postgres: OwnPost
         conn.execute("CREATE DATABASE crm_fault")
     db_url = own_postgres.url("crm_fault")
     await asyncio.to_thread(migrate.upgrade, db_url)
-    token = await bot1_token(db_url)
-    (tmp_path / "data").mkdir()
-    server = Served(db_url, tmp_path / "data", tmp_path / "serve.log")
-    await asyncio.to_thread(server.start)
-    load = Load(server.base, token)
+    server, load = await served_load(db_url, tmp_path)
 
     async def restart_postgres() -> None:
         await asyncio.to_thread(own_postgres.stop_immediately)

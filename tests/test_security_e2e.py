@@ -23,14 +23,16 @@ LOGIN = f"{API}/auth/login"
 FOUNDATION = f"{API}/bot1/foundation/submit"
 
 
-def _failed_logins(base: str, forwarded: list[str]) -> list[int]:
-    """One wrong login per forged address, each with another e-mail (so only a per-IP limit can stop them)."""
+def _forged_requests(server: Served, tokens: Tokens) -> tuple[list[int], httpx.Response]:  # noqa: F811
+    """Twelve wrong logins, each with another forged `X-Forwarded-For` and another e-mail (so only a per-IP limit can
+    stop them), then a bot write with a forged address; returns the logins' statuses and the write's answer."""
     statuses = []
-    with httpx.Client(base_url=base, timeout=30) as http:
-        for i, ip in enumerate(forwarded):
+    with httpx.Client(base_url=server.base, timeout=30) as http:
+        for i in range(1, 13):
             body = {"email": f"guess{i}@example.com", "password": "not-the-password"}
-            statuses.append(http.post(LOGIN, json=body, headers={"X-Forwarded-For": ip}).status_code)
-    return statuses
+            statuses.append(http.post(LOGIN, json=body, headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code)
+        forged = tokens.h1(**{"X-Forwarded-For": "198.51.100.7"})
+        return statuses, http.post(FOUNDATION, json=applicant(), headers=forged)
 
 
 async def test_loopback_client_cannot_pick_its_ip_with_forwarded_for(
@@ -39,12 +41,8 @@ async def test_loopback_client_cannot_pick_its_ip_with_forwarded_for(
     tokens: Tokens,  # noqa: F811
     db: Database,
 ) -> None:
-    forged = [f"203.0.113.{i}" for i in range(1, 13)]
     with served(db_url, tmp_path) as server:
-        statuses = _failed_logins(server.base, forged)
-        r = httpx.post(
-            server.base + FOUNDATION, json=applicant(), headers=tokens.h1(**{"X-Forwarded-For": "198.51.100.7"})
-        )
+        statuses, r = _forged_requests(server, tokens)
     # The per-IP limit (10 a minute) counts the real peer, whatever the header says.
     assert statuses[:10] == [401] * 10 and 429 in statuses[10:], statuses
     assert r.status_code == 201, r.text
@@ -57,12 +55,8 @@ async def test_forwarded_for_is_believed_from_a_trusted_proxy(
     tokens: Tokens,  # noqa: F811
     db: Database,
 ) -> None:
-    forged = [f"203.0.113.{i}" for i in range(1, 13)]
     with served(db_url, tmp_path, CRM_TRUSTED_PROXIES="127.0.0.1") as server:
-        statuses = _failed_logins(server.base, forged)
-        r = httpx.post(
-            server.base + FOUNDATION, json=applicant(), headers=tokens.h1(**{"X-Forwarded-For": "198.51.100.7"})
-        )
+        statuses, r = _forged_requests(server, tokens)
     # Behind the configured proxy every address is its own client: twelve clients, one attempt each.
     assert statuses == [401] * 12, statuses
     assert r.status_code == 201, r.text
