@@ -43,7 +43,13 @@ def test_production_requires_a_secret_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("var", "value"),
-    [("CRM_ENV", "staging"), ("CRM_BUILD_EVERY", "soon"), ("CRM_TIMEZONE", "Mars/Olympus"), ("CRM_BUILD_EVERY", "0")],
+    [
+        ("CRM_ENV", "staging"),
+        ("CRM_BUILD_EVERY", "soon"),
+        ("CRM_TIMEZONE", "Mars/Olympus"),
+        ("CRM_BUILD_EVERY", "0"),
+        ("CRM_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local"),
+    ],
 )
 def test_bad_values_name_the_variable(var: str, value: str) -> None:
     with pytest.raises(SettingsError, match=var):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
@@ -135,6 +136,11 @@ def load_settings(environ: dict[str, str] | None = None, dotenv: Path | None = P
         raise SettingsError(f"CRM_TIMEZONE: unknown time zone {settings.timezone!r}") from exc
     if settings.build_every < 1:
         raise SettingsError("CRM_BUILD_EVERY must be a positive number of seconds")
+    for proxy in settings.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:  # else every request that asks for the client IP would fail
+            raise SettingsError(f"CRM_TRUSTED_PROXIES: {proxy!r} is not an IP address or network") from exc
     return settings
 
 
