@@ -332,6 +332,8 @@ class SurveyResponse(Entity):
     program_id: Mapped[uuid.UUID] = _catalog_fk(nullable=False)
     course_year: Mapped[int] = mapped_column(SmallInteger)
     survey_campaign: Mapped[str] = mapped_column(String(64), default="default")
+    # the language the survey was answered in (uz/ru/en; "" when the bot did not say); added by 0002_survey_language
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
     employment_status: Mapped[str] = mapped_column(String(100), default="")
     employment_company: Mapped[str] = mapped_column(String(255), default="")
     employment_role: Mapped[str] = mapped_column(String(255), default="")
