@@ -242,6 +242,8 @@ def survey_responses(df: pl.DataFrame) -> Mapped:
         consents=_json_or_empty("consents"),
         answers=_json_or_empty("answers"),
         **{c: _blank(c) for c in ("employment_status", "employment_company", "employment_role", "suggestions")},
+        # the reference never stored the language its bot2 sent (RS §3.8): unknown, ""
+        language=_blank("language") if "language" in df.columns else pl.lit("", pl.String),
     )
     return m
 
