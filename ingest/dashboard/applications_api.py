@@ -257,9 +257,9 @@ async def retrieve_application(
     return await load_application(db_session, kind, application_id)
 
 
-def bot1_lists_router(*extra: Any) -> Router:
+def bot1_lists_router() -> Router:
     return Router(
         path="/bot1",
-        route_handlers=[list_applicants, retrieve_applicant, list_applications, retrieve_application, *extra],
+        route_handlers=[list_applicants, retrieve_applicant, list_applications, retrieve_application],
         tags=["bot1 (dashboard)"],
     )

@@ -414,7 +414,7 @@ async def delete_enrollment(
     await ENROLLMENTS.deleted(db_session, request, entry, await ENROLLMENTS.snapshot(db_session, enrollment_id))
 
 
-def bot2_dashboard_router(*extra: Any) -> Router:
+def bot2_dashboard_router() -> Router:
     return Router(
         path="/bot2",
         route_handlers=[
@@ -427,7 +427,6 @@ def bot2_dashboard_router(*extra: Any) -> Router:
             create_enrollment,
             patch_enrollment,
             delete_enrollment,
-            *extra,
         ],
         tags=["bot2 (dashboard)"],
     )
