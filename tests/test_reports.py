@@ -266,11 +266,11 @@ async def test_crm_reports_run_and_list(session, settings, tmp_path, publish) ->
 
 
 async def test_the_worker_runs_the_schedule(settings, tmp_path) -> None:
-    from reports.jobs import REPORTS_JOB, add_report_jobs
+    from crm.worker import make_scheduler, worker_jobs
+    from reports.jobs import REPORTS_JOB
     from reports.runner import run_due_reports
-    from warehouse.worker import make_scheduler
 
-    scheduler = make_scheduler(settings, build_now=False, extra=[add_report_jobs])
+    scheduler = make_scheduler(settings, worker_jobs(settings, build_now=False))
     job = scheduler.get_job(REPORTS_JOB)
     assert job is not None and job.func is run_due_reports and job.args == (settings,)
     # a broken reports.toml is logged, never raised into the scheduler
