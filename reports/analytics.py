@@ -13,6 +13,7 @@ from litestar import Request, Response, Router, get
 from litestar.connection import ASGIConnection
 
 from ingest.auth.guards import requires_viewer
+from ingest.http.windows import Window, parse_window
 from reports import analytics_queries as q
 from reports.analytics_data import AnalyticsData
 from reports.params import (
@@ -32,7 +33,6 @@ from reports.params import (
     lang_of,
 )
 from reports.snapshot_http import no_snapshot, not_modified, ready, request_etag, snapshot_response, store_of
-from reports.windows import Window, parse_window
 
 Req = Request[Any, Any, Any]
 _encoder = msgspec.json.Encoder()

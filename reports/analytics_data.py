@@ -14,9 +14,9 @@ from typing import Any, Generic, TypeVar
 import duckdb
 import numpy as np
 
+from ingest.http.windows import MAX_US, Window, to_us
 from reports.series_json import JoinedJSON, counts_text
 from reports.time_index import GroupedTimes, LatestIndex
-from reports.windows import MAX_US, Window, to_us
 from warehouse.contract import APPLICATION_KINDS
 from warehouse.snapshot import Snapshot
 

@@ -13,10 +13,10 @@ from ingest.core.problems import ProblemError
 from ingest.core.settings import Settings
 from reports.datasets import Dataset, Filters, dataset_of
 from reports.exports import write_export
+from reports.relative_windows import relative_window
 from reports.runs import Delivery, Run, RunFile, RunStore, runs_dir
 from reports.schedule import ConfigError, ReportsConfig, ReportSpec, load_config, next_fire
 from reports.telegram import TelegramError, bot_token, send_document
-from reports.windows import relative_window
 from warehouse.lock import file_lock
 from warehouse.snapshot import current
 

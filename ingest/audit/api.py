@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.auth.guards import requires_admin
 from ingest.core.problems import ProblemError
 from ingest.core.schema import AuditLog, User
-from ingest.http.list_filters import FromParam, ToParam, time_window, window_clauses
 from ingest.http.pagination import (
     DEFAULT_PAGE_SIZE,
     OrderingParam,
@@ -27,6 +26,7 @@ from ingest.http.pagination import (
     paginate,
     search_clause,
 )
+from ingest.http.windows import FromParam, ToParam, parse_window, window_clauses
 
 _audit = AuditLog.__table__
 _users = User.__table__
@@ -94,7 +94,7 @@ async def list_audit(
         (_audit.c.entity_id, entity_id),
     ]
     query = query.where(*(column == value for column, value in filters if value is not None))
-    query = query.where(*window_clauses(_audit.c.created_at, *time_window(from_, to, request.app.state.settings.tz)))
+    query = query.where(*window_clauses(_audit.c.created_at, parse_window(from_, to, request.app.state.settings.tz)))
     columns = [_audit.c.entity_table, _audit.c.actor_service, _audit.c.request_id]
     if (clause := search_clause(search, columns)) is not None:
         query = query.where(clause)

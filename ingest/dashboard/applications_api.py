@@ -19,7 +19,6 @@ from ingest.catalog.labels import CatalogNested, label_joins, label_of
 from ingest.core.problems import ProblemError
 from ingest.core.schema import APPLICATION_MODELS, Applicant
 from ingest.dashboard.crud import matching, one_or_404
-from ingest.http.list_filters import FromParam, ToParam, time_window, window_clauses
 from ingest.http.pagination import (
     DEFAULT_PAGE_SIZE,
     OrderingParam,
@@ -30,6 +29,7 @@ from ingest.http.pagination import (
     order_by,
     paginate,
 )
+from ingest.http.windows import FromParam, ToParam, Window, parse_window, window_clauses
 
 Status = Literal["new", "submitted", "in_progress", "approved", "rejected"]
 _applicants = Applicant.__table__
@@ -189,7 +189,7 @@ def application_of(kind: str, row: Any) -> ApplicationRow:
 
 
 def _filter_applications(
-    query: Select[Any], table: Table, filters: dict[str, Any], window: tuple[Any, Any], search: str | None
+    query: Select[Any], table: Table, filters: dict[str, Any], window: Window, search: str | None
 ) -> Select[Any]:
     for column, value in filters.items():
         if value is None:
@@ -200,7 +200,7 @@ def _filter_applications(
             )
         target = _applicants.c.region_id if column == "region_id" else table.c[column]
         query = query.where(target == value)
-    query = query.where(*window_clauses(table.c.submitted_at, *window))
+    query = query.where(*window_clauses(table.c.submitted_at, window))
     return matching(query, [], search, _SEARCH_COLUMNS)
 
 
@@ -235,7 +235,7 @@ async def list_applications(
         "track_id": track,
         "subject_id": subject,
     }
-    window = time_window(from_, to, request.app.state.settings.tz)
+    window = parse_window(from_, to, request.app.state.settings.tz)
     query = _filter_applications(applications_query(kind), table, filters, window, search)
     allowed = {c: table.c[c] for c in ("submitted_at", "created_at", "updated_at", "status")}
     query = query.order_by(*order_by(ordering, allowed, ["-submitted_at", "-created_at"], table.c.id))

@@ -21,7 +21,7 @@ from ingest.catalog.program_refs import resolve_program
 from ingest.core.problems import ProblemError
 from ingest.core.schema import EnrollmentHeadcount, RosterEntry, Student, SurveyResponse, utcnow
 from ingest.dashboard.crud import Audited, get_or_404, matching, one_or_404, set_given
-from ingest.http.list_filters import BoolParam, FromParam, ToParam, bool_of, time_window, window_clauses
+from ingest.http.list_filters import BoolParam, bool_of
 from ingest.http.pagination import (
     DEFAULT_PAGE_SIZE,
     OrderingParam,
@@ -32,6 +32,7 @@ from ingest.http.pagination import (
     order_by,
     paginate,
 )
+from ingest.http.windows import FromParam, ToParam, parse_window, window_clauses
 from ingest.roster.api import CourseYear, CourseYearParam
 
 _students = Student.__table__
@@ -216,8 +217,8 @@ async def list_surveys(
         (_surveys.c.student_id, student),
         (_surveys.c.roster_id, roster),
     ]
-    window = time_window(from_, to, request.app.state.settings.tz)
-    query = query.where(*window_clauses(_surveys.c.submitted_at, *window))
+    window = parse_window(from_, to, request.app.state.settings.tz)
+    query = query.where(*window_clauses(_surveys.c.submitted_at, window))
     query = matching(query, filters, search, [_students.c.student_external_id, _students.c.username])
     query = query.order_by(*order_by(ordering, _SURVEY_ORDERING, ["-submitted_at", "-created_at"], _surveys.c.id))
     return await paginate(db_session, request, query, page=page, page_size=page_size, build=survey_of)
