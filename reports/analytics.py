@@ -9,10 +9,12 @@ from typing import Any
 
 import anyio.to_thread
 import msgspec
-from litestar import Request, Response, Router, get
+from litestar import HttpMethod, Request, Response, Router
 from litestar.connection import ASGIConnection
+from litestar.handlers import HTTPRouteHandler
 
 from ingest.auth.guards import requires_viewer
+from ingest.http.windows import Window, parse_window
 from reports import analytics_queries as q
 from reports.analytics_data import AnalyticsData
 from reports.params import (
@@ -32,16 +34,19 @@ from reports.params import (
     lang_of,
 )
 from reports.snapshot_http import no_snapshot, not_modified, ready, request_etag, snapshot_response, store_of
-from reports.windows import Window, parse_window
 
 Req = Request[Any, Any, Any]
 _encoder = msgspec.json.Encoder()
 
 
-class analytics_get(get):
-    """`get` whose guards receive the route handler itself. Litestar passes each guard a copy of the handler (so a
-    guard cannot alter it), which costs about as much as the whole cached auth check; `requires_viewer` never looks
-    at the handler."""
+class analytics_get(HTTPRouteHandler):
+    """A GET handler whose guards receive the route handler itself. Litestar passes each guard a copy of the handler
+    (so a guard cannot alter it), which costs about as much as the whole cached auth check; `requires_viewer` never
+    looks at the handler. A subclass of HTTPRouteHandler, not of `get` (deprecated since Litestar 2.x, a function in
+    3.0). tests/test_litestar_internals.py fails loudly if Litestar stops calling this override."""
+
+    def __init__(self, path: str, **kwargs: Any) -> None:
+        super().__init__(path, http_method=HttpMethod.GET, **kwargs)
 
     async def authorize_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         for guard in self.resolve_guards():

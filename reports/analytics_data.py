@@ -15,9 +15,9 @@ import duckdb
 import numpy as np
 
 from ingest.contracts.fields import STATUSES
+from ingest.http.windows import MAX_US, Window, to_us
 from reports.series_json import JoinedJSON, counts_text
 from reports.time_index import GroupedTimes, LatestIndex
-from reports.windows import MAX_US, Window, to_us
 from warehouse.contract import APPLICATION_KINDS
 from warehouse.snapshot import Snapshot
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from ingest.core.problems import ProblemError
-from reports.windows import Window
+from ingest.http.windows import Window
 from warehouse.contract import APPLICATION_KINDS, FCT_APPLICATIONS, FCT_SURVEY_RESPONSES, MARTS, Mart
 
 STATUSES = ("new", "submitted", "in_progress", "approved", "rejected")

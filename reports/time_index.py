@@ -17,7 +17,7 @@ from bisect import bisect_left, bisect_right
 
 import numpy as np
 
-from reports.windows import MAX_US, MIN_US
+from ingest.http.windows import MAX_US, MIN_US
 
 
 class GroupedTimes:
