@@ -36,9 +36,9 @@ from ingest.submissions.batch_api import batch_router
 from ingest.submissions.bot1_api import bot1_router
 from ingest.submissions.bot2_api import bot2_router
 from ingest.submissions.bot_catalog_api import bot_catalog_router
-from reports.analytics import analytics_router
-from reports.exports import exports_router
-from reports.runs_api import reports_router
+from reports.analytics.routes import analytics_router
+from reports.exports.routes import exports_router
+from reports.schedule.runs_api import reports_router
 from reports.warehouse_status import snapshot_probe, warehouse_status_route
 
 

@@ -1,6 +1,7 @@
 """The worker (`crm worker`, and inside `crm up`; DESIGN, "The worker"): every package's jobs on one APScheduler 3
 scheduler with coalesce=True and max_instances=1, so a late or slow job never queues up behind itself. Each package
-declares its own jobs (`warehouse.jobs`, `ingest.submissions.jobs`, `reports.jobs`); they are gathered here only."""
+declares its own jobs (`warehouse.jobs`, `ingest.submissions.jobs`, `reports.schedule.jobs`); they are gathered here
+only."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from apscheduler.util import undefined
 from ingest.core.jobs import JobSpec
 from ingest.core.settings import Settings
 from ingest.submissions.jobs import submission_jobs
-from reports.jobs import report_jobs
+from reports.schedule.jobs import report_jobs
 from warehouse.jobs import warehouse_jobs
 
 

@@ -16,7 +16,7 @@ from litestar.types import Receive, Scope, Send
 
 from ingest.core.problems import ProblemError
 from ingest.core.settings import Settings
-from reports.analytics_data import AnalyticsData, Lazy, T
+from reports.analytics.data import AnalyticsData, Lazy, T
 from warehouse.snapshot import Snapshot, SnapshotReader
 
 _store_lock = threading.Lock()

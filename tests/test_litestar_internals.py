@@ -1,8 +1,8 @@
 """Guards for the Litestar internals that the analytics fast paths rely on (DESIGN, "Analytics never scan a million
-rows per request"; issue 12 item 8). `reports.analytics.analytics_get` overrides `authorize_connection` so guards get
-the handler itself instead of a copy; `reports.snapshot_http.ReadyResponse` skips `Response.__init__` and is its own
-finished ASGI response. Each test fails with a message naming what changed when a Litestar upgrade moves the ground
-under them; the fix is in those two modules, not here."""
+rows per request"; issue 12 item 8). `reports.analytics.routes.analytics_get` overrides `authorize_connection` so
+guards get the handler itself instead of a copy; `reports.snapshot_http.ReadyResponse` skips `Response.__init__` and
+is its own finished ASGI response. Each test fails with a message naming what changed when a Litestar upgrade moves
+the ground under them; the fix is in those two modules, not here."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient, TestClient
 
 from crm.app import create_app
 from ingest.catalog.seed import seed_catalog
-from reports.analytics import analytics_get
+from reports.analytics.routes import analytics_get
 from reports.snapshot_http import ReadyResponse
 from tests.analytics_dataset import make_publisher
 from tests.dashboard_support import API, viewer  # noqa: F401 (a fixture)
@@ -34,7 +34,7 @@ def test_the_methods_analytics_get_overrides_and_calls_keep_their_shape() -> Non
     override = HTTPRouteHandler.authorize_connection
     assert _parameters(override) == ["self", "connection"] and inspect.iscoroutinefunction(override), (
         f"Litestar changed HTTPRouteHandler.authorize_connection{inspect.signature(override)}: "
-        "reports.analytics.analytics_get overrides it and must follow"
+        "reports.analytics.routes.analytics_get overrides it and must follow"
     )
     assert _parameters(HTTPRouteHandler.resolve_guards) == ["self"], (
         f"Litestar changed HTTPRouteHandler.resolve_guards{inspect.signature(HTTPRouteHandler.resolve_guards)}: "

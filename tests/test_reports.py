@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from crm.cli import cli
 from ingest.catalog.seed import seed_catalog
-from reports.runner import SCHEDULE_LOCK, run_due_sync, run_report
-from reports.runs import RunStore, runs_dir
-from reports.schedule import ConfigError, ReportsConfig, parse_config
+from reports.schedule.config import ConfigError, ReportsConfig, parse_config
+from reports.schedule.runner import SCHEDULE_LOCK, run_due_sync, run_report
+from reports.schedule.runs import RunStore, runs_dir
 from tests.analytics_dataset import make_publisher, viewer_headers
 from tests.test_analytics import dataset as dataset  # a fixture
 from tests.test_exports import cli_env, csv_rows, xlsx_rows
@@ -271,8 +271,8 @@ async def test_crm_reports_run_and_list(session, settings, tmp_path, publish) ->
 
 async def test_the_worker_runs_the_schedule(settings, tmp_path) -> None:
     from crm.worker import make_scheduler, worker_jobs
-    from reports.jobs import REPORTS_JOB
-    from reports.runner import run_due_reports
+    from reports.schedule.jobs import REPORTS_JOB
+    from reports.schedule.runner import run_due_reports
 
     scheduler = make_scheduler(settings, worker_jobs(settings, build_now=False))
     job = scheduler.get_job(REPORTS_JOB)

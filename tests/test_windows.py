@@ -13,7 +13,7 @@ import pytest
 from ingest.catalog.seed import seed_catalog
 from ingest.core.problems import ProblemError
 from ingest.http.windows import Window, parse_window, to_us
-from reports.relative_windows import relative_window
+from reports.schedule.relative_windows import relative_window
 from tests.analytics_dataset import make_publisher
 from tests.dashboard_support import API, viewer  # noqa: F401 (a fixture)
 

@@ -16,7 +16,7 @@ from crm.worker import make_scheduler, run_scheduler, worker_jobs
 from ingest.core.schema import IdempotencyRecord, utcnow
 from ingest.core.settings import Settings
 from ingest.submissions.jobs import PRUNE_JOB, prune_job
-from reports.jobs import REPORTS_JOB
+from reports.schedule.jobs import REPORTS_JOB
 from tests.test_warehouse_data import hand_made
 from warehouse.jobs import BUILD_JOB, warehouse_jobs
 from warehouse.snapshot import current

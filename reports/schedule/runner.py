@@ -11,12 +11,12 @@ import anyio.to_thread
 
 from ingest.core.problems import ProblemError
 from ingest.core.settings import Settings
-from reports.datasets import Dataset, Filters, dataset_of
-from reports.exports import write_export
-from reports.relative_windows import relative_window
-from reports.runs import Delivery, Run, RunFile, RunStore, runs_dir
-from reports.schedule import ConfigError, ReportsConfig, ReportSpec, load_config, next_fire
-from reports.telegram import TelegramError, bot_token, send_document
+from reports.exports.datasets import Dataset, Filters, dataset_of
+from reports.exports.routes import write_export
+from reports.schedule.config import ConfigError, ReportsConfig, ReportSpec, load_config, next_fire
+from reports.schedule.relative_windows import relative_window
+from reports.schedule.runs import Delivery, Run, RunFile, RunStore, runs_dir
+from reports.schedule.telegram import TelegramError, bot_token, send_document
 from warehouse.lock import file_lock
 from warehouse.snapshot import current
 

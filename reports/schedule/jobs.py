@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ingest.core.jobs import JobSpec
 from ingest.core.settings import Settings
-from reports.runner import run_due_reports
+from reports.schedule.runner import run_due_reports
 
 REPORTS_JOB = "reports-due"
 CHECK_EVERY_SECONDS = 60

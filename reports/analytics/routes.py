@@ -1,6 +1,6 @@
 """The analytics endpoints under /api/v1/analytics (SPEC §8): the eight of RS §5 with their paths and body shapes,
 and the new daily series, funnel, by-region and employment. They read only the published marts, through the
-per-snapshot indexes of `reports.analytics_data`, and answer with the snapshot headers and ETag / 304."""
+per-snapshot indexes of `reports.analytics.data`, and answer with the snapshot headers and ETag / 304."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from litestar.handlers import HTTPRouteHandler
 
 from ingest.auth.guards import requires_viewer
 from ingest.http.windows import Window, parse_window
-from reports import analytics_queries as q
-from reports.analytics_data import AnalyticsData
+from reports.analytics import queries as q
+from reports.analytics.data import AnalyticsData
 from reports.params import (
     AcademicYearParam,
     CampaignParam,

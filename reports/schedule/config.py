@@ -14,8 +14,8 @@ from apscheduler.triggers.cron import CronTrigger
 
 from ingest.core.problems import ProblemError
 from ingest.core.settings import Settings
-from reports.datasets import STATUSES, Filters, check_filters, dataset_of
-from reports.relative_windows import relative_window
+from reports.exports.datasets import STATUSES, Filters, check_filters, dataset_of
+from reports.schedule.relative_windows import relative_window
 from warehouse.contract import APPLICATION_KINDS
 
 Format = Literal["csv", "parquet", "xlsx"]

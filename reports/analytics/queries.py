@@ -11,8 +11,8 @@ import msgspec
 import numpy as np
 
 from ingest.http.windows import Window
-from reports import series_json
-from reports.analytics_data import COURSE_YEARS, STATUSES, AnalyticsData, Applications, Catalog
+from reports.analytics import series_json
+from reports.analytics.data import COURSE_YEARS, STATUSES, AnalyticsData, Applications, Catalog
 from warehouse.contract import APPLICATION_KINDS
 
 NOT_SET = "(not set)"

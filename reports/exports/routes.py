@@ -17,8 +17,8 @@ from ingest.auth.guards import requires_viewer
 from ingest.core.problems import ProblemError
 from ingest.core.settings import Settings
 from ingest.http.windows import Window, parse_window
-from reports.datasets import DATASETS, Dataset, Filters, check_filters, dataset_of, filename, query, status_of
-from reports.export_writers import FORMATS, chunks, file_chunks
+from reports.exports.datasets import DATASETS, Dataset, Filters, check_filters, dataset_of, filename, query, status_of
+from reports.exports.writers import FORMATS, chunks, file_chunks
 from reports.params import (
     CampaignParam,
     FromParam,
