@@ -468,8 +468,12 @@ def fill(db: RefDB) -> None:
     db.insert(
         "bot1_admissions2026application",
         [
-            _app("a1", "app1", "submitted", at(10), 10, **adm("dir_soft", "track_it")),
-            _app("a2", "app2", "approved", at(11), 11, **adm("dir_soft", None)),
+            # bot1 sends the profile's gender and birth date in `answers`: the applicant's come from there
+            {
+                **_app("a1", "app1", "submitted", at(10), 10, **adm("dir_soft", "track_it")),
+                "answers": {"gender": "female", "birth_date": "2007-04-03"},
+            },
+            {**_app("a2", "app2", "approved", at(11), 11, **adm("dir_soft", None)), "answers": {"gender": "robot"}},
             _app("a3", "app1", "new", None, 12, **adm("dir_mech", "track_it")),
             _app("a4", "app3", "new", at(12), 12, **adm("dir_mech", None)),  # rule broken: submitted_at cleared
             _app("a5", "app2", "in_progress", None, 13, **adm("dir_mech", "track_it")),  # rule broken: created_at
@@ -489,7 +493,8 @@ def fill(db: RefDB) -> None:
         ],
     )
     db.insert("bot1_foundationrequest", [_app("f1", "app3", "submitted", at(16), 16)])
-    db.insert("bot1_politoacademyrequest", [_app("p1", "app1", "submitted", at(16), 16, subject_id=U["subj_math"])])
+    polito = _app("p1", "app1", "submitted", at(16), 16, subject_id=U["subj_math"])
+    db.insert("bot1_politoacademyrequest", [{**polito, "answers": {"gender": "male"}}])  # the latest gender wins
     roster = {"roster_campaign": "default", "is_active": True, "metadata": {}}
     db.insert(
         "bot2_studentroster",

@@ -60,6 +60,7 @@ SPECS: tuple[TableSpec, ...] = (
     ),
     TableSpec("audit_auditlog", "audit_log"),
 )
+_APPLICATIONS = [spec.source for spec in SPECS if spec.target.startswith("bot1_") and spec.target != "bot1_applicant"]
 _APPLICATION_KIND = {
     "bot1_admissions_2026": "admissions-2026",
     "bot1_campus_tour": "campus-tour",
@@ -105,6 +106,7 @@ class Progress:
 class _State:
     present: dict[str, pl.Series] = field(default_factory=dict)  # ids each of our tables holds after its step
     remap: dict[str, dict[str, str]] = field(default_factory=dict)  # merged reference id → stored id, per table
+    profiles: pl.DataFrame | None = None  # applicant gender / birth_date from the applications' answers
 
 
 def run_import(
@@ -116,6 +118,9 @@ def run_import(
     with source.connect() as src, Target(database_url).open() as target:
         for spec in SPECS:
             df = read_table(src, source, spec.source)
+            if spec.target == "bot1_applicant":
+                answers = [read_table(src, source, t, ("applicant_id", "created_at", "answers")) for t in _APPLICATIONS]
+                state.profiles = mapping.applicant_profiles(pl.concat(answers))
             results.append(_move(spec, df, target, state, dry_run, progress))
         counted = {t: n for t in COUNTED_ONLY if (n := count_rows(src, t)) is not None}
     return ImportReport(results, counted, dry_run)
@@ -127,7 +132,7 @@ def _move(
     result = TableResult(spec.target, spec.source, read=df.height)
     stored = target.read(spec.target)
     df = _remapped(spec.target, df, state)
-    mapped = _map(spec, df, stored)
+    mapped = _map(spec, df, stored, state)
     mapped.rows = _checked_links(spec.target, mapped, state)
     _refuse_duplicates(spec, mapped)
     rekeys = _settle_key_clashes(spec, mapped, stored, target, state, result)
@@ -149,8 +154,11 @@ def _move(
     return result
 
 
-def _map(spec: TableSpec, df: pl.DataFrame, stored: pl.DataFrame) -> mapping.Mapped:
+def _map(spec: TableSpec, df: pl.DataFrame, stored: pl.DataFrame, state: _State) -> mapping.Mapped:
     t = spec.target
+    if t == "bot1_applicant":
+        assert state.profiles is not None
+        return mapping.applicants(df, state.profiles)
     if t == "catalog_item":
         codes = dict(stored.filter(pl.col("id").is_in(df["id"].implode())).select("id", "code").iter_rows())
         used = [*stored.select("type", "code").iter_rows(), *df.drop_nulls("code").select("type", "code").iter_rows()]
@@ -161,7 +169,6 @@ def _map(spec: TableSpec, df: pl.DataFrame, stored: pl.DataFrame) -> mapping.Map
         "catalog_relation": mapping.catalog_relations,
         "app_user": mapping.users,
         "service_token": mapping.service_tokens,
-        "bot1_applicant": mapping.applicants,
         "bot2_roster": mapping.roster,
         "bot2_student": mapping.students,
         "bot2_survey_response": mapping.survey_responses,
@@ -309,12 +316,19 @@ def _write(
 
 
 def summary_line(report: ImportReport) -> str:
-    """One line: per table read / written / refused, then the totals."""
+    """One line: the totals, what refused rows mean for the exit status, then per table read / written / refused.
+
+    Refused rows are not a failure of the command (it exits 0): every other row moved, and each refused one is
+    listed with its reason. A failure (an unreadable source, a database error) exits non-zero with a message."""
     parts = [f"{r.table} {r.read}/{r.written}/{r.refused.height}" for r in report.tables]
     refused = sum(r.refused.height for r in report.tables)
     written = sum(r.written for r in report.tables)
     verb = "would write" if report.dry_run else "wrote"
-    return f"{verb} {written:,} rows, refused {refused:,} (read/written/refused: {'; '.join(parts)})"
+    moved = "would move" if report.dry_run else "moved"
+    outcome = (
+        f"refused {refused:,} rows (listed above, with reasons; every other row {moved})" if refused else "refused none"
+    )
+    return f"{verb} {written:,} rows, {outcome} (read/written/refused: {'; '.join(parts)})"
 
 
 def as_dict(report: ImportReport) -> dict[str, Any]:
