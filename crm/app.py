@@ -18,6 +18,7 @@ from ingest.core.migrate import head_revision
 from ingest.core.observability import add_request_id_header, configure_logging, request_id_middleware
 from ingest.core.problems import EXCEPTION_HANDLERS
 from ingest.core.settings import Settings, get_settings
+from ingest.dashboard.enrollments_api import RESPONDED_SOURCE
 from ingest.dashboard.routes import dashboard_routers
 from ingest.http.body_policy import MAX_BODY_BYTES, require_accepted_content_type
 from ingest.http.docs import docs_assets_router, openapi_config
@@ -58,6 +59,13 @@ def _probe(settings: Settings) -> Any:
     return snapshot_probe(settings)
 
 
+def _responded_source() -> Any:
+    """What the enrollment headcounts read their responded counts with (reports imports ingest: import here)."""
+    from reports.enrollment_responded import responded_counts
+
+    return responded_counts
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -95,6 +103,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(app_version()) if settings.openapi_public else None,
         cors_config=cors,
-        state=State({"settings": settings, "migration_head": head_revision(), "snapshot_probe": _probe(settings)}),
+        state=State(
+            {
+                "settings": settings,
+                "migration_head": head_revision(),
+                "snapshot_probe": _probe(settings),
+                RESPONDED_SOURCE: _responded_source(),
+            }
+        ),
         debug=False,
     )
