@@ -21,18 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.catalog.seed import seed_catalog
-from ingest.core.schema import (
-    Admissions2026Application,
-    Applicant,
-    CampusTourRequest,
-    CatalogItem,
-    EnrollmentHeadcount,
-    FoundationRequest,
-    PolitoAcademyRequest,
-    RosterEntry,
-    Student,
-    SurveyResponse,
-)
+from ingest.core import schema
 from tests.analytics_dataset import make_publisher
 from tests.dashboard_support import PASSWORD, add_user, https_client
 
@@ -99,8 +88,8 @@ async def world(session: AsyncSession, https_client: AsyncTestClient[Litestar]) 
     headcount, and the admin logged in through the dashboard's login page."""
     await seed_catalog(session)
     await session.commit()
-    ids = dict((await session.execute(select(CatalogItem.code, CatalogItem.id))).all())
-    person = Applicant(
+    ids = dict((await session.execute(select(schema.CatalogItem.code, schema.CatalogItem.id))).all())
+    person = schema.Applicant(
         telegram_user_id=7001,
         username="aziza_t",
         first_name="Aziza",
@@ -114,16 +103,16 @@ async def world(session: AsyncSession, https_client: AsyncTestClient[Litestar]) 
     sent = {"status": "submitted", "submitted_at": T, "applicant_id": person.id}
     session.add_all(
         [
-            Admissions2026Application(
+            schema.Admissions2026Application(
                 **sent, direction_id=ids["DIR-SOFT-UZ"], track_id=ids["TRACK-UZBEK"], answers={"score": 91}
             ),
-            CampusTourRequest(**sent, preferred_date=date(2026, 12, 1), answers={"guests": 2}),
-            FoundationRequest(**sent, answers={"school": "No. 110"}),
-            PolitoAcademyRequest(**sent, subject_id=ids["SUBJ-MATH"], answers={}),
+            schema.CampusTourRequest(**sent, preferred_date=date(2026, 12, 1), answers={"guests": 2}),
+            schema.FoundationRequest(**sent, answers={"school": "No. 110"}),
+            schema.PolitoAcademyRequest(**sent, subject_id=ids["SUBJ-MATH"], answers={}),
         ]
     )
     for n, (status, company, role) in enumerate([("employed", "EPAM", "QA"), ("employed", "", "")]):
-        roster = RosterEntry(
+        roster = schema.RosterEntry(
             student_external_id=f"se{n}",
             program_id=ids["B-UZ-SE"],
             course_year=1,
@@ -132,13 +121,13 @@ async def world(session: AsyncSession, https_client: AsyncTestClient[Litestar]) 
         )
         session.add(roster)
         await session.flush()
-        student = Student(
+        student = schema.Student(
             student_external_id=f"se{n}", roster_id=roster.id, telegram_user_id=800 + n, first_name="Bekzod"
         )
         session.add(student)
         await session.flush()
         session.add(
-            SurveyResponse(
+            schema.SurveyResponse(
                 student_id=student.id,
                 roster_id=roster.id,
                 program_id=roster.program_id,
@@ -150,7 +139,7 @@ async def world(session: AsyncSession, https_client: AsyncTestClient[Litestar]) 
                 submitted_at=T + timedelta(hours=n),
             )
         )
-    session.add(EnrollmentHeadcount(program_id=ids["B-UZ-SE"], course_year=1, student_count=8, notes="plan"))
+    session.add(schema.EnrollmentHeadcount(program_id=ids["B-UZ-SE"], course_year=1, student_count=8, notes="plan"))
     await session.commit()
     await add_user(session, ADMIN, "admin", first_name="Staff", last_name="Member")
     browser = Browser(https_client)
