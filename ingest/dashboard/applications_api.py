@@ -24,8 +24,8 @@ from ingest.contracts.kinds import APPLICATION_KINDS, BY_SLUG, ApplicationKind
 from ingest.core.problems import ProblemError
 from ingest.core.schema import Applicant, Base
 from ingest.dashboard.crud import Listing, ListQuery, columns_of, within
-from ingest.http.list_filters import FromParam, ToParam
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.http.windows import FromParam, ToParam
 
 _applicants = Applicant.__table__
 _APPLICANT_FIELDS = (
@@ -269,9 +269,9 @@ async def retrieve_application(
     return await load_application(db_session, kind, application_id)
 
 
-def bot1_lists_router(*extra: Any) -> Router:
+def bot1_lists_router() -> Router:
     return Router(
         path="/bot1",
-        route_handlers=[list_applicants, retrieve_applicant, list_applications, retrieve_application, *extra],
+        route_handlers=[list_applicants, retrieve_applicant, list_applications, retrieve_application],
         tags=["bot1 (dashboard)"],
     )

@@ -17,8 +17,8 @@ from ingest.auth.guards import requires_viewer
 from ingest.catalog.labels import CatalogNested, label_joins, label_of
 from ingest.core.schema import Student, SurveyResponse
 from ingest.dashboard.crud import CourseYearParam, Listing, ListQuery, columns_of, within
-from ingest.http.list_filters import FromParam, ToParam
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.http.windows import FromParam, ToParam
 
 _students = Student.__table__
 _surveys = SurveyResponse.__table__

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 import msgspec
-from litestar import Request, delete, get, patch, post
+from litestar import Request, Router, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import UNSET, UnsetType
@@ -273,4 +273,9 @@ async def delete_roster(
     await ROSTER.deleted(db_session, request, entry, await ROSTER.snapshot(db_session, roster_id))
 
 
-ROSTER_HANDLERS = [list_roster, retrieve_roster, create_roster, patch_roster, delete_roster]
+def roster_router() -> Router:
+    return Router(
+        path="/bot2",
+        route_handlers=[list_roster, retrieve_roster, create_roster, patch_roster, delete_roster],
+        tags=["bot2 (dashboard)"],
+    )

@@ -15,9 +15,9 @@ import duckdb
 import numpy as np
 
 from ingest.contracts.fields import STATUSES
-from reports.series_json import JoinedJSON, counts_text
-from reports.time_index import GroupedTimes, LatestIndex
-from reports.windows import MAX_US, Window, to_us
+from ingest.http.windows import MAX_US, Window, to_us
+from reports.analytics.series_json import JoinedJSON, counts_text
+from reports.analytics.time_index import GroupedTimes, LatestIndex
 from warehouse.contract import APPLICATION_KINDS
 from warehouse.snapshot import Snapshot
 
@@ -113,7 +113,7 @@ class LocalDays:
 class DailyCounts:
     """One daily grouping of admissions: each present group's count of rows before every local midnight (plain
     lists, rows follow `grouped.present`) and its whole-day counts pre-encoded, per group and summed over the groups
-    (`reports.series_json`)."""
+    (`reports.analytics.series_json`)."""
 
     def __init__(self, grouped: GroupedTimes, days: LocalDays) -> None:
         self.grouped = grouped
