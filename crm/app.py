@@ -27,6 +27,7 @@ from ingest.core.settings import Settings, get_settings
 from ingest.dashboard.application_status import status_router
 from ingest.dashboard.applications_api import bot1_lists_router
 from ingest.dashboard.bot2_routes import bot2_dashboard_router
+from ingest.dashboard.enrollments_api import RESPONDED_SOURCE
 from ingest.http.body_policy import MAX_BODY_BYTES, require_accepted_content_type
 from ingest.http.docs import docs_assets_router, openapi_config
 from ingest.http.health import healthz, readyz
@@ -37,6 +38,7 @@ from ingest.submissions.bot1_api import bot1_router
 from ingest.submissions.bot2_api import bot2_router
 from ingest.submissions.bot_catalog_api import bot_catalog_router
 from reports.analytics.routes import analytics_router
+from reports.enrollment_responded import responded_counts
 from reports.exports.routes import exports_router
 from reports.schedule.runs_api import reports_router
 from reports.warehouse_status import snapshot_probe, warehouse_status_route
@@ -116,7 +118,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=openapi_config(app_version()) if settings.openapi_public else None,
         cors_config=cors,
         state=State(
-            {"settings": settings, "migration_head": head_revision(), "snapshot_probe": snapshot_probe(settings)}
+            {
+                "settings": settings,
+                "migration_head": head_revision(),
+                "snapshot_probe": snapshot_probe(settings),
+                RESPONDED_SOURCE: responded_counts,
+            }
         ),
         debug=False,
     )

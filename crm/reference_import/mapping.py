@@ -92,6 +92,7 @@ def catalog_items(df: pl.DataFrame, stored_codes: dict[str, str], used: list[tup
         name_uz=names["uz"],
         name_ru=names["ru"],
         name_en=names["en"],
+        description=pl.lit(""),  # the reference has no such column (RS §2.4)
         metadata=_json_or_empty("metadata"),
     )
     return m

@@ -97,6 +97,8 @@ class CatalogItem(Entity):
     name_uz: Mapped[str] = mapped_column(String(255), default="")
     name_ru: Mapped[str] = mapped_column(String(255), default="")
     name_en: Mapped[str] = mapped_column(String(255), default="")
+    # Free text the reference dashboard edits (RS §3.4 has no such column; its clients send it: SPEC §5).
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("catalog_item.id", ondelete="SET NULL"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
