@@ -20,7 +20,6 @@ from ingest.auth.login_api import auth_router
 from ingest.auth.users_api import users_router
 from ingest.catalog.routes import catalog_router
 from ingest.core.db import Database
-from ingest.core.migrate import head_revision
 from ingest.core.observability import add_request_id_header, configure_logging, request_id_middleware
 from ingest.core.problems import EXCEPTION_HANDLERS
 from ingest.core.settings import Settings, get_settings
@@ -115,8 +114,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(app_version()) if settings.openapi_public else None,
         cors_config=cors,
-        state=State(
-            {"settings": settings, "migration_head": head_revision(), "snapshot_probe": snapshot_probe(settings)}
-        ),
+        state=State({"settings": settings, "snapshot_probe": snapshot_probe(settings)}),
         debug=False,
     )
