@@ -32,7 +32,10 @@ COMMANDS = {
         "Export DATASET (a mart, `applications` or `survey-responses`) from the published snapshot.",
     ),
     "import": ("crm.commands.import_reference:import_group", "Bring data in from another system."),
-    "backup": ("crm.commands.backup:backup", "Copy the database, the published snapshot, the secret key and the bots' outboxes to DEST."),
+    "backup": (
+        "crm.commands.backup:backup",
+        "Copy the database, the published snapshot, the secret key and the bots' outboxes to DEST.",
+    ),
     "restore": ("crm.commands.backup:restore", "Restore a `crm backup` folder into the (empty) data dir and database."),
 }
 

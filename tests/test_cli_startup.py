@@ -27,9 +27,7 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 
 
 def _imported_by(*args: str) -> set[str]:
-    run = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True, timeout=120
-    )
+    run = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True, timeout=120)
     return set(json.loads(run.stdout.strip().splitlines()[-1]))
 
 

@@ -28,7 +28,7 @@ def backup(dest: Path) -> None:
     if outcome.database == "postgres":
         console.print(
             "[yellow]![/] the Postgres database is not in this backup: run "
-            "`pg_dump -Fc -f crm.dump \"$DATABASE\"` beside it (README, Operations)"
+            '`pg_dump -Fc -f crm.dump "$DATABASE"` beside it (README, Operations)'
         )
     rows = sum(outcome.table_rows.values())
     snapshot = outcome.snapshot_id or "none published"
