@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.metrics import http_metrics, metrics_endpoint
 from ingest.audit.api import audit_router
 from ingest.auth.login_api import auth_router
 from ingest.auth.users_api import users_router
@@ -103,12 +104,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handlers: list[Any] = [healthz, readyz, Router(path="/api/v1", route_handlers=api_routers())]
     if settings.openapi_public:
         handlers.append(docs_assets_router())
+    middleware: list[Any] = [request_id_middleware]
+    if settings.metrics_enabled:
+        handlers.append(metrics_endpoint)
+        middleware.append(http_metrics().middleware)
     return Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
+        middleware=middleware,
         before_send=[add_request_id_header],
         before_request=require_accepted_content_type,
         request_max_body_size=MAX_BODY_BYTES,

@@ -10,6 +10,8 @@ import uvicorn
 from litestar import Litestar
 
 from crm.app import create_app
+from crm.metrics import prepare_multiprocess
+from ingest.core.settings import get_settings
 
 BackgroundJob = Callable[[], Awaitable[None]]
 
@@ -26,6 +28,7 @@ def _config(app: Litestar | str, host: str, port: int, **kw: object) -> uvicorn.
 def serve(host: str, port: int, workers: int = 1) -> None:
     """Serve until interrupted; with several workers uvicorn supervises the processes."""
     if workers > 1:
+        prepare_multiprocess(get_settings())  # the workers' metrics, summed by whichever one is scraped
         uvicorn.run(
             "crm.server:app_factory",
             factory=True,
