@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 import msgspec
@@ -105,3 +106,31 @@ def test_bot_status_writes_a_prometheus_textfile(tmp_path: Path, monkeypatch: py
     found = samples(out.read_text())
     assert value(found, "crm_bot_outbox_queued", bot="bot2") == 1
     assert value(found, "crm_bot_outbox_dead_letters", bot="bot2") == 0
+
+
+@pytest.mark.e2e
+def test_metrics_of_several_worker_processes_are_summed(tmp_path: Path) -> None:
+    import subprocess
+
+    import httpx
+
+    from tests.e2e import clean_env, crm_process, free_port, wait_ready
+
+    db = f"sqlite+aiosqlite:///{tmp_path / 'crm.sqlite3'}"
+    env = clean_env(CRM_DATABASE_URL=db, CRM_DATA_DIR=str(tmp_path / "data"), CRM_METRICS="true")
+    subprocess.run([sys.executable, "-m", "crm", "db", "upgrade"], cwd=tmp_path, env=env, check=True, timeout=300)
+    stale = tmp_path / "data" / "prometheus" / "counter_1.db"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"left by a previous run")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = ["serve", "--workers", "2", "--port", str(port)]
+    with crm_process(args, cwd=tmp_path, env=env, log=tmp_path / "serve.log") as proc:
+        wait_ready(base, proc, deadline_s=180)
+        before = value(samples(httpx.get(f"{base}/metrics").text), "crm_http_requests_total", path="/healthz")
+        for _ in range(40):  # new connections: uvicorn's processes share the listening socket, so both serve some
+            assert httpx.get(f"{base}/healthz").status_code == 200
+        after = value(samples(httpx.get(f"{base}/metrics").text), "crm_http_requests_total", path="/healthz")
+        files = sorted(p.name for p in (tmp_path / "data" / "prometheus").iterdir())
+    assert after - before == 40
+    assert not stale.exists() and any(name.startswith("counter_") for name in files)
