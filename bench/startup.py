@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,20 +33,14 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from tests.e2e import clean_env, crm_process, free_port
+
 console = Console(stderr=True)
 TARGETS = {"crm --help": 3.0, "crm serve → /healthz": 1.5}
 
 
 def _env(data: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "SERVICE_TOKEN_", "BOT_", "TELEGRAM_"))}
-    env.update(CRM_DATA_DIR=str(data / "data"), CRM_DATABASE_URL=f"sqlite+aiosqlite:///{data / 'crm.sqlite3'}")
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return clean_env(CRM_DATA_DIR=str(data / "data"), CRM_DATABASE_URL=f"sqlite+aiosqlite:///{data / 'crm.sqlite3'}")
 
 
 def time_command(args: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -58,20 +50,15 @@ def time_command(args: list[str], env: dict[str, str], cwd: Path) -> float:
 
 
 def time_until_ok(args: list[str], url_path: str, env: dict[str, str], cwd: Path, deadline_s: float = 300) -> float:
-    """Seconds from spawning `crm <args> --port P` until GET `url_path` answers 200; then SIGTERM and wait."""
-    port = _free_port()
+    """Seconds from spawning `crm <args> --port P` until GET `url_path` answers 200; the process is then stopped."""
+    port = free_port()
     url = f"http://127.0.0.1:{port}{url_path}"
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crm", *args, "--port", str(port)],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     # One client for every poll: a new one per attempt costs CPU the starting server (2 cores) would feel.
-    client = httpx.Client(timeout=5)
-    try:
+    with (
+        crm_process([*args, "--port", str(port)], cwd, env, cwd / "crm.log") as proc,
+        httpx.Client(timeout=5) as client,
+    ):
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"crm {' '.join(args)} exited with {proc.returncode}")
@@ -83,14 +70,6 @@ def time_until_ok(args: list[str], url_path: str, env: dict[str, str], cwd: Path
             if time.perf_counter() - start > deadline_s:
                 raise RuntimeError(f"{url} not ready within {deadline_s} s")
             time.sleep(0.02)  # polling granularity of the measurement: 20 ms
-    finally:
-        client.close()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def median_of(runs: int, measure: object) -> tuple[float, list[float]]:
