@@ -23,8 +23,6 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ingest.core.settings import Settings
-from reports.schedule.runs import RunStore
-from warehouse.status import warehouse_status
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 MULTIPROC_SUBDIR = "prometheus"
@@ -65,6 +63,9 @@ class _Process(Collector):
 
 def scrape_time_families(settings: Settings) -> list[Metric]:
     """What the files say now: the published snapshot, the last failed build and report runs."""
+    from reports.schedule.runs import RunStore  # the warehouse's readers (polars, DuckDB) load on the first scrape
+    from warehouse.status import warehouse_status
+
     status = warehouse_status(settings)
     snap, failure = status["snapshot"], status["last_failure"]
     age = GaugeMetricFamily("crm_snapshot_age_seconds", "Seconds since the published snapshot was built")
