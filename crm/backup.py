@@ -5,8 +5,8 @@ while the service runs.
   and its WAL by hand is not);
 - the published snapshot (current.json and the folder it names, staging included, so the next build can stay
   incremental);
-- the secret key (or every issued login would stop working) and the bots' SQLite state (outboxes: submissions not yet
-  delivered), again through the backup API.
+- the secret key (or every issued login would stop working), the bots' SQLite state (outboxes: submissions not yet
+  delivered) and the report runs' record, again through the backup API.
 
 On Postgres the database is left to `pg_dump -Fc` / `pg_restore` (README, Operations); the rest is backed up alike.
 """
@@ -83,8 +83,12 @@ def _is_empty(path: Path) -> bool:
     return not path.exists() or (path.is_dir() and not any(path.iterdir()))
 
 
-def _bot_databases(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.sqlite3") if p.is_file()) if root.is_dir() else []
+def _state_databases(data_dir: Path) -> list[Path]:
+    """The bots' SQLite files (outbox, conversation state) and the report runs' record (its "checked up to" marks
+    keep a restored scheduler from running every report again)."""
+    found = sorted(p for p in (data_dir / BOTS_SUBDIR).rglob("*.sqlite3") if p.is_file())
+    runs = data_dir / "reports" / "runs.sqlite3"
+    return [*found, runs] if runs.is_file() else found
 
 
 def backup(settings: Settings, dest: Path) -> Outcome:
@@ -122,7 +126,7 @@ def backup(settings: Settings, dest: Path) -> Outcome:
         outcome.files.append(f"{DATA_SUBDIR}/{current.relative_to(data_dir)}")
         outcome.snapshot_id = manifest.get("snapshot_id")
 
-    for path in _bot_databases(data_dir / BOTS_SUBDIR):
+    for path in _state_databases(data_dir):
         rel = path.relative_to(data_dir)
         copy_sqlite(path, out / rel)
         outcome.files.append(f"{DATA_SUBDIR}/{rel}")

@@ -17,6 +17,7 @@ from crm.app import create_app
 from crm.backup import BackupError, backup, restore, table_rows
 from crm.cli import cli
 from ingest.core.settings import Settings
+from reports.schedule.runs import RunStore
 from tests.ingest_support import API, applicant, catalog, live, tokens  # noqa: F401
 from warehouse.build import build
 
@@ -32,6 +33,7 @@ async def test_backup_under_write_load_restores_the_same_rows_and_snapshot(
     outbox = await Outbox.open(settings.data_dir / "bots" / "bot1" / "outbox.sqlite3")
     await outbox.put("applicant", {"telegram_user_id": 7}, chat_id=7, user_id=7, lang="uz")
     await outbox.close()
+    run = RunStore(settings).start("weekly", "schedule", None, None)
 
     written, first, stop = 0, asyncio.Event(), asyncio.Event()
 
@@ -76,6 +78,7 @@ async def test_backup_under_write_load_restores_the_same_rows_and_snapshot(
     assert len(await queued.pending()) == 1
     await queued.close()
 
+    assert RunStore(target).get(run.id) is not None
     async with AsyncTestClient(app=create_app(target)) as client:
         ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
