@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,44 +17,27 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.catalog.seed import seed_catalog
+from ingest.contracts.fields import STATUSES
 from ingest.core.db import make_sync_engine
 from ingest.core.schema import (
-    Admissions2026Application,
+    APPLICATION_MODELS,
     Applicant,
-    CampusTourRequest,
     CatalogItem,
     EnrollmentHeadcount,
-    FoundationRequest,
-    PolitoAcademyRequest,
     RosterEntry,
     Student,
     SurveyResponse,
 )
 from ingest.core.settings import Settings
-from tests.analytics_dataset import build_dataset, make_publisher, viewer_headers
+from tests.analytics_dataset import auth as auth  # a fixture
+from tests.analytics_dataset import build_dataset
+from tests.analytics_dataset import publish as publish  # a fixture
 
 TZ = ZoneInfo("Asia/Tashkent")
-KINDS = {
-    "admissions-2026": Admissions2026Application,
-    "campus-tour": CampusTourRequest,
-    "foundation": FoundationRequest,
-    "polito-academy": PolitoAcademyRequest,
-}
-STATUSES = ["new", "submitted", "in_progress", "approved", "rejected"]
 NOT_SET = "(not set)"
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def auth(session: AsyncSession, settings: Settings) -> dict[str, str]:
-    return await viewer_headers(session, settings)
-
-
-@pytest.fixture
-def publish(app: Any, db: Any, session: AsyncSession, settings: Settings) -> Callable[[], Awaitable[str]]:
-    return make_publisher(app, db, session, settings)
 
 
 @pytest.fixture
@@ -117,7 +99,7 @@ def load_ops(engine: Any) -> Ops:
         catalog = {str(r.id): r for r in conn.execute(select(CatalogItem))}
         region_of = {r.id: _s(r.region_id) for r in conn.execute(select(Applicant.id, Applicant.region_id))}
         apps = []
-        for kind, model in KINDS.items():
+        for kind, model in APPLICATION_MODELS.items():
             for r in conn.execute(select(model)):
                 m = r._mapping
                 apps.append(
@@ -220,7 +202,7 @@ def oracle_by(ops: Ops, kind: str, dim: str, window: Any, id_name: str, lang: st
 
 
 def oracle_by_region(ops: Ops, window: Any, kind: str | None) -> list[dict[str, Any]]:
-    kinds = [kind] if kind else list(KINDS)
+    kinds = [kind] if kind else list(APPLICATION_MODELS)
     per: dict[str | None, Counter] = {}
     for a in ops.apps:
         if a.kind in kinds and inside(a.submitted_at, window):
@@ -289,7 +271,7 @@ def oracle_daily(ops: Ops, window: Any, group_by: str | None) -> dict[str, Any]:
 def oracle_funnel(ops: Ops, window: Any) -> dict[str, Any]:
     all_time = window == (None, None)
     rows = []
-    for kind in KINDS:
+    for kind in APPLICATION_MODELS:
         counts = Counter(a.status for a in ops.apps if a.kind == kind and (all_time or inside(a.submitted_at, window)))
         rows.append({"kind": kind, "total": sum(counts.values()), **{s: counts[s] for s in STATUSES}})
     total = {"kind": "all", "total": sum(r["total"] for r in rows), **{s: sum(r[s] for r in rows) for s in STATUSES}}
@@ -301,6 +283,11 @@ def oracle_funnel(ops: Ops, window: Any) -> dict[str, Any]:
 
 def pct(part: int, whole: int) -> float:
     return 0.0 if whole <= 0 else min(round(100 * part / whole, 2), 100.0)
+
+
+def coverage(total: int, responded: int, planned: int) -> dict[str, Any]:
+    """The coverage figures every bot2 row carries, whatever it is counted by."""
+    return {"total": total, "responded": responded, "coverage_percent": pct(responded, total), "planned": planned}
 
 
 @dataclass
@@ -350,7 +337,7 @@ def oracle_years(grid: Grid) -> list[dict[str, Any]]:
         t = sum(n for (_, yy), n in grid.total.items() if yy == y)
         r = sum(n for (_, yy), n in grid.responded.items() if yy == y)
         pl = sum(n for (_, yy), n in grid.planned.items() if yy == y)
-        out.append({"course_year": y, "total": t, "responded": r, "coverage_percent": pct(r, t), "planned": pl})
+        out.append({"course_year": y, **coverage(t, r, pl)})
     return out
 
 
@@ -360,16 +347,7 @@ def oracle_program_coverage(ops: Ops, grid: Grid, course_year: int | None) -> li
     for p, name in ordered_programs(ops, grid):
         t, r, pl = (sum(c[(p, y)] for y in years) for c in (grid.total, grid.responded, grid.planned))
         if t or r or pl:
-            out.append(
-                {
-                    "program_id": p,
-                    "program_name": name,
-                    "total": t,
-                    "responded": r,
-                    "coverage_percent": pct(r, t),
-                    "planned": pl,
-                }
-            )
+            out.append({"program_id": p, "program_name": name, **coverage(t, r, pl)})
     return out
 
 
@@ -379,10 +357,7 @@ def oracle_matrix(ops: Ops, grid: Grid) -> dict[str, Any]:
         {
             "program_id": p,
             "course_year": y,
-            "total": grid.total[(p, y)],
-            "responded": grid.responded[(p, y)],
-            "coverage_percent": pct(grid.responded[(p, y)], grid.total[(p, y)]),
-            "planned": grid.planned[(p, y)],
+            **coverage(grid.total[(p, y)], grid.responded[(p, y)], grid.planned[(p, y)]),
         }
         for p, _ in programs
         for y in range(1, 6)
@@ -396,16 +371,7 @@ def oracle_details(ops: Ops, grid: Grid, y: int) -> list[dict[str, Any]]:
         t, r, e, pl = grid.total[(p, y)], grid.responded[(p, y)], grid.employed[(p, y)], grid.planned[(p, y)]
         if t or r or pl:
             out.append(
-                {
-                    "program_id": p,
-                    "program_name": name,
-                    "total": t,
-                    "responded": r,
-                    "coverage_percent": pct(r, t),
-                    "employed": e,
-                    "unemployed": r - e,
-                    "planned": pl,
-                }
+                {"program_id": p, "program_name": name, **coverage(t, r, pl), "employed": e, "unemployed": r - e}
             )
     return sorted(out, key=lambda d: -d["total"])
 

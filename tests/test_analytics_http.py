@@ -12,7 +12,8 @@ from ingest.catalog.seed import seed_catalog
 from ingest.core.schema import CatalogItem, RosterEntry
 from reports.analytics.data import DAILY_GROUPINGS, GROUPINGS
 from reports.snapshot_http import store_of
-from tests.analytics_dataset import make_publisher, viewer_headers
+from tests.analytics_dataset import auth as auth  # a fixture
+from tests.analytics_dataset import publish as publish  # a fixture
 from tests.test_analytics import _answer, _roster
 from tests.test_analytics import dataset as dataset  # a fixture
 
@@ -31,16 +32,6 @@ ENDPOINTS = [
     "/bot2/enrollments-overview",
     "/bot2/employment",
 ]
-
-
-@pytest.fixture
-async def auth(session, settings):
-    return await viewer_headers(session, settings)
-
-
-@pytest.fixture
-def publish(app, db, session, settings):
-    return make_publisher(app, db, session, settings)
 
 
 async def test_analytics_need_a_logged_in_user(client) -> None:
