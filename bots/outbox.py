@@ -13,16 +13,20 @@ from typing import Any
 
 import aiosqlite
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    idempotency_key TEXT NOT NULL UNIQUE,
+from bots.sqlite_file import open_sqlite
+
+# What a queued item holds; a dead letter keeps it as it was queued.
+_ITEM = """
     kind TEXT NOT NULL,
     payload TEXT NOT NULL,
     chat_id INTEGER,
     user_id INTEGER,
     lang TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
+    created_at REAL NOT NULL,"""
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL UNIQUE,{_ITEM}
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL,
     last_error TEXT NOT NULL DEFAULT ''
@@ -30,13 +34,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS ix_outbox_due ON outbox (next_attempt_at, seq);
 CREATE INDEX IF NOT EXISTS ix_outbox_user ON outbox (user_id);
 CREATE TABLE IF NOT EXISTS dead_letter (
-    idempotency_key TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    chat_id INTEGER,
-    user_id INTEGER,
-    lang TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
+    idempotency_key TEXT PRIMARY KEY,{_ITEM}
     failed_at REAL NOT NULL,
     status INTEGER NOT NULL,
     problem TEXT NOT NULL
@@ -94,15 +92,8 @@ class Outbox:
 
     @classmethod
     async def open(cls, path: Path, clock: Any = time.time) -> Outbox:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path)
-        await conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before put() returns, so "accepted" is never said about a lost row.
-        await conn.execute("PRAGMA synchronous=FULL")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.executescript(SCHEMA)
-        await conn.commit()
-        return cls(conn, clock)
+        return cls(await open_sqlite(path, SCHEMA, synchronous="FULL"), clock)
 
     async def close(self) -> None:
         await self.conn.close()
