@@ -16,14 +16,8 @@ from bots.outbox import Outbox
 from bots.texts import t
 from ingest.core.schema import Admissions2026Application, Applicant, CampusTourRequest, FoundationRequest
 from tests.bots.conftest import count, rows, stop
+from tests.bots.conversations import foundation_application, register
 from tests.bots.harness import Person
-from tests.bots.test_bot1_flows import register
-
-
-async def foundation_application(h, who: Person) -> list[str]:
-    await h.tap(who, "📘 Foundation Year")
-    await h.tap(who, "⏭ Skip")
-    return await h.tap(who, "✅ Confirm and send")
 
 
 async def test_fifty_submissions_while_the_api_is_down_are_stored_exactly_once(start_bot, db) -> None:
