@@ -19,9 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.cli import cli
-from ingest.catalog.seed import seed_catalog
-from ingest.core.schema import AuditLog, CatalogItem, RosterEntry, Student, SurveyResponse
-from tests.dashboard_support import API, Account, StatementCounter, admin, viewer
+from ingest.core.schema import AuditLog, RosterEntry, Student, SurveyResponse
+from tests.dashboard_support import API, Account, StatementCounter, admin, seeded_catalog, viewer
 
 __all__ = ["admin", "viewer"]
 
@@ -31,11 +30,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @pytest.fixture
 async def programs(session: AsyncSession) -> dict[str, uuid.UUID]:
-    await seed_catalog(session)
-    await session.commit()
-    ids = dict((await session.execute(select(CatalogItem.code, CatalogItem.id))).all())
-    await session.commit()
-    return ids
+    return await seeded_catalog(session)
 
 
 async def roster(session: AsyncSession) -> dict[str, RosterEntry]:
