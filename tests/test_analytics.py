@@ -25,13 +25,13 @@ from ingest.core.schema import (
     CatalogItem,
     EnrollmentHeadcount,
     RosterEntry,
-    Student,
     SurveyResponse,
 )
 from ingest.core.settings import Settings
 from tests.analytics_dataset import auth as auth  # a fixture
 from tests.analytics_dataset import build_dataset
 from tests.analytics_dataset import publish as publish  # a fixture
+from tests.survey_rows import add_answer, add_roster
 
 TZ = ZoneInfo("Asia/Tashkent")
 NOT_SET = "(not set)"
@@ -524,32 +524,6 @@ async def test_bot2_endpoints_equal_the_operational_definition(client, auth, dat
 # --- RS §11 ------------------------------------------------------------------------------------------------------
 
 
-async def _roster(session: AsyncSession, external_id: str, year: int, campaign: str, program: uuid.UUID) -> RosterEntry:
-    row = RosterEntry(student_external_id=external_id, roster_campaign=campaign, program_id=program, course_year=year)
-    session.add(row)
-    await session.flush()
-    return row
-
-
-async def _answer(
-    session: AsyncSession, roster: RosterEntry, when: datetime, status: str = "", campaign: str = "default"
-) -> None:
-    student = Student(student_external_id=roster.student_external_id, roster_id=roster.id)
-    session.add(student)
-    await session.flush()
-    session.add(
-        SurveyResponse(
-            student_id=student.id,
-            roster_id=roster.id,
-            program_id=roster.program_id,
-            course_year=roster.course_year,
-            survey_campaign=campaign,
-            employment_status=status,
-            submitted_at=when,
-        )
-    )
-
-
 async def _program(session: AsyncSession) -> uuid.UUID:
     item = CatalogItem(type="program", code="PA", name="Program A")
     session.add(item)
@@ -559,9 +533,9 @@ async def _program(session: AsyncSession) -> uuid.UUID:
 
 async def test_course_year_coverage_includes_all_years(client, auth, session, settings, publish) -> None:
     program = await _program(session)
-    rosters = [await _roster(session, f"s{y}", y, "default", program) for y in (1, 2, 3, 4)]
+    rosters = [await add_roster(session, f"s{y}", y, "default", program) for y in (1, 2, 3, 4)]
     now = datetime.now(UTC)
-    await _answer(session, rosters[0], now)
+    await add_answer(session, rosters[0], now)
     await session.commit()
     await publish()
     params = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat()}
@@ -573,9 +547,9 @@ async def test_course_year_coverage_includes_all_years(client, auth, session, se
 
 async def test_coverage_denominator_filters_campaign(client, auth, session, settings, publish) -> None:
     program = await _program(session)
-    d1 = await _roster(session, "d1", 1, "default", program)
-    await _roster(session, "a1", 1, "alt", program)
-    await _answer(session, d1, datetime.now(UTC))
+    d1 = await add_roster(session, "d1", 1, "default", program)
+    await add_roster(session, "a1", 1, "alt", program)
+    await add_answer(session, d1, datetime.now(UTC))
     session.add(EnrollmentHeadcount(program_id=program, course_year=1, student_count=30, campaign="default"))
     await session.commit()
     await publish()
@@ -587,13 +561,13 @@ async def test_coverage_denominator_filters_campaign(client, auth, session, sett
 
 async def test_employed_is_an_exact_match_and_coverage_is_capped(client, auth, session, settings, publish) -> None:
     program = await _program(session)
-    r1 = await _roster(session, "e1", 3, "default", program)
-    r2 = await _roster(session, "e2", 3, "default", program)
+    r1 = await add_roster(session, "e1", 3, "default", program)
+    r2 = await add_roster(session, "e2", 3, "default", program)
     now = datetime.now(UTC)
-    await _answer(session, r1, now, "employed")
-    await _answer(session, r2, now, "unemployed")
+    await add_answer(session, r1, now, "employed")
+    await add_answer(session, r2, now, "unemployed")
     # a response of another campaign's student for this campaign: responded exceeds the roster total of `alt`
-    await _answer(session, await _roster(session, "e3", 3, "other", program), now, "employed", campaign="alt")
+    await add_answer(session, await add_roster(session, "e3", 3, "other", program), now, "employed", campaign="alt")
     await session.commit()
     await publish()
     body = await get_json(client, f"{A}/bot2/program-details-by-year", {"course_year": "3"}, auth)

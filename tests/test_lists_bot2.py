@@ -10,8 +10,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.core.schema import RosterEntry, Student, SurveyResponse
+from ingest.core.schema import RosterEntry, Student
 from tests.dashboard_support import API, Account, StatementCounter, admin, seeded_catalog, viewer
+from tests.survey_rows import response_for
 
 __all__ = ["admin", "viewer"]
 
@@ -37,17 +38,8 @@ async def data(session: AsyncSession) -> dict[str, uuid.UUID]:
         session.add(student)
         await session.flush()
         for k in range(2):  # two responses each, append-only
-            session.add(
-                SurveyResponse(
-                    student_id=student.id,
-                    roster_id=entry.id,
-                    program_id=entry.program_id,
-                    course_year=entry.course_year,
-                    survey_campaign="default",
-                    employment_status="employed" if k else "unemployed",
-                    submitted_at=T0 + timedelta(days=i, hours=k),
-                )
-            )
+            status = "employed" if k else "unemployed"
+            session.add(response_for(student.id, entry, T0 + timedelta(days=i, hours=k), employment_status=status))
     await session.commit()
     return ids
 
