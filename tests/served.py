@@ -50,12 +50,17 @@ class Served:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        wait_ready(self.base, self.proc, deadline_s=90, path="/healthz")  # liveness: no database needed
+        try:
+            wait_ready(self.base, self.proc, deadline_s=90, path="/healthz")  # liveness: no database needed
+        except AssertionError:
+            self.kill()  # a server that never came up must not outlive the test
+            raise
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, connections cut mid-request."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
     def stop(self) -> None:
