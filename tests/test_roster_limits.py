@@ -64,6 +64,11 @@ def lying_dimension() -> bytes:
     )
 
 
+def reordered_attributes() -> bytes:
+    """The lying dimension again, with each cell's `r` after its other attributes."""
+    return rewritten(lying_dimension(), lambda xml: re.sub(rb'<c r="([^"]*)"([^>]*)>', rb'<c\2 r="\1">', xml))
+
+
 def positional_far_row() -> bytes:
     """No `r` on the cells and no dimension: a row numbered 300,000 holding one cell found by position."""
 
@@ -75,12 +80,12 @@ def positional_far_row() -> bytes:
 
 
 def zip_bomb() -> bytes:
-    """30 MB of blanks inside the sheet, deflated to a few dozen KB."""
-    return rewritten(workbook(), lambda xml: xml.replace(b"</worksheet>", b" " * (30 * 1024 * 1024) + b"</worksheet>"))
+    """101 MB of blanks inside the sheet, deflated to about 100 KB."""
+    return rewritten(workbook(), lambda xml: xml.replace(b"</worksheet>", b" " * (101 * 1024 * 1024) + b"</worksheet>"))
 
 
 def lying_zip_sizes() -> bytes:
-    """A zip whose central directory says the 30 MB sheet is 100 bytes (a reader that trusts it grows later)."""
+    """A zip whose central directory says the 101 MB sheet is 100 bytes (a reader that trusts it grows later)."""
     data = bytearray(zip_bomb())
     name = SHEET.encode()
     at = data.find(b"PK\x01\x02")
@@ -100,8 +105,9 @@ HOSTILE = {
     "far_cell": (far_cell, XLSX, "200,000 rows"),
     "wide": (lambda: workbook(XFD1000="x"), XLSX, f"{MAX_CELLS:,} cells"),
     "lying_dimension": (lying_dimension, XLSX, f"{MAX_CELLS:,} cells"),
+    "reordered_attributes": (reordered_attributes, XLSX, f"{MAX_CELLS:,} cells"),
     "positional_far_row": (positional_far_row, XLSX, "200,000 rows"),
-    "zip_bomb": (zip_bomb, XLSX, "at most 20 MB"),
+    "zip_bomb": (zip_bomb, XLSX, "at most 100 MB"),
     "lying_zip_sizes": (lying_zip_sizes, XLSX, "cannot be read"),
     "csv_rows": (lambda: csv_rows(MAX_ROWS + 1), "text/csv", "200,000 rows"),
     "csv_bytes": (lambda: csv_rows(10) + b"#" * (20 * 1024 * 1024), "text/csv", "at most 20 MB"),
