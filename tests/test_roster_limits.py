@@ -18,10 +18,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from ingest.auth.jwt_tokens import new_access
 from ingest.roster.file import read_roster_file
 from ingest.roster.limits import MAX_CELLS, MAX_ROWS
-from tests.dashboard_support import API, Account, add_user, admin
+from tests.dashboard_support import API, PASSWORD, Account, add_user, admin
 from tests.e2e import clean_env, crm_process, free_port, wait_ready
 
 __all__ = ["admin"]
@@ -145,16 +144,16 @@ def test_files_within_the_limits_are_read() -> None:
 
 @pytest.mark.e2e
 async def test_a_real_server_refuses_the_far_cell_file_and_lives_on(db_url: str, session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    user_id = await add_user(session, "admin@example.com", "admin")
+    await add_user(session, "admin@example.com", "admin")
     await session.close()
     secret = "e2e-secret-key-long-enough-for-hs256-signing"
-    token, _ = new_access(user_id, "admin", secret)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = clean_env(CRM_DATABASE_URL=db_url, CRM_DATA_DIR=str(tmp_path / "data"), CRM_SECRET_KEY=secret, CRM_ENV="test")
     with crm_process(["serve", "--port", str(port)], cwd=tmp_path, env=env, log=tmp_path / "serve.log") as proc:
         wait_ready(base, proc, deadline_s=60)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": XLSX}
+        login = httpx.post(f"{base}{API}/auth/login", json={"email": "admin@example.com", "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {login.json()['access']}", "Content-Type": XLSX}
         response = httpx.post(f"{base}{IMPORT}", content=far_cell(), headers=headers, timeout=60)
         assert response.status_code == 400, response.text
         assert response.json()["code"] == "INVALID_FILE" and "200,000 rows" in response.json()["detail"]

@@ -188,7 +188,7 @@ def _session_response(
     request: Request[Any, Any, Any], user: User, refresh: str, csrf: str | None = None
 ) -> Response[TokenOut]:
     settings: Settings = request.app.state.settings
-    access, _ = new_access(user.id, user.role, secret_of(request.app))
+    access, _ = new_access(user.id, user.role, secret_of(request.app), user.password_hash)
     response = Response(TokenOut(user=user_out(user), access=access, expires_in=int(ACCESS_TTL.total_seconds())))
     set_session_cookies(response, settings, access, refresh, csrf or secrets.token_urlsafe(32))
     return response
