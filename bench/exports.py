@@ -5,7 +5,7 @@ Parquet source once).
     uv run python -m bench.exports                      # reuses bench.analytics' xlarge database and snapshot
     uv run python -m bench.exports --formats csv,parquet --http
 
-Each export runs in a fresh child process through the same code as the API (`reports.exports.export_chunks`), so
+Each export runs in a fresh child process through the same code as the API (`reports.exports.routes.export_chunks`), so
 its peak RSS (`ru_maxrss`) is the export's alone plus the interpreter and libraries (a child that only imports them
 is measured too). `--http` also downloads through `crm serve` and reports the server's peak RSS. Targets: CSV and
 Parquet peak RSS <= 300 MB, CSV <= 5 s.
@@ -31,8 +31,8 @@ import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
 from ingest.core.settings import Settings
-from reports.datasets import Filters, dataset_of
-from reports.exports import export_chunks
+from reports.exports.datasets import Filters, dataset_of
+from reports.exports.routes import export_chunks
 from warehouse.snapshot import current
 imported = time.perf_counter()
 settings = Settings(data_dir=Path(sys.argv[1]))
@@ -66,7 +66,7 @@ def child_export(data_dir: Path, fmt: str, dataset: str, out: Path) -> dict[str,
 def duckdb_floors(data_dir: Path, dataset: str, tmp: Path) -> dict[str, float]:
     """DuckDB writing the same SELECT itself (C++ end to end), and one scan of the Parquet source."""
     from ingest.core.settings import Settings
-    from reports.datasets import Filters, dataset_of, query
+    from reports.exports.datasets import Filters, dataset_of, query
     from warehouse.snapshot import current
 
     settings = Settings(data_dir=data_dir)

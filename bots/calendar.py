@@ -1,6 +1,7 @@
-"""The inline month calendar of the date steps: days outside the allowed range are shown but not pickable, month
-navigation crosses year boundaries, and a birth-date calendar also jumps by year. Typed `DD.MM.YYYY` is handled by
-`bots.validators.parse_date` beside it."""
+"""The inline month calendar of the date steps: days that cannot be chosen (outside the allowed range, or on a
+closed weekday) are shown struck through and answer with an alert saying why, month navigation crosses year
+boundaries, a birth-date calendar also jumps by year, and Cancel is part of the calendar. Typed `DD.MM.YYYY` is
+handled by `bots.validators.parse_date` beside it."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from datetime import date
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bots.keyboards import ActCB
 from bots.texts import t, words
 
-NOOP = "noop"
+NOOP = "noop"  # titles, weekday names, blank cells
 NAV = "nav"
 DAY = "day"
+OFF = "off"  # a day shown but not offered
+STRIKE = "\u0336"  # combining long stroke: a disabled day reads as struck through
 
 
 class CalendarCB(CallbackData, prefix="cal"):
@@ -32,6 +36,7 @@ class DateRange:
     first: date
     last: date
     year_jumps: bool = False
+    closed: frozenset[int] = frozenset()  # weekdays never offered (Monday = 0)
 
     def clamp(self, year: int, month: int) -> tuple[int, int]:
         """The month to show: (year, month) pulled inside the range."""
@@ -39,7 +44,7 @@ class DateRange:
         return index // 12, index % 12 + 1
 
     def allows(self, day: date) -> bool:
-        return self.first <= day <= self.last
+        return self.first <= day <= self.last and day.weekday() not in self.closed
 
 
 def _index(day: date) -> int:
@@ -67,8 +72,12 @@ def _nav(text: str, year: int, month: int, allowed: DateRange) -> InlineKeyboard
     return _button(text, CalendarCB(act=NAV, y=year, m=month))
 
 
+def struck(text: str) -> str:
+    return "".join(f"{char}{STRIKE}" for char in text)
+
+
 def build(lang: str, year: int, month: int, allowed: DateRange, *, today: date | None = None) -> InlineKeyboardMarkup:
-    """The keyboard of one month; `today` adds a "Today" shortcut when today is allowed."""
+    """The keyboard of one month, ending with Cancel; `today` adds a "Today" shortcut when today is allowed."""
     year, month = allowed.clamp(year, month)
     months = words(lang, "cal_months")
     rows: list[list[InlineKeyboardButton]] = []
@@ -85,10 +94,12 @@ def build(lang: str, year: int, month: int, allowed: DateRange, *, today: date |
     for week in stdcal.Calendar(firstweekday=0).monthdayscalendar(year, month):
         row = []
         for day in week:
-            if day and allowed.allows(date(year, month, day)):
+            if not day:
+                row.append(_noop())
+            elif allowed.allows(date(year, month, day)):
                 row.append(_button(str(day), CalendarCB(act=DAY, y=year, m=month, d=day)))
             else:
-                row.append(_noop(str(day) if day else " "))
+                row.append(_button(struck(str(day)), CalendarCB(act=OFF, y=year, m=month, d=day)))
         rows.append(row)
     prev_y, prev_m = _shift(year, month, -1)
     next_y, next_m = _shift(year, month, 1)
@@ -97,6 +108,7 @@ def build(lang: str, year: int, month: int, allowed: DateRange, *, today: date |
         nav_row.append(_button(t(lang, "btn_cal_today"), CalendarCB(act=DAY, y=today.year, m=today.month, d=today.day)))
     nav_row.append(_nav("›", next_y, next_m, allowed))
     rows.append(nav_row)
+    rows.append([InlineKeyboardButton(text=t(lang, "btn_cancel"), callback_data=ActCB(name="cancel").pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

@@ -99,6 +99,13 @@ class CatalogCache:
         self._store(type_, items)
         return items
 
+    def invalidate(self, type_: str) -> None:
+        """Forget the copy of a type (the server refused one of its items): the next use fetches it again, and
+        falls back to the disk copy only when the API cannot be reached."""
+        entry = self._entries.get(type_)
+        if entry is not None:
+            entry.fetched_at, entry.retry_at = float("-inf"), 0.0
+
     async def get(self, type_: str, item_id: str) -> CatalogItem | None:
         """The item a button stands for, by id (None when it is no longer offered)."""
         for item in await self.items(type_) or []:

@@ -15,8 +15,16 @@ from typing import Any, Literal
 
 from bots.api_client import ApiClient, ApiRejected, ApiUnavailable, is_refusal
 from bots.outbox import Outbox, OutboxItem
+from ingest.contracts.kinds import BY_BATCH_KIND
 
 log = logging.getLogger(__name__)
+
+# The one switch: send the moment the person confirmed as the body's `submitted_at` (applications and surveys).
+# Keep it off until the server accepts a bot's `submitted_at` (issue 15's server part): the contract's bodies forbid
+# unknown fields, so switching it on earlier would have every submission refused. The moment is recorded in the
+# outbox either way (`OutboxItem.submitted_at`).
+SEND_SUBMITTED_AT = False
+TIMED_KINDS = frozenset({*BY_BATCH_KIND, "bot2.survey"})  # the kinds whose body carries a submission time
 
 BASE_DELAY = 2.0
 MAX_DELAY = 300.0
@@ -38,6 +46,13 @@ def backoff_delay(attempts: int, rng: Callable[[], float] = random.random) -> fl
     """Full-jitter exponential backoff: a random delay in [base, min(cap, base * 2**attempts)]."""
     ceiling = min(MAX_DELAY, BASE_DELAY * (2 ** min(attempts, 16)))
     return BASE_DELAY + (ceiling - BASE_DELAY) * rng()
+
+
+def wire_payload(item: OutboxItem) -> dict[str, Any]:
+    """The body sent for an item: its payload, with the confirmation time when the server takes it."""
+    if SEND_SUBMITTED_AT and item.submitted_at and item.kind in TIMED_KINDS:
+        return {**item.payload, "submitted_at": item.submitted_at}
+    return item.payload
 
 
 def _server_id(body: Any) -> str:
@@ -78,12 +93,16 @@ class Sender:
         user_id: int | None,
         lang: str,
         key: str | None,
+        submitted_at: str = "",
     ) -> Outcome:
-        """Store first (durable), then try once now; the caller tells the user what the outcome means."""
+        """Store first (durable), then try once now; the caller tells the user what the outcome means.
+        `submitted_at` is the moment the person confirmed (ISO 8601)."""
         key = key or str(uuid.uuid4())
         self._inflight.add(key)  # before the row exists, so a concurrent drain never posts it a second time
         try:
-            item = await self.outbox.put(kind, payload, chat_id=chat_id, user_id=user_id, lang=lang, key=key)
+            item = await self.outbox.put(
+                kind, payload, chat_id=chat_id, user_id=user_id, lang=lang, key=key, submitted_at=submitted_at
+            )
             if item.seq == 0:  # this key was handled before (a repeated tap): report how it ended
                 dead = await self.outbox.dead_letter_of(key)
                 return Outcome("rejected", item, problem=dead.problem) if dead else Outcome("delivered", item)
@@ -136,7 +155,7 @@ class Sender:
             return [await self._deliver_one(items[0])]
         try:
             results = await self.api.batch(
-                [{"kind": i.kind, "idempotency_key": i.key, "payload": i.payload} for i in items]
+                [{"kind": i.kind, "idempotency_key": i.key, "payload": wire_payload(i)} for i in items]
             )
         except ApiUnavailable as exc:
             if exc.status in (404, 405):  # an API without the batch endpoint: one by one
@@ -165,7 +184,7 @@ class Sender:
 
     async def _deliver_one(self, item: OutboxItem) -> Outcome:
         try:
-            answer = await self.api.submit(item.kind, item.payload, item.key)
+            answer = await self.api.submit(item.kind, wire_payload(item), item.key)
         except ApiUnavailable as exc:
             return (await self._defer([item], exc))[0]
         except ApiRejected as exc:

@@ -26,6 +26,7 @@ class Deps:
     outbox: Outbox
     sender: Sender
     utcnow: Callable[[], datetime] = field(default=_utcnow)
+    tidy_prompts: bool = False  # delete the previous question when asking the next (the bot's BotSpec decides)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -25,6 +25,7 @@ class BotSpec:
     home: Home
     silent_kinds: frozenset[str] = frozenset()  # delivered in the background without telling the user
     settings_fields: frozenset[str] = frozenset()  # refused fields the user fixes in Settings, not in the form
+    tidy_prompts: bool = False  # delete each question once the next is asked (bot2, as RS §9.2)
 
     def notifier(self, bot: Bot):
         """The sender's hook telling users about outcomes reached in the background."""
@@ -34,6 +35,7 @@ class BotSpec:
 def build_dispatcher(spec: BotSpec, deps: Deps, storage: BaseStorage) -> Dispatcher:
     dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation())
     dp["deps"] = deps
+    deps.tidy_prompts = spec.tidy_prompts
     dp.include_routers(
         navigation.error_router(),
         navigation.commands_router(spec.home),

@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from aiogram import Bot
@@ -34,6 +35,7 @@ PROFILE = "profile"
 FORM = "form"
 FORM_KEY = "form_key"
 HISTORY = "history"  # the steps of the form in progress, for "◀️ Back"
+PROMPT_IDS = "prompt_ids"  # the messages of the question asked last (a tidy bot deletes them at the next question)
 MAX_HISTORY = 40
 KEPT = (LANG, PROFILE)  # survive /cancel, /menu and finished forms
 
@@ -100,8 +102,20 @@ async def form_key(state: FSMContext) -> str:
     return key
 
 
-async def send(bot: Bot, chat_id: int, text: str, markup: Markup = None) -> None:
-    await bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+async def send(bot: Bot, chat_id: int, text: str, markup: Markup = None) -> int:
+    """Send a message; its id."""
+    return (await bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)).message_id
+
+
+def back_row(lang: str) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(text=t(lang, "btn_back"), callback_data=ActCB(name="back").pack())]
+
+
+async def with_back(turn: Turn, markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    """`markup` with a Back row when the form has a step to go back to (e.g. a calendar shown another month)."""
+    if not (await turn.state.get_data()).get(HISTORY):
+        return markup
+    return InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, back_row(turn.lang)])
 
 
 async def drop_keyboard(callback: CallbackQuery) -> None:
@@ -178,6 +192,7 @@ class Turn:
         return cls(event.bot, chat_id, user, deps, state, await get_lang(state, user.language_code))
 
     offer_back: bool = False  # set while a step's question is asked and there is a step to go back to
+    sent: list[int] | None = None  # while a question is asked: the ids of the messages it sends
 
     async def say(self, key: str, markup: Markup = None, **values: object) -> None:
         await self.say_text(t(self.lang, key, **values), markup)
@@ -185,10 +200,11 @@ class Turn:
     async def say_text(self, text: str, markup: Markup = None) -> None:
         """Send a text already taken from the catalogue (e.g. joined summary lines)."""
         if self.offer_back and not isinstance(markup, ReplyKeyboardMarkup | ReplyKeyboardRemove):
-            back = InlineKeyboardButton(text=t(self.lang, "btn_back"), callback_data=ActCB(name="back").pack())
             rows = list(markup.inline_keyboard) if markup is not None else []
-            markup = InlineKeyboardMarkup(inline_keyboard=[*rows, [back]])
-        await send(self.bot, self.chat_id, text, markup)
+            markup = InlineKeyboardMarkup(inline_keyboard=[*rows, back_row(self.lang)])
+        message_id = await send(self.bot, self.chat_id, text, markup)
+        if self.sent is not None:
+            self.sent.append(message_id)
 
     async def go(self, step: State) -> None:
         """Move to a step (remembering where we were, for "Back") and ask its question."""
@@ -217,8 +233,15 @@ class Turn:
     async def submit(self, kind: str, payload: dict[str, Any]) -> Outcome:
         """Store the form's submission in the outbox under the form's key, then try to deliver it."""
         key = await form_key(self.state)
+        confirmed_at = self.deps.utcnow().astimezone(UTC).isoformat()  # the submission's time, however late delivered
         return await self.deps.sender.submit(
-            kind, payload, chat_id=self.chat_id, user_id=self.user.id, lang=self.lang, key=key
+            kind,
+            payload,
+            chat_id=self.chat_id,
+            user_id=self.user.id,
+            lang=self.lang,
+            key=key,
+            submitted_at=confirmed_at,
         )
 
 
@@ -230,6 +253,14 @@ class Prompts:
 
     def __init__(self) -> None:
         self._prompts: dict[str, Prompt] = {}
+        self._typed: set[str] = set()
+
+    def typed(self, step: State) -> None:
+        """Declare that `step` takes a typed answer (its other answers are buttons)."""
+        self._typed.add(step.state)  # type: ignore[arg-type]
+
+    def takes_text(self, step: str) -> bool:
+        return step in self._typed
 
     def of(self, step: State) -> Callable[[Prompt], Prompt]:
         def register(fn: Prompt) -> Prompt:
@@ -253,12 +284,24 @@ class Prompts:
         prompt = self._prompts.get(step)
         if prompt is None:
             return False
-        turn.offer_back = bool((await turn.state.get_data()).get(HISTORY))
+        data = await turn.state.get_data()
+        turn.offer_back, turn.sent = bool(data.get(HISTORY)), []
         try:
             await prompt(turn)
         finally:
-            turn.offer_back = False
+            turn.offer_back, sent, turn.sent = False, turn.sent, None
+        if turn.deps.tidy_prompts:
+            await _tidy(turn, [i for i in data.get(PROMPT_IDS) or [] if i not in sent], sent)
         return True
+
+
+async def _tidy(turn: Turn, earlier: list[int], sent: list[int]) -> None:
+    """Delete the previous question's messages (best effort: Telegram refuses deleting old ones) and keep the new
+    question's, so the chat shows the question being answered, not every one before it (RS §9.2)."""
+    for message_id in earlier:
+        with contextlib.suppress(TelegramAPIError):
+            await turn.bot.delete_message(chat_id=turn.chat_id, message_id=message_id)
+    await turn.state.update_data({PROMPT_IDS: sent})
 
 
 PROMPTS = Prompts()

@@ -112,21 +112,35 @@ def menu(lang: str, items: Sequence[tuple[str, str]], columns: int = 2) -> Inlin
     return _inline(_chunks([(t(lang, key), MenuCB(item=item)) for key, item in items], columns))
 
 
+class EditCB(CallbackData, prefix="edit"):
+    """Settings: edit one field of the profile."""
+
+    field: str
+
+
+PROFILE_EDITS = ("name", "phone", "gender", "birth_date", "email", "region")  # what Settings edits, one at a time
+
+
+def reply_menu(lang: str, items: Sequence[tuple[str, str]], columns: int = 2) -> ReplyKeyboardMarkup:
+    """A persistent reply keyboard of (texts key, item) buttons; a press arrives as the button's text."""
+    keys = [KeyboardButton(text=t(lang, key)) for key, _item in items]
+    return ReplyKeyboardMarkup(keyboard=_chunks(keys, columns), resize_keyboard=True, is_persistent=True)
+
+
 def settings(lang: str) -> InlineKeyboardMarkup:
-    return _inline(
-        [
-            [(t(lang, "btn_change_lang"), MenuCB(item="lang")), (t(lang, "btn_edit_profile"), MenuCB(item="profile"))],
-            [(t(lang, "btn_main_menu"), MenuCB(item="home"))],
-        ]
-    )
+    """The language and each field of the profile, two to a row, then the main menu."""
+    buttons = [(t(lang, "btn_change_lang"), MenuCB(item="lang"))]
+    buttons += [(t(lang, f"btn_edit_{name}"), EditCB(field=name)) for name in PROFILE_EDITS]
+    return _inline([*_chunks(buttons, 2), [(t(lang, "btn_main_menu"), MenuCB(item="home"))]])
 
 
 def home(lang: str) -> InlineKeyboardMarkup:
     return _inline([[(t(lang, "btn_main_menu"), MenuCB(item="home"))]])
 
 
-def time_slots(lang: str) -> InlineKeyboardMarkup:
-    buttons = [(slot, PickCB(field="time", value=slot.replace(":", ""))) for slot in TIME_SLOTS]
+def time_slots(lang: str, slots: Sequence[str] = TIME_SLOTS) -> InlineKeyboardMarkup:
+    """The slot buttons (on today, only those not yet begun)."""
+    buttons = [(slot, PickCB(field="time", value=slot.replace(":", ""))) for slot in slots]
     return _inline(_chunks(buttons, 3))
 
 

@@ -14,7 +14,7 @@ from aiogram.types import BotCommand, CallbackQuery, ErrorEvent, Message
 
 from bots import keyboards
 from bots.deps import Deps
-from bots.forms import Turn, finish, get_lang, pressed, set_lang
+from bots.forms import PROMPTS, Turn, finish, get_lang, pressed, set_lang
 from bots.texts import LANGS, t
 
 log = logging.getLogger(__name__)
@@ -94,12 +94,13 @@ def fallback_router(home: Home) -> Router:
         text is expected), then ask the current question again."""
         turn = await Turn.of(message, deps, state)
         text = message.text or ""
+        current = await state.get_state()
         if text.startswith("/"):
             await turn.say("unknown_command")
-        elif await state.get_state() is None:
+        elif current is None:
             await turn.say("not_understood")
             return
-        elif text:
+        elif text or not PROMPTS.takes_text(current):  # a sticker or photo where a button is expected, too
             await turn.say("use_buttons")
         else:
             await turn.say("text_expected")

@@ -1,6 +1,8 @@
 """The durable outbox: every submission is committed to a local SQLite file (WAL, synchronous=FULL) with a UUID
 idempotency key before the user hears that it was accepted. Delivered items move to `delivered` (ids only, no
-personal data); refused ones to `dead_letter` with the server's problem."""
+personal data but what "My applications" shows to recognise an application); refused ones to `dead_letter` with the
+server's problem. Each item keeps the moment the person confirmed (`submitted_at`), which is the submission's time
+however late it is delivered."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     user_id INTEGER,
     lang TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL,
+    submitted_at TEXT NOT NULL DEFAULT '',
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL,
     last_error TEXT NOT NULL DEFAULT ''
@@ -37,6 +40,7 @@ CREATE TABLE IF NOT EXISTS dead_letter (
     user_id INTEGER,
     lang TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL,
+    submitted_at TEXT NOT NULL DEFAULT '',
     failed_at REAL NOT NULL,
     status INTEGER NOT NULL,
     problem TEXT NOT NULL
@@ -47,10 +51,21 @@ CREATE TABLE IF NOT EXISTS delivered (
     kind TEXT NOT NULL,
     user_id INTEGER,
     server_id TEXT NOT NULL DEFAULT '',
-    delivered_at REAL NOT NULL
+    delivered_at REAL NOT NULL,
+    submitted_at TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '{}'
 );
 """
-_COLUMNS = "seq, idempotency_key, kind, payload, chat_id, user_id, lang, created_at, attempts"
+# Columns added after the first release: (table, column, declaration), added to an older file on open.
+_ADDED = (
+    ("outbox", "submitted_at", "TEXT NOT NULL DEFAULT ''"),
+    ("dead_letter", "submitted_at", "TEXT NOT NULL DEFAULT ''"),
+    ("delivered", "submitted_at", "TEXT NOT NULL DEFAULT ''"),
+    ("delivered", "detail", "TEXT NOT NULL DEFAULT '{}'"),
+)
+_COLUMNS = "seq, idempotency_key, kind, payload, chat_id, user_id, lang, created_at, attempts, submitted_at"
+# What "My applications" may show of a delivered campus tour besides the server's fields (no personal data).
+DETAIL_KEYS = ("organization", "time_slot")
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,7 @@ class OutboxItem:
     lang: str
     created_at: float
     attempts: int
+    submitted_at: str = ""  # ISO 8601 UTC: when the person confirmed
 
     @property
     def ref(self) -> str:
@@ -72,8 +88,8 @@ class OutboxItem:
 
     @classmethod
     def from_row(cls, row: Any) -> OutboxItem:
-        seq, key, kind, payload, chat_id, user_id, lang, created_at, attempts = row
-        return cls(seq, key, kind, json.loads(payload), chat_id, user_id, lang, created_at, attempts)
+        seq, key, kind, payload, chat_id, user_id, lang, created_at, attempts, submitted_at = row
+        return cls(seq, key, kind, json.loads(payload), chat_id, user_id, lang, created_at, attempts, submitted_at)
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,22 @@ class DeadLetter:
     user_id: int | None
     status: int
     problem: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A delivered submission as "My applications" recognises it: the reference the person was given, when they
+    confirmed it, and the few details the server does not return (`DETAIL_KEYS`)."""
+
+    key: str
+    kind: str
+    server_id: str
+    submitted_at: str
+    detail: dict[str, Any]
+
+    @property
+    def ref(self) -> str:
+        return self.key[:8].upper()
 
 
 class Outbox:
@@ -101,6 +133,10 @@ class Outbox:
         await conn.execute("PRAGMA synchronous=FULL")
         await conn.execute("PRAGMA busy_timeout=5000")
         await conn.executescript(SCHEMA)
+        for table, column, declaration in _ADDED:
+            async with conn.execute(f"PRAGMA table_info({table})") as cur:
+                if column not in {row[1] for row in await cur.fetchall()}:
+                    await conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
         await conn.commit()
         return cls(conn, clock)
 
@@ -116,19 +152,21 @@ class Outbox:
         user_id: int | None,
         lang: str,
         key: str | None = None,
+        submitted_at: str = "",
     ) -> OutboxItem:
-        """Store a submission (once per key) and commit; returns the stored item."""
+        """Store a submission (once per key) and commit; returns the stored item. `submitted_at` is when the person
+        confirmed it (ISO 8601)."""
         key = key or str(uuid.uuid4())
         now = self.clock()
         await self.conn.execute(
-            "INSERT INTO outbox (idempotency_key, kind, payload, chat_id, user_id, lang, created_at, next_attempt_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
-            (key, kind, json.dumps(payload, ensure_ascii=False), chat_id, user_id, lang, now, now),
+            "INSERT INTO outbox (idempotency_key, kind, payload, chat_id, user_id, lang, created_at, next_attempt_at,"
+            " submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+            (key, kind, json.dumps(payload, ensure_ascii=False), chat_id, user_id, lang, now, now, submitted_at),
         )
         await self.conn.commit()
         item = await self.get(key)
         if item is None:  # already delivered or dead-lettered under this key: rebuild it for the caller
-            return OutboxItem(0, key, kind, payload, chat_id, user_id, lang, now, 0)
+            return OutboxItem(0, key, kind, payload, chat_id, user_id, lang, now, 0, submitted_at)
         return item
 
     async def get(self, key: str) -> OutboxItem | None:
@@ -161,14 +199,18 @@ class Outbox:
 
     async def mark_delivered(self, key: str, server_id: str = "") -> bool:
         """Move an item out of the queue; False when it was no longer queued (someone else finished it)."""
-        cur = await self.conn.execute("DELETE FROM outbox WHERE idempotency_key = ? RETURNING kind, user_id", (key,))
+        cur = await self.conn.execute(
+            "DELETE FROM outbox WHERE idempotency_key = ? RETURNING kind, user_id, submitted_at, payload", (key,)
+        )
         row = await cur.fetchone()
         await cur.close()
         if row:
+            answers = json.loads(row[3]).get("answers") or {}
+            detail = {k: answers[k] for k in DETAIL_KEYS if isinstance(answers, dict) and answers.get(k)}
             await self.conn.execute(
-                "INSERT OR REPLACE INTO delivered (idempotency_key, kind, user_id, server_id, delivered_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (key, row[0], row[1], server_id, self.clock()),
+                "INSERT OR REPLACE INTO delivered (idempotency_key, kind, user_id, server_id, delivered_at,"
+                " submitted_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, row[0], row[1], server_id, self.clock(), row[2], json.dumps(detail, ensure_ascii=False)),
             )
         await self.conn.commit()
         return row is not None
@@ -180,8 +222,8 @@ class Outbox:
             return False
         await self.conn.execute(
             "INSERT OR REPLACE INTO dead_letter (idempotency_key, kind, payload, chat_id, user_id, lang, created_at,"
-            " failed_at, status, problem) SELECT idempotency_key, kind, payload, chat_id, user_id, lang, created_at,"
-            " ?, ?, ? FROM outbox WHERE idempotency_key = ?",
+            " submitted_at, failed_at, status, problem) SELECT idempotency_key, kind, payload, chat_id, user_id,"
+            " lang, created_at, submitted_at, ?, ?, ? FROM outbox WHERE idempotency_key = ?",
             (self.clock(), status, json.dumps(problem, ensure_ascii=False), key),
         )
         await self.conn.execute("DELETE FROM outbox WHERE idempotency_key = ?", (key,))
@@ -221,14 +263,24 @@ class Outbox:
         for key in chosen:
             await self.conn.execute(
                 "INSERT INTO outbox (idempotency_key, kind, payload, chat_id, user_id, lang, created_at,"
-                " next_attempt_at) SELECT idempotency_key, kind, payload, chat_id, user_id, lang, created_at, ?"
-                " FROM dead_letter"
+                " submitted_at, next_attempt_at) SELECT idempotency_key, kind, payload, chat_id, user_id, lang,"
+                " created_at, submitted_at, ? FROM dead_letter"
                 " WHERE idempotency_key = ? ON CONFLICT (idempotency_key) DO NOTHING",
                 (now, key),
             )
             await self.conn.execute("DELETE FROM dead_letter WHERE idempotency_key = ?", (key,))
         await self.conn.commit()
         return len(chosen)
+
+    async def delivered_of(self, user_id: int) -> dict[str, Delivered]:
+        """A user's delivered submissions by the id the server gave them."""
+        async with self.conn.execute(
+            "SELECT idempotency_key, kind, server_id, submitted_at, detail FROM delivered"
+            " WHERE user_id = ? AND server_id != ''",
+            (user_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return {r[2]: Delivered(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}")) for r in rows}
 
     async def delivered_count(self) -> int:
         async with self.conn.execute("SELECT COUNT(*) FROM delivered") as cur:

@@ -5,9 +5,10 @@ the identity steps both bots' forms begin with."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
@@ -18,8 +19,9 @@ from aiogram.types import CallbackQuery, Message
 
 from bots import calendar, keyboards, validators
 from bots.catalog_cache import CatalogItem, names_of
+from bots.delivery import Outcome
 from bots.deps import Deps
-from bots.forms import PROMPTS, Turn, drop_keyboard, pressed, put, set_lang
+from bots.forms import FORM_KEY, PROMPTS, Turn, drop_keyboard, pressed, problem_field, put, set_lang, with_back
 from bots.routing import Handlers
 from bots.texts import t
 
@@ -31,22 +33,36 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def birth_range(today: date) -> calendar.DateRange:
+def birth_range(now: datetime) -> calendar.DateRange:
+    today = now.date()
     return calendar.DateRange(
         first=years_before(today, validators.MAX_AGE), last=years_before(today, validators.MIN_AGE), year_jumps=True
     )
 
 
-def tour_range(today: date) -> calendar.DateRange:
-    return calendar.DateRange(first=today, last=today + timedelta(days=validators.TOUR_BOOKING_DAYS))
+def tour_range(now: datetime) -> calendar.DateRange:
+    """From today while a time slot is left today (else tomorrow), never on a closed weekday."""
+    today = now.date()
+    first = today if validators.open_slots(today, now) else today + timedelta(days=1)
+    last = today + timedelta(days=validators.TOUR_BOOKING_DAYS)
+    return calendar.DateRange(first=first, last=last, closed=validators.CLOSED_WEEKDAYS)
 
 
-def birth_example(today: date) -> str:
-    return years_before(today, 18).strftime("%d.%m.%Y")
+def birth_example(now: datetime) -> str:
+    return years_before(now.date(), 18).strftime("%d.%m.%Y")
 
 
-def tour_example(today: date) -> str:
-    return (today + timedelta(days=7)).strftime("%d.%m.%Y")
+def tour_example(now: datetime) -> str:
+    """A week ahead, moved off a closed weekday."""
+    day = now.date() + timedelta(days=7)
+    while day.weekday() in validators.CLOSED_WEEKDAYS:
+        day += timedelta(days=1)
+    return day.strftime("%d.%m.%Y")
+
+
+def local_now(deps: Deps) -> datetime:
+    """The university's local time, without a zone (what opening hours and dates are compared with)."""
+    return deps.now().replace(tzinfo=None)
 
 
 async def invalid(turn: Turn, error: validators.Invalid, **extra: object) -> None:
@@ -93,7 +109,9 @@ async def own_contact_phone(turn: Turn, message: Message) -> str | None:
 
 
 async def ask_date(turn: Turn, question: str, allowed: calendar.DateRange, example: str, today: date) -> None:
-    year, month = (allowed.last.year, allowed.last.month) if allowed.year_jumps else (today.year, today.month)
+    year, month = (
+        (allowed.last.year, allowed.last.month) if allowed.year_jumps else (allowed.first.year, allowed.first.month)
+    )
     markup = calendar.build(turn.lang, year, month, allowed, today=None if allowed.year_jumps else today)
     await turn.say(question, markup, example=example)
 
@@ -101,25 +119,52 @@ async def ask_date(turn: Turn, question: str, allowed: calendar.DateRange, examp
 async def calendar_nav(
     callback: CallbackQuery, cb: calendar.CalendarCB, turn: Turn, allowed: calendar.DateRange
 ) -> None:
-    """Show another month in the same message."""
+    """Show another month in the same message, keeping its Cancel and Back."""
     await callback.answer()
     if callback.message is not None and hasattr(callback.message, "edit_reply_markup"):
         today = None if allowed.year_jumps else turn.deps.today()
-        await callback.message.edit_reply_markup(
-            reply_markup=calendar.build(turn.lang, cb.y, cb.m, allowed, today=today)
-        )
+        markup = await with_back(turn, calendar.build(turn.lang, cb.y, cb.m, allowed, today=today))
+        await callback.message.edit_reply_markup(reply_markup=markup)
+
+
+def unavailable_reason(day: date | None, allowed: calendar.DateRange, today: date) -> str:
+    """The alert for a day that cannot be chosen: closed that weekday, no time left today, or out of range."""
+    if day is not None and allowed.first <= day <= allowed.last and day.weekday() in allowed.closed:
+        return "cal_day_closed"
+    if day == today and not allowed.allows(day) and not allowed.year_jumps:
+        return "cal_today_full"
+    return "cal_day_unavailable"
 
 
 async def calendar_day(
     callback: CallbackQuery, cb: calendar.CalendarCB, turn: Turn, allowed: calendar.DateRange
 ) -> date | None:
-    """The day pressed, if allowed; otherwise a short alert and the calendar stays."""
+    """The day pressed, if allowed; otherwise an alert saying why, and the calendar stays."""
     day = calendar.picked(cb)
     if day is None or not allowed.allows(day):
-        await callback.answer(t(turn.lang, "cal_day_unavailable"), show_alert=True)
+        reason = unavailable_reason(day, allowed, turn.deps.today())
+        await callback.answer(t(turn.lang, reason), show_alert=True)
         return None
     await pressed(callback)
     return day
+
+
+async def reask_withdrawn_choice(turn: Turn, outcome: Outcome, steps: Mapping[str, State]) -> bool:
+    """After the server refused a catalog choice (an item withdrawn since the bot's copy was fetched): drop the
+    bot's copy of that catalog, forget the choice and ask it again with fresh buttons, under a new idempotency key
+    (the refused one is spent). False for any other outcome; `steps` maps catalog types to their steps."""
+    if outcome.state != "rejected" or outcome.problem.get("code") != "INVALID_CATALOG_REF":
+        return False
+    type_ = problem_field(outcome.problem)
+    step = steps.get(type_ or "")
+    if step is None:
+        return False
+    turn.deps.catalog.invalidate(type_)
+    await put(turn.state, **{f"{type_}_id": None, f"{type_}_names": None})
+    await turn.state.update_data({FORM_KEY: str(uuid.uuid4())})
+    await turn.say("catalog_item_withdrawn")
+    await turn.go(step)
+    return True
 
 
 # --- step builders: a step's question and the handlers that read its answer, registered together ----------------
@@ -149,6 +194,7 @@ def text_step(
     the question has a Skip button that keeps an empty answer."""
 
     PROMPTS.say(step, question, keyboards.skip if skip else None)
+    PROMPTS.typed(step)
 
     @router.message(step, *TEXT)
     async def typed(message: Message, state: FSMContext, deps: Deps) -> None:
@@ -226,36 +272,43 @@ def catalog_step(
 class DateRule:
     """Which days a date step offers and accepts, and the example shown with its question and errors."""
 
-    allowed: Callable[[date], calendar.DateRange]  # of today
-    example: Callable[[date], str]  # of today
-    check: Callable[[date, date], object]  # (day, today); raises validators.Invalid
+    allowed: Callable[[datetime], calendar.DateRange]  # of the local time now
+    example: Callable[[datetime], str]  # of the local time now
+    check: Callable[[date, datetime], object]  # (day, now); raises validators.Invalid
 
 
-BIRTH = DateRule(birth_range, birth_example, validators.birth_date)
+BIRTH = DateRule(birth_range, birth_example, lambda day, now: validators.birth_date(day, now.date()))
 TOUR = DateRule(tour_range, tour_example, validators.tour_date)
 
 
 def date_step(router: Handlers, step: State, question: str, field: str, rule: DateRule, then: Then) -> None:
     """A date picked on the inline calendar or typed as DD.MM.YYYY, kept as an ISO date in `field`."""
 
+    PROMPTS.typed(step)
+
     @PROMPTS.of(step)
     async def ask(turn: Turn) -> None:
-        today = turn.deps.today()
-        await ask_date(turn, question, rule.allowed(today), rule.example(today), today)
+        now = local_now(turn.deps)
+        await ask_date(turn, question, rule.allowed(now), rule.example(now), now.date())
 
     @router.callback_query(step, calendar.CalendarCB.filter(F.act == calendar.NAV))
     async def nav(callback: CallbackQuery, callback_data: calendar.CalendarCB, state: FSMContext, deps: Deps) -> None:
         turn = await Turn.of(callback, deps, state)
-        await calendar_nav(callback, callback_data, turn, rule.allowed(deps.today()))
+        await calendar_nav(callback, callback_data, turn, rule.allowed(local_now(deps)))
 
-    @router.callback_query(step, calendar.CalendarCB.filter(F.act == calendar.DAY))
+    @router.callback_query(step, calendar.CalendarCB.filter(F.act.in_({calendar.DAY, calendar.OFF})))
     async def day_picked(
         callback: CallbackQuery, callback_data: calendar.CalendarCB, state: FSMContext, deps: Deps
     ) -> None:
         turn = await Turn.of(callback, deps, state)
-        day = await calendar_day(callback, callback_data, turn, rule.allowed(deps.today()))
+        day = await calendar_day(callback, callback_data, turn, rule.allowed(local_now(deps)))
         if day is not None:
             await chosen(turn, day)
+
+    @router.callback_query(step, calendar.CalendarCB.filter(F.act == calendar.NOOP))
+    async def header(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
+        """A title, weekday name or blank cell: say what to press instead."""
+        await callback.answer(t((await Turn.of(callback, deps, state)).lang, "cal_pick_day"), show_alert=True)
 
     @router.message(step, *TEXT)
     async def typed(message: Message, state: FSMContext, deps: Deps) -> None:
@@ -263,15 +316,15 @@ def date_step(router: Handlers, step: State, question: str, field: str, rule: Da
         try:
             day = validators.parse_date(message.text)
         except validators.Invalid as error:
-            return await invalid(turn, error, example=rule.example(deps.today()))
+            return await invalid(turn, error, example=rule.example(local_now(deps)))
         await chosen(turn, day)
 
     async def chosen(turn: Turn, day: date) -> None:
-        today = turn.deps.today()
+        now = local_now(turn.deps)
         try:
-            rule.check(day, today)
+            rule.check(day, now)
         except validators.Invalid as error:
-            return await invalid(turn, error, example=rule.example(today))
+            return await invalid(turn, error, example=rule.example(now))
         await put(turn.state, **{field: day.isoformat()})
         await turn.say("date_chosen", date=day.strftime("%d.%m.%Y"))
         await advance(turn, then)
@@ -289,9 +342,16 @@ class Identity(Protocol):
 
 
 def identity_steps(
-    router: Handlers, form: type[Identity], *, after_gender: State, after_region: Then, keep_chat_id: bool = False
+    router: Handlers,
+    form: type[Identity],
+    *,
+    after_gender: State,
+    after_region: Then,
+    keep_chat_id: bool = False,
+    then: Callable[[State], Then] = lambda step: step,
 ) -> None:
-    """Language, own contact, first and last name, gender and region: the start both bots' forms share."""
+    """Language, own contact, first and last name, gender and region: the start both bots' forms share. `then`
+    turns the step after an answer into what to do instead (bot1's Settings saves a single edited field)."""
 
     PROMPTS.say(form.language, "choose_language", lambda _lang: keyboards.languages())
     PROMPTS.say(form.contact, "ask_contact", keyboards.contact)
@@ -319,7 +379,7 @@ def identity_steps(
             return
         chat = {"telegram_chat_id": message.chat.id} if keep_chat_id else {}
         await put(state, phone=phone, **chat, username=message.from_user.username or "")
-        await turn.go(form.first_name)
+        await advance(turn, then(form.first_name))
 
     text_step(
         router,
@@ -327,7 +387,7 @@ def identity_steps(
         "ask_first_name",
         "first_name",
         partial(validators.person_name, key="bad_first_name"),
-        form.last_name,
+        then(form.last_name),
     )
     text_step(
         router,
@@ -335,7 +395,7 @@ def identity_steps(
         "ask_last_name",
         "last_name",
         partial(validators.person_name, key="bad_last_name"),
-        form.gender,
+        then(form.gender),
     )
 
     @router.callback_query(form.gender, keyboards.PickCB.filter(F.field == "gender"))
@@ -344,6 +404,6 @@ def identity_steps(
     ) -> None:
         await pressed(callback)
         await put(state, gender=callback_data.value if callback_data.value in ("male", "female") else "unspecified")
-        await (await Turn.of(callback, deps, state)).go(after_gender)
+        await advance(await Turn.of(callback, deps, state), then(after_gender))
 
     catalog_step(router, form.region, "region", after_region)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
+from ingest.contracts.fields import normalise_student_id
+
 MIN_AGE = 17
 MAX_AGE = 100
 MAX_VISITORS = 50
@@ -13,6 +15,7 @@ OPENS = time(9, 0)
 CLOSES = time(18, 0)
 TOUR_BOOKING_DAYS = 180
 TIME_SLOTS = ("10:00", "11:30", "14:00", "15:30", "17:00")
+CLOSED_WEEKDAYS = frozenset({6})  # no campus tours on Sundays (Monday = 0)
 COURSE_YEARS = (1, 2, 3, 4, 5)  # 5 = graduated
 
 _UZ_PHONE = re.compile(r"^\+998\d{9}$")
@@ -22,7 +25,6 @@ _EMAIL = re.compile(
 )
 _DATE = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$")
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
-_STUDENT_ID = re.compile(r"^[a-z]{1,5}\d{3,8}$")
 
 
 class Invalid(ValueError):
@@ -89,12 +91,24 @@ def birth_date(value: date, today: date) -> date:
     return value
 
 
-def tour_date(value: date, today: date) -> date:
-    """A campus-tour day: today or later, within the booking horizon."""
+def open_slots(day: date, now: datetime) -> tuple[str, ...]:
+    """The time slots still bookable on `day` (`now` is local time): all of them, or on today those not yet begun."""
+    if day != now.date():
+        return TIME_SLOTS
+    return tuple(slot for slot in TIME_SLOTS if slot > now.strftime("%H:%M"))
+
+
+def tour_date(value: date, now: datetime) -> date:
+    """A campus-tour day: an open weekday from today (while a time slot is left today) within the booking horizon."""
+    today = now.date()
     if value < today:
         raise Invalid("date_in_past")
     if value > today + timedelta(days=TOUR_BOOKING_DAYS):
         raise Invalid("date_too_far", days=TOUR_BOOKING_DAYS)
+    if value.weekday() in CLOSED_WEEKDAYS:
+        raise Invalid("day_closed")
+    if not open_slots(value, now):
+        raise Invalid("today_full")
     return value
 
 
@@ -136,8 +150,9 @@ def course_year(text: str) -> int:
 
 
 def student_id(text: str) -> str:
-    """A university student id such as `se12345`: 1-5 letters then 3-8 digits, stored lower-case."""
-    value = text.strip().lower()
-    if not _STUDENT_ID.match(value):
+    """A university student id by the contract's one rule (`SE54321`, `S1-000001`), spelled as typed: the server
+    matches it with the roster case-insensitively."""
+    value = normalise_student_id(text)
+    if value is None:
         raise Invalid("bad_student_id")
     return value

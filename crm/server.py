@@ -1,5 +1,5 @@
 """Running the API: `crm serve` (uvicorn, optionally several worker processes) and the in-process server of `crm up`,
-beside which background jobs (the warehouse worker) can run in the same event loop."""
+beside which background jobs (the worker of `crm.worker`) can run in the same event loop."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from litestar.types import Receive, Scope, Send
 
 from ingest.core.problems import ProblemError
 from ingest.core.settings import Settings
-from reports.analytics_data import AnalyticsData, Lazy, T
+from reports.analytics.data import AnalyticsData, Lazy, T
 from warehouse.snapshot import Snapshot, SnapshotReader
 
 _store_lock = threading.Lock()
@@ -93,7 +93,8 @@ def snapshot_headers(snapshot: Snapshot, etag: str) -> dict[str, str]:
 class ReadyResponse(Response[bytes]):
     """A finished answer (status, headers, body) that is its own ASGI app. Litestar's `Response` copies and
     re-encodes its headers through two header containers on every request, which costs as much as computing a
-    windowed analytics answer; these bodies are already encoded and their headers are fixed."""
+    windowed analytics answer; these bodies are already encoded and their headers are fixed. Guarded by
+    tests/test_litestar_internals.py."""
 
     __slots__ = ("_body", "_start")
 

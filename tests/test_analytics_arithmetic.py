@@ -10,10 +10,10 @@ import json
 import numpy as np
 import pytest
 
-from reports.analytics_queries import percent
-from reports.series_json import counts_text, series
-from reports.time_index import GroupedTimes, LatestIndex
-from reports.windows import MAX_US, MIN_US
+from ingest.http.windows import MAX_US, MIN_US
+from reports.analytics.queries import percent
+from reports.analytics.series_json import counts_text, series
+from reports.analytics.time_index import GroupedTimes, LatestIndex
 
 GROUPS = 12
 

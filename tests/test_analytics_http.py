@@ -10,7 +10,7 @@ import pytest
 
 from ingest.catalog.seed import seed_catalog
 from ingest.core.schema import CatalogItem, RosterEntry
-from reports.analytics_data import DAILY_GROUPINGS, GROUPINGS
+from reports.analytics.data import DAILY_GROUPINGS, GROUPINGS
 from reports.snapshot_http import store_of
 from tests.analytics_dataset import make_publisher, viewer_headers
 from tests.test_analytics import _answer, _roster

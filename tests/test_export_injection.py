@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from reports.export_writers import chunks
-from reports.runner import run_report
-from reports.schedule import parse_config
+from reports.exports.writers import chunks
+from reports.schedule.config import parse_config
+from reports.schedule.runner import run_report
 from tests.analytics_dataset import make_publisher, viewer_headers
 from tests.ingest_support import API, catalog, tokens  # noqa: F401
 from warehouse.snapshot import current

@@ -199,8 +199,8 @@ async def test_a_stopped_export_ends_its_copy_and_errors_reach_the_consumer(sess
     import threading
 
     from ingest.catalog.seed import seed_catalog
-    from reports.datasets import Filters, dataset_of, query
-    from reports.export_writers import copy_chunks
+    from reports.exports.datasets import Filters, dataset_of, query
+    from reports.exports.writers import copy_chunks
 
     await seed_catalog(session)
     await session.commit()

@@ -18,12 +18,13 @@ from click.testing import CliRunner
 
 from crm.cli import cli
 from ingest.catalog.seed import seed_catalog
-from reports.runner import run_due_sync, run_report
-from reports.runs import RunStore
-from reports.schedule import ConfigError, ReportsConfig, parse_config
+from reports.schedule.config import ConfigError, ReportsConfig, parse_config
+from reports.schedule.runner import SCHEDULE_LOCK, run_due_sync, run_report
+from reports.schedule.runs import RunStore, runs_dir
 from tests.analytics_dataset import make_publisher, viewer_headers
 from tests.test_analytics import dataset as dataset  # a fixture
 from tests.test_exports import cli_env, csv_rows, xlsx_rows
+from warehouse.lock import file_lock
 
 TZ = ZoneInfo("Asia/Tashkent")
 R = "/api/v1/reports"
@@ -223,6 +224,9 @@ async def test_the_schedule_runs_each_due_report_once(dataset, settings, tmp_pat
     assert run_due_sync(settings, monday_0650) == []
     # 06:55: the next time of either report (07:00) has not come
     assert run_due_sync(settings, monday_0650 + timedelta(minutes=5)) == []
+    # another worker's pass holds the schedule lock: this one runs nothing and leaves the due reports due
+    with file_lock(runs_dir(settings) / SCHEDULE_LOCK) as held:
+        assert held and run_due_sync(settings, monday_0650 + timedelta(minutes=11)) == []
     # 07:01: both were due (07:00); each runs once
     runs = run_due_sync(settings, monday_0650 + timedelta(minutes=11))
     assert sorted(r.report for r in runs) == ["coverage", "weekly"]
@@ -266,11 +270,11 @@ async def test_crm_reports_run_and_list(session, settings, tmp_path, publish) ->
 
 
 async def test_the_worker_runs_the_schedule(settings, tmp_path) -> None:
-    from reports.jobs import REPORTS_JOB, add_report_jobs
-    from reports.runner import run_due_reports
-    from warehouse.worker import make_scheduler
+    from crm.worker import make_scheduler, worker_jobs
+    from reports.schedule.jobs import REPORTS_JOB
+    from reports.schedule.runner import run_due_reports
 
-    scheduler = make_scheduler(settings, build_now=False, extra=[add_report_jobs])
+    scheduler = make_scheduler(settings, worker_jobs(settings, build_now=False))
     job = scheduler.get_job(REPORTS_JOB)
     assert job is not None and job.func is run_due_reports and job.args == (settings,)
     # a broken reports.toml is logged, never raised into the scheduler

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from ingest.catalog.seed import seed_catalog
 from ingest.core import migrate
 from ingest.core.db import Database
-from reports.runs import RunStore
+from reports.schedule.runs import RunStore
 from tests.dashboard_support import API, Account, https_client, login, viewer
 
 __all__ = ["https_client", "viewer"]

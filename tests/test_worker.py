@@ -1,4 +1,5 @@
-"""The worker: its schedule (coalesced, one instance), a build on start, and pruning of old idempotency keys."""
+"""The worker: every package's jobs on one schedule (coalesced, one instance), a build on start (or one interval
+later under `crm up`, never paused), and pruning of old idempotency keys."""
 
 from __future__ import annotations
 
@@ -7,27 +8,42 @@ import uuid
 from datetime import timedelta
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.worker import make_scheduler, run_scheduler, worker_jobs
 from ingest.core.schema import IdempotencyRecord, utcnow
 from ingest.core.settings import Settings
+from ingest.submissions.jobs import PRUNE_JOB, prune_job
+from reports.schedule.jobs import REPORTS_JOB
 from tests.test_warehouse_data import hand_made
+from warehouse.jobs import BUILD_JOB, warehouse_jobs
 from warehouse.snapshot import current
-from warehouse.worker import BUILD_JOB, PRUNE_JOB, make_scheduler, prune_job, run_worker
 
 
-def test_schedule_builds_every_build_every_seconds_one_at_a_time(settings: Settings) -> None:
-    added: list[str] = []
-    scheduler = make_scheduler(settings, extra=[lambda s, _settings: added.append("reports")])
-    build_job = scheduler.get_job(BUILD_JOB)
-    assert build_job is not None and scheduler.get_job(PRUNE_JOB) is not None
-    assert build_job.coalesce is True and build_job.max_instances == 1
-    assert isinstance(build_job.trigger, IntervalTrigger)
-    assert build_job.trigger.interval == timedelta(seconds=settings.build_every)
-    assert added == ["reports"]
+async def test_schedule_gathers_every_packages_jobs_one_at_a_time(settings: Settings) -> None:
+    scheduler = make_scheduler(settings, worker_jobs(settings))
+    scheduler.start(paused=True)  # jobs take the scheduler's defaults when it starts
+    try:
+        assert {job.id for job in scheduler.get_jobs()} == {BUILD_JOB, PRUNE_JOB, REPORTS_JOB}
+        assert all(job.coalesce is True and job.max_instances == 1 for job in scheduler.get_jobs())
+        build_job = scheduler.get_job(BUILD_JOB)
+        assert isinstance(build_job.trigger, IntervalTrigger)
+        assert build_job.trigger.interval == timedelta(seconds=settings.build_every)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+async def test_under_crm_up_the_first_build_waits_an_interval_and_is_not_paused(settings: Settings) -> None:
+    scheduler = make_scheduler(settings, worker_jobs(settings, build_now=False))
+    scheduler.start(paused=True)
+    try:
+        build, prune = scheduler.get_job(BUILD_JOB), scheduler.get_job(PRUNE_JOB)
+        assert build.next_run_time is not None, "the build job was added paused: crm up would never rebuild"
+        assert build.next_run_time - prune.next_run_time >= timedelta(seconds=settings.build_every - 1)
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 async def test_worker_builds_on_start(settings: Settings, session: AsyncSession) -> None:
@@ -35,16 +51,14 @@ async def test_worker_builds_on_start(settings: Settings, session: AsyncSession)
     stop = asyncio.Event()
     outcome: list[JobExecutionEvent] = []
 
-    def watch(scheduler: AsyncIOScheduler, _settings: Settings) -> None:
-        def on_event(event: JobExecutionEvent) -> None:
-            if event.job_id == BUILD_JOB:
-                outcome.append(event)
-                stop.set()
+    def on_event(event: JobExecutionEvent) -> None:
+        outcome.append(event)
+        stop.set()
 
-        scheduler.add_listener(on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
-
-    await asyncio.wait_for(run_worker(settings, extra=[watch], stop=stop), timeout=240)
-    assert outcome and outcome[0].exception is None
+    scheduler = make_scheduler(settings, warehouse_jobs(settings))
+    scheduler.add_listener(on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    await asyncio.wait_for(run_scheduler(scheduler, stop), timeout=240)
+    assert outcome and outcome[0].job_id == BUILD_JOB and outcome[0].exception is None
     assert outcome[0].retval.status == "published"
     snap = current(settings)
     assert snap is not None and snap.row_counts["fct_applications"] == 7

@@ -41,12 +41,12 @@ key ranges of the sort order, so reading the parts in name order gives the mart 
 build rewrites only the parts its changed rows fall in and hard-links the others from the previous snapshot.
 
 Who reads what (DESIGN: no endpoint scans a million rows per request):
-- the analytics endpoints do not read the `agg_*_daily` rollups: reports/analytics_data.py loads `fct_applications`
+- the analytics endpoints do not read the `agg_*_daily` rollups: reports/analytics/data.py loads `fct_applications`
   and `fct_survey_responses` once per snapshot into its own in-memory indexes (sorted instants per group, counts per
   local day) and takes roster totals from `agg_coverage` and planned headcounts from `fct_enrollment`. So the same
   counts are computed twice; tests/test_warehouse_rollups.py checks that the rollups and the endpoints agree on
   whole-day windows;
-- the rollups are exported as they are (reports/datasets.py) and checked against the source counts before each
+- the rollups are exported as they are (reports/exports/datasets.py) and checked against the source counts before each
   publish; `agg_admissions_daily_by` is the narrow "day × one dimension" form of `agg_admissions_daily`;
 - `fct_applications` is sorted by (kind, submitted_at), so a window's rows are a range of row groups that readers
   find by their statistics;

@@ -1,6 +1,7 @@
 """One build at a time across processes: an flock on data_dir/warehouse/build.lock (always: it guards the snapshot
 folder) plus, on Postgres, a session advisory lock (guards builders on other machines sharing the database). Both
-are released by the kernel / the server when the holder dies, so a killed build never leaves a stale lock."""
+are released by the kernel / the server when the holder dies, so a killed build never leaves a stale lock. `file_lock`
+is the one flock of the project: the report scheduler takes it too."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -20,10 +22,11 @@ ADVISORY_KEY = 0x77617265686F75  # "warehou": one build per database
 
 
 @contextmanager
-def _file_lock(settings: Settings) -> Iterator[bool]:
-    directory = warehouse_dir(settings)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+def file_lock(path: Path) -> Iterator[bool]:
+    """Yields True while this process holds an exclusive flock on `path` (created with its folder), False when
+    another process holds it (never waits)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -54,7 +57,7 @@ def _advisory_lock(database_url: str) -> Iterator[bool]:
 @contextmanager
 def build_lock(settings: Settings) -> Iterator[bool]:
     """Yields True when this process may build now, False when another build holds the lock (never waits)."""
-    with _file_lock(settings) as got_file:
+    with file_lock(warehouse_dir(settings) / LOCK_FILE) as got_file:
         if not got_file:
             yield False
             return

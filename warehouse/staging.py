@@ -9,8 +9,10 @@ from typing import Literal
 
 import polars as pl
 import pyarrow as pa
+import sqlalchemy as sa
 
-from ingest.contracts.kinds import APPLICATION_KINDS
+from ingest.contracts.kinds import APPLICATION_KINDS, ApplicationKind
+from ingest.core.schema import Base
 
 Kind = Literal["id", "nid", "ts", "nts", "ndate", "str", "bool", "int", "year"]
 
@@ -49,6 +51,22 @@ def _t(name: str, *cols: tuple[str, Kind], incremental: bool = True, kept: bool 
 
 _APP = (("applicant_id", "id"), ("status", "str"), ("submitted_at", "nts"), ("created_at", "ts"))
 
+
+def _kind_column(table: sa.Table, name: str) -> tuple[str, Kind]:
+    """A kind's own column as staged, typed from the operational schema: catalog references are ids, the rest dates
+    (the only own field type so far: campus tours' `preferred_date`) or text."""
+    column = table.c[name]
+    if name.endswith("_id"):
+        return name, "nid" if column.nullable else "id"
+    return name, "ndate" if isinstance(column.type, sa.Date) else "str"
+
+
+def _application_table(kind: ApplicationKind) -> SourceTable:
+    """Every application kind of the registry is staged the same way; its rows live on in fct_applications."""
+    table = Base.metadata.tables[kind.table]
+    return _t(kind.table, *_APP, *(_kind_column(table, c) for c in kind.columns), kept=False)
+
+
 SOURCES: dict[str, SourceTable] = {
     t.name: t
     for t in (
@@ -77,11 +95,7 @@ SOURCES: dict[str, SourceTable] = {
             incremental=False,
         ),
         _t("bot1_applicant", ("region_id", "nid")),
-        # the application tables and survey responses live on in fct_applications / fct_survey_responses
-        _t("bot1_admissions_2026", *_APP, ("direction_id", "id"), ("track_id", "nid"), kept=False),
-        _t("bot1_campus_tour", *_APP, ("preferred_date", "ndate"), kept=False),
-        _t("bot1_foundation", *_APP, kept=False),
-        _t("bot1_polito_academy", *_APP, ("subject_id", "nid"), kept=False),
+        *(_application_table(kind) for kind in APPLICATION_KINDS),
         _t(
             "bot2_roster",
             ("roster_campaign", "str"),

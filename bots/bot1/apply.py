@@ -7,20 +7,22 @@ from __future__ import annotations
 from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery
+from aiogram.types import CallbackQuery, Message
 
 from bots import keyboards
 from bots.bot1 import menu
 from bots.bot1.registration import PROFILE_FIELDS
-from bots.bot1.section import Section
-from bots.bot1.sections import BY_ITEM, CONFIRM_STEPS, SECTIONS, main_menu
+from bots.bot1.section import Choice, Section
+from bots.bot1.sections import BY_ITEM, CONFIRM_STEPS, MENU_LABELS, SECTIONS, main_menu
 from bots.catalog_cache import name_in
 from bots.deps import Deps
 from bots.forms import PROMPTS, Turn, begin, finish, get_form, get_profile, outcome_text, pressed
 from bots.routing import Handlers
+from bots.steps import reask_withdrawn_choice
 from bots.texts import t
 
 router = Handlers("bot1.apply")
+menu_keys = Handlers("bot1.menu_keys")  # tried first: a main-menu button works at any step
 
 
 async def _current(turn: Turn) -> Section:
@@ -28,13 +30,32 @@ async def _current(turn: Turn) -> Section:
 
 
 @router.callback_query(keyboards.MenuCB.filter(F.item.in_(BY_ITEM)))
-async def open_section(callback: CallbackQuery, callback_data: keyboards.MenuCB, state: FSMContext, deps: Deps) -> None:
+async def section_button(
+    callback: CallbackQuery, callback_data: keyboards.MenuCB, state: FSMContext, deps: Deps
+) -> None:
+    """An inline menu button (of a menu sent before the menu became a reply keyboard)."""
     await callback.answer()
-    turn = await Turn.of(callback, deps, state)
+    await open_section(await Turn.of(callback, deps, state), callback_data.item)
+
+
+@menu_keys.message(F.text.in_(MENU_LABELS))
+async def menu_key(message: Message, state: FSMContext, deps: Deps) -> None:
+    """A button of the persistent main menu: open what it names (leaving any form in progress)."""
+    turn = await Turn.of(message, deps, state)
+    item = MENU_LABELS[message.text]
+    if item == "apps":
+        await menu.show_applications(turn)
+    elif item == "settings":
+        await menu.show_settings(turn)
+    else:
+        await open_section(turn, item)
+
+
+async def open_section(turn: Turn, item: str) -> None:
     if not await menu.registered(turn):
         return
-    section = BY_ITEM[callback_data.item]
-    await begin(state, section.first, section=section.item)
+    section = BY_ITEM[item]
+    await begin(turn.state, section.first, section=section.item)
     await turn.say(section.intro)
     await turn.go(section.first)
 
@@ -79,6 +100,9 @@ async def confirmed(callback: CallbackQuery, state: FSMContext, deps: Deps) -> N
     turn = await Turn.of(callback, deps, state)
     section = await _current(turn)
     outcome = await turn.submit(section.kind.batch_kind, section.body(await get_profile(state), await get_form(state)))
+    choices = {step.name: section.state(step.name) for step in section.steps if isinstance(step, Choice)}
+    if await reask_withdrawn_choice(turn, outcome, choices):
+        return
     await finish(state)
     text = outcome_text(turn.lang, outcome, settings_fields=PROFILE_FIELDS)
     await turn.say_text(text, main_menu(turn.lang))

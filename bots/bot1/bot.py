@@ -6,7 +6,7 @@ from bots.bot1 import apply, menu, registration
 from bots.dispatcher import BotSpec
 
 BOT1 = BotSpec(
-    routers=(registration.router, menu.router, apply.router),
+    routers=(apply.menu_keys, registration.router, menu.router, apply.router),
     home=menu.home,
     silent_kinds=frozenset({"bot1.applicant"}),  # a profile sync is not news to the user once it is delivered
     settings_fields=registration.PROFILE_FIELDS,

@@ -30,10 +30,14 @@ class TourTime:
     question: str = "ask_tour_time"
 
     def register(self, router: Handlers, step: State, then: State) -> None:
+        PROMPTS.typed(step)
+
         @PROMPTS.of(step)
         async def ask(turn: Turn) -> None:
             hours = {"opens": validators.OPENS.strftime("%H:%M"), "closes": validators.CLOSES.strftime("%H:%M")}
-            await turn.say(self.question, keyboards.time_slots(turn.lang), **hours)
+            day = date.fromisoformat((await get_form(turn.state))["date"])
+            slots = validators.open_slots(day, turn.deps.now().replace(tzinfo=None))
+            await turn.say(self.question, keyboards.time_slots(turn.lang, slots), **hours)
 
         @router.callback_query(step, keyboards.PickCB.filter(F.field == self.name))
         async def slot_picked(

@@ -15,6 +15,7 @@ from bots.api_client import ApiUnavailable
 from bots.bot1.sections import main_menu
 from bots.deps import Deps
 from bots.forms import Turn, finish, get_profile, pressed, problem_field
+from bots.outbox import Delivered
 from bots.routing import Handlers
 from bots.texts import t
 from ingest.contracts.fields import STATUSES
@@ -60,10 +61,14 @@ async def home_button(callback: CallbackQuery, state: FSMContext, deps: Deps) ->
     await show(await Turn.of(callback, deps, state))
 
 
-@router.callback_query(keyboards.MenuCB.filter(F.item == "settings"))
+@router.callback_query(keyboards.MenuCB.filter(F.item.in_({"settings", "profile"})))
 async def settings(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
+    """Settings (also an old "Update my profile" button): the language and each field of the profile."""
     await callback.answer()
-    turn = await Turn.of(callback, deps, state)
+    await show_settings(await Turn.of(callback, deps, state))
+
+
+async def show_settings(turn: Turn) -> None:
     if await registered(turn):
         await turn.say("settings_title", keyboards.settings(turn.lang))
 
@@ -77,50 +82,67 @@ async def change_language(callback: CallbackQuery, state: FSMContext, deps: Deps
 @router.callback_query(keyboards.MenuCB.filter(F.item == "apps"))
 async def my_applications(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
     await callback.answer()
-    turn = await Turn.of(callback, deps, state)
+    await show_applications(await Turn.of(callback, deps, state))
+
+
+async def show_applications(turn: Turn) -> None:
+    """Each application as the person recognises it: kind, what was chosen (track / direction, organisation, date
+    and time, subject), the reference they were given, when they sent it, and its status since when."""
     if not await registered(turn):
         return
-    lines = [t(turn.lang, "apps_title")]
+    lang = turn.lang
+    lines = [t(lang, "apps_title")]
     try:
-        results = await deps.api.applications(turn.user.id)
+        results = await turn.deps.api.applications(turn.user.id)
     except ApiUnavailable:
         results = None
+    delivered = await turn.deps.outbox.delivered_of(turn.user.id)
     for app in (results or [])[:MAX_LISTED]:
-        lines.append(_line(turn, app))
-    for item in await deps.outbox.pending(turn.user.id):
+        lines.append(_line(turn, app, delivered.get(str(app.get("id")))))
+    for item in await turn.deps.outbox.pending(turn.user.id):
         if item.kind != "bot1.applicant":
-            lines.append(t(turn.lang, "apps_pending_line", kind=t(turn.lang, KIND_KEYS[item.kind])))
-    for dead in await deps.outbox.dead_letters(turn.user.id):
+            kind = t(lang, KIND_KEYS[item.kind])
+            lines.append(t(lang, "apps_pending_line", kind=kind, ref=item.ref))
+    for dead in await turn.deps.outbox.dead_letters(turn.user.id):
         reason = str(dead.problem.get("detail") or problem_field(dead.problem) or dead.status)
-        lines.append(
-            t(
-                turn.lang,
-                "apps_rejected_line",
-                kind=t(turn.lang, KIND_KEYS.get(dead.kind, "kind_applicant")),
-                reason=reason,
-            )
-        )
+        kind = t(lang, KIND_KEYS.get(dead.kind, "kind_applicant"))
+        lines.append(t(lang, "apps_rejected_line", kind=kind, reason=reason, ref=dead.key[:8].upper()))
     if results is None:
-        lines.append(t(turn.lang, "apps_unavailable"))
+        lines.append(t(lang, "apps_unavailable"))
     elif len(lines) == 1:
-        lines.append(t(turn.lang, "apps_empty"))
-    await turn.say_text("\n".join(lines), keyboards.home(turn.lang))
+        lines.append(t(lang, "apps_empty"))
+    await turn.say_text("\n".join(lines), keyboards.home(lang))
 
 
-def _line(turn: Turn, app: dict[str, Any]) -> str:
+def _label(value: Any, lang: str) -> str:
+    """A catalog label of the server's answer in the person's language."""
+    if not isinstance(value, dict):
+        return ""
+    return str(value.get(f"name_{lang}") or value.get("name") or "")
+
+
+def _line(turn: Turn, app: dict[str, Any], sent: Delivered | None) -> str:
     lang = turn.lang
     kind = t(lang, KIND_KEYS.get(str(app.get("kind")), "kind_admissions_2026"))
     status = str(app.get("status"))
     status_text = t(lang, f"status_{status}") if status in STATUSES else status  # unknown: escaped as data
-    detail = ""
-    for ref in ("direction", "subject"):
-        label = app.get(ref)
-        if isinstance(label, dict):
-            detail = t(lang, "apps_detail", value=label.get(f"name_{lang}") or label.get("name") or "")
+    what = [_label(app.get(ref), lang) for ref in ("track", "direction", "subject")]
+    if sent is not None and sent.detail.get("organization"):
+        what.append(str(sent.detail["organization"]))
     if app.get("preferred_date"):
-        detail = t(lang, "apps_detail", value=_local_date(turn, str(app["preferred_date"])))
-    when = _local_date(turn, str(app.get("submitted_at") or app.get("created_at") or ""))
-    return t(lang, "apps_line", kind=kind, detail=detail, status=status_text, date=when)
+        when = _local_date(turn, str(app["preferred_date"]))
+        what.append(f"{when} {sent.detail.get('time_slot', '')}".strip() if sent is not None else when)
+    detail = " / ".join(part for part in what if part)
+    head = t(lang, "apps_item", kind=kind) + (t(lang, "apps_detail", value=detail) if detail else "")
+    facts = []
+    if sent is not None:
+        facts.append(t(lang, "apps_ref", ref=sent.ref))
+    submitted = (sent.submitted_at if sent is not None else "") or app.get("submitted_at") or app.get("created_at")
+    if submitted:
+        facts.append(t(lang, "apps_sent", date=_local_date(turn, str(submitted))))
+    since = _local_date(turn, str(app.get("updated_at") or ""))
+    facts.append(t(lang, "apps_status", status=status_text, date=since) if since else status_text)
+    return head + "\n   " + " · ".join(facts)
 
 
 def _local_date(turn: Turn, value: str) -> str:

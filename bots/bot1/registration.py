@@ -1,5 +1,6 @@
 """Bot1 registration: language, own contact, names, gender, birth date (calendar or typed), e-mail, region. The
-answers become the profile only when the last step is done, then the applicant upsert is queued in the outbox."""
+answers become the profile only when the last step is done, then the applicant upsert is queued in the outbox.
+Settings edits one field of the profile through the same step, then saves it the same way."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from bots.bot1.sections import main_menu
 from bots.deps import Deps
 from bots.forms import Turn, begin, finish, get_form, get_profile, outcome_text, pressed
 from bots.routing import Handlers
-from bots.steps import BIRTH, date_step, identity_steps, text_step
+from bots.steps import BIRTH, Then, date_step, identity_steps, text_step
 
 router = Handlers("bot1.registration")
 
-# The profile's fields: a refusal naming one is fixed in Settings (by registering again), not in a section's form.
+# The profile's fields: a refusal naming one is fixed in Settings (each field edited there), not in a section's form.
 PROFILE_FIELDS = frozenset({"email", "phone", "first_name", "last_name", "birth_date", "region", "gender"})
 
 
@@ -53,12 +54,41 @@ async def start(message: Message, state: FSMContext, deps: Deps) -> None:
     await turn.go(Registration.language)
 
 
-@router.callback_query(keyboards.MenuCB.filter(F.item == "profile"))
-async def update_profile(callback: CallbackQuery, state: FSMContext, deps: Deps) -> None:
-    """Settings → update my profile: the registration again, from the contact step."""
+EDITING = "editing"  # in the form: the profile field Settings is editing (its step, then saved)
+EDIT_STEPS = {
+    "name": Registration.first_name,  # then the last name
+    "phone": Registration.contact,
+    "gender": Registration.gender,
+    "birth_date": Registration.birth_date,
+    "email": Registration.email,
+    "region": Registration.region,
+}
+
+
+@router.callback_query(keyboards.EditCB.filter(F.field.in_(EDIT_STEPS)))
+async def edit_field(callback: CallbackQuery, callback_data: keyboards.EditCB, state: FSMContext, deps: Deps) -> None:
+    """Settings → one field: its question alone, then the profile is saved."""
     await pressed(callback)
-    await begin(state, Registration.contact)
-    await (await Turn.of(callback, deps, state)).go(Registration.contact)
+    turn = await Turn.of(callback, deps, state)
+    if not await menu.registered(turn):
+        return
+    step = EDIT_STEPS[callback_data.field]
+    await begin(state, step, **{EDITING: callback_data.field})
+    await turn.go(step)
+
+
+def then(step: State) -> Then:
+    """The step after an answer: the next registration step, or, when Settings edits one field, saving it (the
+    name is two steps: first, then last)."""
+
+    async def next_or_save(turn: Turn) -> None:
+        editing = (await get_form(turn.state)).get(EDITING)
+        if editing and not (editing == "name" and step == Registration.last_name):
+            await complete(turn)
+        else:
+            await turn.go(step)
+
+    return next_or_save
 
 
 # --- steps -------------------------------------------------------------------------------------------------------
@@ -67,6 +97,7 @@ async def update_profile(callback: CallbackQuery, state: FSMContext, deps: Deps)
 async def complete(turn: Turn) -> None:
     """The region was the last step: the answers become the profile, and the applicant upsert is queued."""
     answers = await get_form(turn.state)
+    editing = answers.pop(EDITING, None)
     profile = await get_profile(turn.state)
     profile.update(answers, registered=True, telegram_user_id=turn.user.id, language=turn.lang)
     await turn.state.update_data(profile=profile)
@@ -75,9 +106,11 @@ async def complete(turn: Turn) -> None:
     if outcome.state == "rejected":
         await turn.say_text(outcome_text(turn.lang, outcome, settings_fields=PROFILE_FIELDS), main_menu(turn.lang))
         return
-    await turn.say("registration_done", main_menu(turn.lang))
+    await turn.say("profile_updated" if editing else "registration_done", main_menu(turn.lang))
 
 
-identity_steps(router, Registration, after_gender=Registration.birth_date, after_region=complete, keep_chat_id=True)
-date_step(router, Registration.birth_date, "ask_birth_date", "birth_date", BIRTH, Registration.email)
-text_step(router, Registration.email, "ask_email", "email", validators.email, Registration.region, skip=True)
+identity_steps(
+    router, Registration, after_gender=Registration.birth_date, after_region=complete, keep_chat_id=True, then=then
+)
+date_step(router, Registration.birth_date, "ask_birth_date", "birth_date", BIRTH, then(Registration.email))
+text_step(router, Registration.email, "ask_email", "email", validators.email, then(Registration.region), skip=True)

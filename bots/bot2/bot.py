@@ -5,4 +5,4 @@ from __future__ import annotations
 from bots.bot2 import survey
 from bots.dispatcher import BotSpec
 
-BOT2 = BotSpec(routers=(survey.router,), home=survey.home)
+BOT2 = BotSpec(routers=(survey.router,), home=survey.home, tidy_prompts=True)

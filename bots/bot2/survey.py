@@ -19,7 +19,7 @@ from bots.catalog_cache import name_in
 from bots.deps import Deps
 from bots.forms import PROMPTS, Turn, begin, finish, get_form, has_lang, outcome_text, pressed, put
 from bots.routing import Handlers
-from bots.steps import TEXT, catalog_step, identity_steps, invalid, text_step, yes_no_step
+from bots.steps import TEXT, catalog_step, identity_steps, invalid, reask_withdrawn_choice, text_step, yes_no_step
 from bots.texts import t
 from ingest.contracts.api import SurveySubmit
 
@@ -50,13 +50,15 @@ class Survey(StatesGroup):
 
 
 async def home(turn: Turn) -> None:
-    await turn.say("survey_again")
+    """Where /menu and /cancel lead: how to take the survey (not "again": they may never have begun)."""
+    await turn.say("survey_start_hint")
 
 
 # --- prompts -----------------------------------------------------------------------------------------------------
 
 
 PROMPTS.say(Survey.course_year, "ask_course_year", keyboards.course_years)
+PROMPTS.typed(Survey.course_year)
 
 
 @PROMPTS.of(Survey.confirm)
@@ -173,6 +175,8 @@ async def summary(turn: Turn) -> str:
         if form.get("want_help"):
             lines.append(t(lang, "sum_share", value=yes_no[bool(form.get("share"))]))
     lines.append(t(lang, "sum_suggestions", value=form.get("suggestions") or t(lang, "sum_none")))
+    # The bot cannot look the roster up (no endpoint for it), so it says plainly what the server will do.
+    lines.append(t(lang, "sum_roster_note"))
     lines.append(t(lang, "confirm_hint"))
     return "\n".join(lines)
 
@@ -210,9 +214,11 @@ async def confirmed(callback: CallbackQuery, state: FSMContext, deps: Deps) -> N
     form = await get_form(state)
     payload = body(form, telegram_user_id=turn.user.id, lang=turn.lang, campaign=deps.config.survey_campaign)
     outcome = await turn.submit("bot2.survey", payload)
+    if await reask_withdrawn_choice(turn, outcome, {"region": Survey.region, PROGRAM_TYPE: Survey.program}):
+        return
     await finish(state)
     await turn.say_text(outcome_text(turn.lang, outcome))
-    await home(turn)
+    await turn.say("survey_again")
 
 
 @router.callback_query(Survey.confirm, keyboards.ActCB.filter(F.name == "restart"))

@@ -10,11 +10,11 @@ import click
 from crm.commands.common import fail, settings_or_exit
 from crm.context import console
 from ingest.core.problems import ProblemError
-from reports.datasets import DATASETS, dataset_of, status_of
-from reports.export_writers import FORMATS
-from reports.exports import build_filters, write_export
+from ingest.http.windows import parse_window
+from reports.exports.datasets import DATASETS, dataset_of, status_of
+from reports.exports.routes import build_filters, write_export
+from reports.exports.writers import FORMATS
 from reports.params import campaign_of, kind_of, lang_of
-from reports.windows import parse_window
 
 
 @click.command()

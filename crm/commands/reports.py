@@ -11,9 +11,9 @@ from rich.table import Table
 from crm.commands.common import fail, settings_or_exit
 from crm.context import console
 from ingest.core.settings import Settings
-from reports.runner import run_report
-from reports.runs import RunStore
-from reports.schedule import ConfigError, ReportsConfig, load_config, next_fire
+from reports.schedule.config import ConfigError, ReportsConfig, load_config, next_fire
+from reports.schedule.runner import run_report
+from reports.schedule.runs import RunStore
 
 
 def _config() -> tuple[Settings, ReportsConfig]:

@@ -13,11 +13,10 @@ from crm.app import create_app
 from crm.checks import run_checks
 from crm.commands.common import host_option, port_option, seed_real_catalog, settings_or_exit, upgrade_database
 from crm.commands.warehouse import build_marts_once, load_demo_data
-from crm.commands.worker import extra_jobs
 from crm.context import console, err_console, run_in_session
 from crm.demo import DEMO_USERS, ensure_demo_accounts
+from crm.worker import run_worker
 from ingest.core.settings import Settings
-from warehouse.worker import run_worker
 
 
 def _print_demo(creds: dict[str, str]) -> None:
@@ -51,7 +50,7 @@ def up(demo: bool, host: str, port: int) -> None:
         _print_demo(creds)
     build_marts_once(settings)
     _print_urls(settings, host, port)
-    worker = partial(run_worker, settings, build_now=False, extra=extra_jobs())
+    worker = partial(run_worker, settings, build_now=False)
     asyncio.run(server.serve_with(create_app(settings), host, port, jobs=[worker]))
 
 

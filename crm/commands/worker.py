@@ -9,13 +9,7 @@ import click
 
 from crm.commands.common import settings_or_exit
 from crm.context import console
-from reports.jobs import add_report_jobs
-from warehouse.worker import AddJobs, run_worker
-
-
-def extra_jobs() -> list[AddJobs]:
-    """Jobs of other packages that share the worker's scheduler: the scheduled reports."""
-    return [add_report_jobs]
+from crm.worker import run_worker
 
 
 @click.command()
@@ -24,6 +18,6 @@ def worker() -> None:
     settings = settings_or_exit()
     console.print(f"[bold]worker[/] building the marts every {settings.build_every} s; Ctrl+C to stop")
     try:
-        asyncio.run(run_worker(settings, extra=extra_jobs()))
+        asyncio.run(run_worker(settings))
     except KeyboardInterrupt:
         console.print("worker stopped")

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.auth.guards import requires_admin
 from ingest.core.schema import AuditLog, User
 from ingest.dashboard.crud import Listing, ListQuery, columns_of, within
-from ingest.http.list_filters import FromParam, ToParam
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.http.windows import FromParam, ToParam
 
 _audit = AuditLog.__table__
 _users = User.__table__

@@ -76,7 +76,7 @@ REGIONS = [
         ("REG-SURKHAN", "Surxondaryo", "Сурхандарья", "Surkhandarya"),
         ("REG-KHOREZM", "Xorazm", "Хорезм", "Khorezm"),
         ("REG-KARAKALPAK", "Qoraqalpog'iston Respublikasi", "Республика Каракалпакстан", "Republic of Karakalpakstan"),
-        ("REG-FOREIGN", "Chet ellik", "Иностранец", "Foreigner"),
+        ("REG-FOREIGN", "Chet el", "Зарубежье", "Abroad"),  # a place (the region one lives in), not a person
     ]
 ]
 

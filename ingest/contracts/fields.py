@@ -3,6 +3,8 @@ and the dashboard's bodies alike. msgspec only: the bots import this without the
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from msgspec import Meta
@@ -34,3 +36,23 @@ Gender = Literal["male", "female", "other", "unspecified", ""]
 STATUSES: tuple[str, ...] = ("new", "submitted", "in_progress", "approved", "rejected")
 Status = Literal[STATUSES]  # type: ignore[valid-type]  (a Literal of the tuple's values)
 CatalogType = Literal["region", "direction", "track", "subject", "program"]
+
+# One rule for student ids, for the bots and the server alike (issue 15): the roster's own ids always pass (the
+# demo roster's `S1-000001`, `SE54321`, `se12345`): letters and digits, optionally in groups joined by `-`, `/` or
+# `.`, with at least one digit, up to 32 characters. The spelling is kept as typed (matching is case-insensitive:
+# compare `student_id_key` values).
+STUDENT_ID_PATTERN = r"^(?=[^\d]*\d)[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*$"
+STUDENT_ID_MAX = 32
+
+
+def normalise_student_id(text: str) -> str | None:
+    """The id as typed, without surrounding or inner spaces; None when it does not follow the rule."""
+    value = "".join(unicodedata.normalize("NFKC", text).split())
+    if not value or len(value) > STUDENT_ID_MAX or not re.match(STUDENT_ID_PATTERN, value, flags=re.ASCII):
+        return None
+    return value
+
+
+def student_id_key(value: str) -> str:
+    """What two spellings of one id have in common (`SE54321` and `se54321`): the key to match them by."""
+    return value.casefold()

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Request, patch
+from litestar import Request, Router, patch
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy import select, update
@@ -87,3 +87,8 @@ async def change_status(
         meta={"type": "status_change", "kind": kind},
     )
     return await load_application(db_session, kind, application_id)
+
+
+def status_router() -> Router:
+    """Beside the bot1 lists under /bot1 (same tag): the workflow is its own module, so it mounts its own router."""
+    return Router(path="/bot1", route_handlers=[change_status], tags=["bot1 (dashboard)"])

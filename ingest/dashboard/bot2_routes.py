@@ -1,9 +1,7 @@
-"""The dashboard's `/bot2` router (SPEC §5, RS §3.7): students, survey responses, enrollment headcounts, and the
-handlers the caller adds (the roster)."""
+"""The dashboard's `/bot2` router (SPEC §5, RS §3.7): students, survey responses, enrollment headcounts (the roster
+has its own router on the same path, `ingest.roster.api`)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from litestar import Router
 
@@ -12,9 +10,9 @@ from ingest.dashboard.students_api import STUDENT_HANDLERS
 from ingest.dashboard.surveys_api import SURVEY_HANDLERS
 
 
-def bot2_dashboard_router(*extra: Any) -> Router:
+def bot2_dashboard_router() -> Router:
     return Router(
         path="/bot2",
-        route_handlers=[*STUDENT_HANDLERS, *SURVEY_HANDLERS, *ENROLLMENT_HANDLERS, *extra],
+        route_handlers=[*STUDENT_HANDLERS, *SURVEY_HANDLERS, *ENROLLMENT_HANDLERS],
         tags=["bot2 (dashboard)"],
     )

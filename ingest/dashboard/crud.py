@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.audit.dashboard import audit_user_action
 from ingest.core.problems import ProblemError
-from ingest.http.list_filters import bool_of, time_window, window_clauses
+from ingest.http.list_filters import bool_of
 from ingest.http.pagination import Page, order_by, paginate, search_clause
+from ingest.http.windows import parse_window, window_clauses
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -51,7 +52,7 @@ def within(
     request: Request[Any, Any, Any], column: Any, from_raw: str | None, to_raw: str | None
 ) -> list[ColumnElement[bool]]:
     """`column` inside the half-open window [from, to) of the query (naive values in CRM_TIMEZONE); 400 when bad."""
-    return window_clauses(column, *time_window(from_raw, to_raw, request.app.state.settings.tz))
+    return window_clauses(column, parse_window(from_raw, to_raw, request.app.state.settings.tz))
 
 
 class ListQuery(NamedTuple):

@@ -30,8 +30,7 @@ from ingest.catalog.refs import CatalogRefs, Ref
 from ingest.contracts.kinds import APPLICANT, BATCH_KINDS, BY_BATCH_KIND, SURVEY
 from ingest.core.problems import ProblemError
 from ingest.core.schema import AuditLog, utcnow
-from ingest.submissions import bot1_pg, bot1_write, idempotency
-from ingest.submissions import bot2_sql as bot2_writes
+from ingest.submissions import bot1_pg, bot1_write, bot2_write, idempotency
 
 log = logging.getLogger("crm.ingest")
 
@@ -239,7 +238,7 @@ async def _write_surveys(conn: AsyncConnection, service: str, subs: list[Submiss
     for sub in subs:
         try:
             async with conn.begin_nested():
-                answer, after = await bot2_writes.write_survey(conn, sub.body, sub.refs, utcnow())
+                answer, after = await bot2_write.write_survey(conn, sub.body, sub.refs, utcnow())
         except ProblemError as problem:
             sub.fail(problem)
             continue

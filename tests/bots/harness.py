@@ -13,7 +13,17 @@ import httpx
 from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.methods import AnswerCallbackQuery, SendMessage
-from aiogram.types import CallbackQuery, Chat, Contact, InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Contact,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+    User,
+)
 
 from bots.api_client import ApiClient
 from bots.catalog_cache import CatalogCache
@@ -110,9 +120,26 @@ class BotHarness:
         return self.replies(who)
 
     async def tap(self, who: Person, label: str) -> list[str]:
-        """Press the button labelled `label` on the newest message that still shows it."""
-        message_id, data = self.find_button(who, label)
+        """Press the button labelled `label` on the newest message that still shows it, or on the reply keyboard
+        shown (a reply keyboard's button sends its label as text)."""
+        try:
+            message_id, data = self.find_button(who, label)
+        except AssertionError:
+            if label in self.reply_keys(who):
+                return await self.text(who, label)
+            raise
         return await self.press_data(who, data, message_id)
+
+    def reply_keys(self, who: Person) -> list[str]:
+        """The labels of the reply keyboard `who` sees now (the newest one sent, unless removed since)."""
+        for call in reversed(self.bot.recorder.calls):
+            if not isinstance(call, SendMessage) or int(call.chat_id) != who.id:
+                continue
+            if isinstance(call.reply_markup, ReplyKeyboardRemove):
+                return []
+            if isinstance(call.reply_markup, ReplyKeyboardMarkup):
+                return [b.text for row in call.reply_markup.keyboard for b in row]
+        return []
 
     def find_button(self, who: Person, label: str) -> tuple[int, str]:
         for (chat, message_id), markup in sorted(self.bot.recorder.markups.items(), key=lambda kv: -kv[0][1]):

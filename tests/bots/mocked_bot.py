@@ -14,6 +14,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
 from aiogram.methods import (
     AnswerCallbackQuery,
+    DeleteMessage,
     EditMessageReplyMarkup,
     GetMe,
     SendMessage,
@@ -52,6 +53,9 @@ class RecordingSession(BaseSession):
             self.markups[(int(method.chat_id), int(method.message_id))] = method.reply_markup
             return True
         if isinstance(method, AnswerCallbackQuery):
+            return True
+        if isinstance(method, DeleteMessage):  # gone from the chat: its buttons can no longer be pressed
+            self.markups.pop((int(method.chat_id), int(method.message_id)), None)
             return True
         return True
 

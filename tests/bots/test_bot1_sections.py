@@ -50,10 +50,11 @@ def test_every_text_a_section_names_exists_in_each_language() -> None:
             assert keys <= texts.keys(), (section.item, lang, keys - texts.keys())
 
 
-def test_the_main_menu_offers_the_sections_two_to_a_row() -> None:
-    rows = [[button.callback_data for button in row] for row in main_menu("en").inline_keyboard]
-    assert rows == [
-        ["menu:campus", "menu:admissions"],
-        ["menu:foundation", "menu:polito"],
-        ["menu:apps", "menu:settings"],
+def test_the_main_menu_is_a_persistent_keyboard_offering_the_sections_two_to_a_row() -> None:
+    markup = main_menu("en")
+    assert markup.is_persistent
+    assert [[button.text for button in row] for row in markup.keyboard] == [
+        ["🏛 Campus Tour", "🎓 Admissions 2026"],
+        ["📘 Foundation Year", "🧪 Polito Academy"],
+        ["📋 My applications", "⚙️ Settings"],
     ]

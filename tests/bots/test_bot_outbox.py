@@ -14,8 +14,14 @@ from bots.api_client import ApiClient
 from bots.delivery import BASE_DELAY, Sender
 from bots.outbox import Outbox
 from bots.texts import t
-from ingest.core.schema import Admissions2026Application, Applicant, CampusTourRequest, FoundationRequest
-from tests.bots.conftest import count, rows, stop
+from ingest.core.schema import (
+    Admissions2026Application,
+    Applicant,
+    CampusTourRequest,
+    FoundationRequest,
+    PolitoAcademyRequest,
+)
+from tests.bots.conftest import catalog_id, count, rows, stop
 from tests.bots.harness import Person
 from tests.bots.test_bot1_flows import register
 
@@ -68,7 +74,7 @@ async def test_a_restart_in_the_middle_of_a_form_resumes_it(start_bot, db) -> No
     h = await start_bot("bot1")
     who = Person(7100)
     await register(h, who, "ru")
-    await h.tap(who, "🏛 Campus Tour")
+    await h.tap(who, "🏛 Экскурсия по кампусу")
     await h.text(who, "Школа № 42")
     await h.text(who, "учитель")
     await stop(h)  # the process dies between two answers
@@ -117,10 +123,11 @@ async def test_a_refused_submission_goes_to_dead_letter_and_the_user_is_told_wha
     [dead] = await h.deps.outbox.dead_letters()
     assert dead.status == 400 and dead.problem["code"] == "INVALID_CATALOG_REF"
     said = await h.tap(who, "📋 My applications")
-    assert "Foundation Year: 📨 submitted" in said[-1] and "Admissions 2026: ⚠️ not accepted" in said[-1]
+    assert "• Foundation Year\n" in said[-1] and "status: 📨 submitted" in said[-1]
+    assert f"• Admissions 2026: ⚠️ not accepted (reference {dead.key[:8].upper()})" in said[-1]
 
 
-async def test_a_refusal_on_the_spot_is_said_at_once(start_bot, db, settings) -> None:
+async def test_a_withdrawn_catalog_item_is_asked_again_from_a_fresh_catalog(start_bot, db, settings) -> None:
     h = await start_bot("bot1")
     who = Person(7300)
     await register(h, who)
@@ -133,10 +140,16 @@ async def test_a_refusal_on_the_spot_is_said_at_once(start_bot, db, settings) ->
     await h.tap(who, "🧪 Polito Academy")
     await h.tap(who, "Alchemy")
     h.network.up = True
-    said = await h.tap(who, "✅ Confirm and send")
-    assert said[-1].startswith("⚠️ Your submission") and "check «subject»" in said[-1]
+    said = await h.tap(who, "✅ Confirm and send")  # the server refuses the bot's stale copy at once
+    assert said == [t("en", "catalog_item_withdrawn"), t("en", "ask_subject")]
     assert not any("Received" in m for m in said)
     assert await h.deps.outbox.pending() == [] and len(await h.deps.outbox.dead_letters()) == 1
+    assert "Alchemy" not in h.buttons(who) and "Physics" in h.buttons(who)  # the catalog was fetched again
+    await h.tap(who, "Physics")
+    said = await h.tap(who, "✅ Confirm and send")  # a new idempotency key: the refused one is spent
+    assert said[-1].startswith("✅ Received and registered.")
+    [polito] = await rows(db, PolitoAcademyRequest)
+    assert str(polito.subject_id) == await catalog_id(db, "SUBJ-PHYSICS")
 
 
 def answering(status: int, headers: dict[str, str] | None = None, body: object = None) -> ApiClient:

@@ -60,7 +60,8 @@ def test_emails_student_ids_years_and_times() -> None:
     for bad in ("a@b", "a@b.c", "@b.cd", "a b@c.de", "a@@b.cd"):
         with pytest.raises(validators.Invalid):
             validators.email(bad)
-    assert validators.student_id(" SE12345 ") == "se12345"
+    assert validators.student_id(" SE12345 ") == "SE12345"  # the spelling is kept
+    assert validators.student_id("S1-000001") == "S1-000001"  # the demo roster's ids
     assert [validators.course_year(str(n)) for n in range(1, 6)] == [1, 2, 3, 4, 5]
     now = datetime(2026, 3, 10, 11, 0)
     assert validators.tour_time("9:05", date(2026, 3, 11), now) == "09:05"

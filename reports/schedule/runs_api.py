@@ -16,9 +16,9 @@ from ingest.auth.guards import requires_viewer
 from ingest.core.problems import ProblemError
 from ingest.core.settings import Settings
 from ingest.http.pagination import relative_link
-from reports.export_writers import FORMATS
-from reports.runs import Run, RunStore
-from reports.schedule import ConfigError, ReportsConfig, load_config, next_fire
+from reports.exports.writers import FORMATS
+from reports.schedule.config import ConfigError, ReportsConfig, load_config, next_fire
+from reports.schedule.runs import Run, RunStore
 
 Req = Request[Any, Any, Any]
 MAX_PAGE_SIZE = 500

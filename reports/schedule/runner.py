@@ -4,25 +4,25 @@ its error). `run_due_reports` is what the worker calls every minute; `crm report
 
 from __future__ import annotations
 
-import fcntl
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import anyio.to_thread
 
 from ingest.core.problems import ProblemError
 from ingest.core.settings import Settings
-from reports.datasets import Dataset, Filters, dataset_of
-from reports.exports import write_export
-from reports.runs import Delivery, Run, RunFile, RunStore, runs_dir
-from reports.schedule import ConfigError, ReportsConfig, ReportSpec, load_config, next_fire
-from reports.telegram import TelegramError, bot_token, send_document
-from reports.windows import relative_window
+from reports.exports.datasets import Dataset, Filters, dataset_of
+from reports.exports.routes import write_export
+from reports.schedule.config import ConfigError, ReportsConfig, ReportSpec, load_config, next_fire
+from reports.schedule.relative_windows import relative_window
+from reports.schedule.runs import Delivery, Run, RunFile, RunStore, runs_dir
+from reports.schedule.telegram import TelegramError, bot_token, send_document
+from warehouse.lock import file_lock
 from warehouse.snapshot import current
 
 log = logging.getLogger("crm.reports")
+
+SCHEDULE_LOCK = ".schedule.lock"
 
 
 def _filters(spec: ReportSpec, settings: Settings, now: datetime) -> Filters:
@@ -78,23 +78,6 @@ def run_report(
     return store.finish(run)
 
 
-@contextmanager
-def _schedule_lock(settings: Settings) -> Iterator[bool]:
-    """One scheduler pass at a time across processes (two workers never run the same report twice)."""
-    path = runs_dir(settings) / ".schedule.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def due_reports(settings: Settings, config: ReportsConfig, now: datetime) -> list[ReportSpec]:
     """Reports with a scheduled time in (last check, now]; several missed times make one run. A report seen for
     the first time starts counting from now (no catch-up of its past)."""
@@ -122,7 +105,8 @@ def run_due_sync(settings: Settings, now: datetime | None = None) -> list[Run]:
         return []
     if not config.reports:
         return []
-    with _schedule_lock(settings) as acquired:
+    # One scheduler pass at a time across processes: two workers never run the same report twice.
+    with file_lock(runs_dir(settings) / SCHEDULE_LOCK) as acquired:
         if not acquired:
             return []
         return [

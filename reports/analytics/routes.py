@@ -1,6 +1,6 @@
 """The analytics endpoints under /api/v1/analytics (SPEC §8): the eight of RS §5 with their paths and body shapes,
 and the new daily series, funnel, by-region and employment. They read only the published marts, through the
-per-snapshot indexes of `reports.analytics_data`, and answer with the snapshot headers and ETag / 304."""
+per-snapshot indexes of `reports.analytics.data`, and answer with the snapshot headers and ETag / 304."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Any
 
 import anyio.to_thread
 import msgspec
-from litestar import Request, Response, Router, get
+from litestar import HttpMethod, Request, Response, Router
 from litestar.connection import ASGIConnection
+from litestar.handlers import HTTPRouteHandler
 
 from ingest.auth.guards import requires_viewer
-from reports import analytics_queries as q
-from reports.analytics_data import AnalyticsData
+from ingest.http.windows import Window, parse_window
+from reports.analytics import queries as q
+from reports.analytics.data import AnalyticsData
 from reports.params import (
     AcademicYearParam,
     CampaignParam,
@@ -32,16 +34,19 @@ from reports.params import (
     lang_of,
 )
 from reports.snapshot_http import no_snapshot, not_modified, ready, request_etag, snapshot_response, store_of
-from reports.windows import Window, parse_window
 
 Req = Request[Any, Any, Any]
 _encoder = msgspec.json.Encoder()
 
 
-class analytics_get(get):
-    """`get` whose guards receive the route handler itself. Litestar passes each guard a copy of the handler (so a
-    guard cannot alter it), which costs about as much as the whole cached auth check; `requires_viewer` never looks
-    at the handler."""
+class analytics_get(HTTPRouteHandler):
+    """A GET handler whose guards receive the route handler itself. Litestar passes each guard a copy of the handler
+    (so a guard cannot alter it), which costs about as much as the whole cached auth check; `requires_viewer` never
+    looks at the handler. A subclass of HTTPRouteHandler, not of `get` (deprecated since Litestar 2.x, a function in
+    3.0). tests/test_litestar_internals.py fails loudly if Litestar stops calling this override."""
+
+    def __init__(self, path: str, **kwargs: Any) -> None:
+        super().__init__(path, http_method=HttpMethod.GET, **kwargs)
 
     async def authorize_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
         for guard in self.resolve_guards():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from reports.schedule import DEFAULT_TELEGRAM_API, TelegramConfig
+from reports.schedule.config import DEFAULT_TELEGRAM_API, TelegramConfig
 
 TELEGRAM_FILE_LIMIT = 50 * 1024 * 1024  # the Bot API's upload limit for documents
 

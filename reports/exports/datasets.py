@@ -9,11 +9,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from ingest.contracts.fields import STATUSES
 from ingest.core.problems import ProblemError
-from reports.windows import Window
+from ingest.http.windows import Window
 from warehouse.contract import APPLICATION_KINDS, FCT_APPLICATIONS, FCT_SURVEY_RESPONSES, MARTS, Mart
-
-STATUSES = ("new", "submitted", "in_progress", "approved", "rejected")
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import msgspec
 import numpy as np
 
-from reports import series_json
-from reports.analytics_data import COURSE_YEARS, STATUSES, AnalyticsData, Applications, Catalog
-from reports.windows import Window
+from ingest.http.windows import Window
+from reports.analytics import series_json
+from reports.analytics.data import COURSE_YEARS, STATUSES, AnalyticsData, Applications, Catalog
 from warehouse.contract import APPLICATION_KINDS
 
 NOT_SET = "(not set)"

@@ -3,7 +3,7 @@ never scan a million rows per request"). Instants are int64 microseconds since t
 
 - `GroupedTimes`: rows in time order with a per-block prefix table of counts per group; the count per group before
   any instant is a table row plus the rows of one block, exact to the microsecond; daily series take the counts at
-  every local midnight once per snapshot (`reports.analytics_data.DailyCounts`).
+  every local midnight once per snapshot (`reports.analytics.data.DailyCounts`).
 - `LatestIndex`: "latest response per student inside [from, to)" counts. A response counts iff
   `from <= submitted_at < to <= superseded_at` (superseded_at = the next newer response's time, +inf when none), a
   two-sided condition. K equal-count time buckets: a table holds the counts of whole buckets (the triangle of
@@ -17,7 +17,7 @@ from bisect import bisect_left, bisect_right
 
 import numpy as np
 
-from reports.windows import MAX_US, MIN_US
+from ingest.http.windows import MAX_US, MIN_US
 
 
 class GroupedTimes:

@@ -12,10 +12,11 @@ from typing import Annotated, Literal
 import msgspec
 from apscheduler.triggers.cron import CronTrigger
 
+from ingest.contracts.fields import STATUSES
 from ingest.core.problems import ProblemError
 from ingest.core.settings import Settings
-from reports.datasets import STATUSES, Filters, check_filters, dataset_of
-from reports.windows import relative_window
+from reports.exports.datasets import Filters, check_filters, dataset_of
+from reports.schedule.relative_windows import relative_window
 from warehouse.contract import APPLICATION_KINDS
 
 Format = Literal["csv", "parquet", "xlsx"]

@@ -15,9 +15,9 @@ import duckdb
 import numpy as np
 
 from ingest.contracts.fields import STATUSES
-from reports.series_json import JoinedJSON, counts_text
-from reports.time_index import GroupedTimes, LatestIndex
-from reports.windows import MAX_US, Window, to_us
+from ingest.http.windows import MAX_US, Window, to_us
+from reports.analytics.series_json import JoinedJSON, counts_text
+from reports.analytics.time_index import GroupedTimes, LatestIndex
 from warehouse.contract import APPLICATION_KINDS
 from warehouse.snapshot import Snapshot
 
@@ -113,7 +113,7 @@ class LocalDays:
 class DailyCounts:
     """One daily grouping of admissions: each present group's count of rows before every local midnight (plain
     lists, rows follow `grouped.present`) and its whole-day counts pre-encoded, per group and summed over the groups
-    (`reports.series_json`)."""
+    (`reports.analytics.series_json`)."""
 
     def __init__(self, grouped: GroupedTimes, days: LocalDays) -> None:
         self.grouped = grouped
@@ -264,7 +264,8 @@ class Surveys:
 
 
 class Coverage:
-    """Roster totals (active rows by roster campaign, program, year) and planned headcounts per academic year."""
+    """Roster totals (active rows by roster campaign, program, year), planned headcounts per academic year, and the
+    all-time responded counts by (campaign, program id, year) that the dashboard's headcount rows show."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
         self.totals: dict[str, dict[tuple[int, int], int]] = {}
@@ -274,6 +275,10 @@ class Coverage:
         ).fetchall()
         for campaign, program, year, total in rows:
             self.totals.setdefault(campaign, {})[(program, year)] = int(total)
+        rows = conn.execute(
+            "SELECT campaign, program_id, course_year, responded FROM agg_coverage WHERE responded > 0"
+        ).fetchall()
+        self.responded = {(campaign, str(program), int(year)): int(n) for campaign, program, year, n in rows}
         self.planned: dict[tuple[str, str], dict[tuple[int, int], int]] = {}
         rows = conn.execute(
             f"""SELECT e.campaign, e.academic_year, coalesce(p.idx, {catalog.none}), e.course_year, e.student_count

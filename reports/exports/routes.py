@@ -16,8 +16,9 @@ from litestar.response import File, Stream
 from ingest.auth.guards import requires_viewer
 from ingest.core.problems import ProblemError
 from ingest.core.settings import Settings
-from reports.datasets import DATASETS, Dataset, Filters, check_filters, dataset_of, filename, query, status_of
-from reports.export_writers import FORMATS, chunks, file_chunks
+from ingest.http.windows import Window, parse_window
+from reports.exports.datasets import DATASETS, Dataset, Filters, check_filters, dataset_of, filename, query, status_of
+from reports.exports.writers import FORMATS, chunks, file_chunks
 from reports.params import (
     CampaignParam,
     FromParam,
@@ -36,7 +37,6 @@ from reports.snapshot_http import (
     snapshot_response,
     store_of,
 )
-from reports.windows import Window, parse_window
 from warehouse.snapshot import Snapshot, current, parts
 
 Req = Request[Any, Any, Any]

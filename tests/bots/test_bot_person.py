@@ -1,0 +1,313 @@
+"""The bots as a person meets them (issue 15): the moment of confirming is the submission's time, the roster's own
+ids work as spelled, the calendar never offers a day without a bookable time and says why a day cannot be chosen,
+no dead ends (a photo at a button step, /cancel before starting, the help naming /back), "My applications" tells
+each application apart, the persistent main menu, bot2's tidy chat, and no English word in a uz or ru flow."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiogram.methods import DeleteMessage, SendMessage
+from aiogram.types import InlineKeyboardMarkup, PhotoSize, ReplyKeyboardMarkup
+
+from bots import delivery
+from bots.calendar import CalendarCB
+from bots.texts import t
+from ingest.core.schema import RosterEntry, Student, SurveyResponse
+from tests.bots.conftest import NOW, catalog_id, rows
+from tests.bots.harness import BotHarness, Person
+from tests.bots.test_bot1_flows import LANG_BUTTON, register
+from tests.bots.test_bot2_flows import identity
+
+LANGS = ("uz", "ru", "en")
+
+
+async def photo(h: BotHarness, who: Person) -> list[str]:
+    picture = PhotoSize(file_id="p", file_unique_id="p", width=1, height=1)
+    await h._feed(message=h._message(who, photo=[picture]))
+    return h.replies(who)
+
+
+async def to_tour_date(h: BotHarness, who: Person, lang: str = "en") -> None:
+    await h.tap(who, t(lang, "btn_menu_campus"))
+    for answer in ("School No. 42", "teacher", "+998901112233", "3"):
+        await h.text(who, answer)
+
+
+# --- the submission's time ----------------------------------------------------------------------------------------
+
+
+async def test_the_moment_of_confirming_is_recorded_and_is_what_would_be_sent(start_bot, monkeypatch) -> None:
+    h = await start_bot("bot2")
+    who = Person(9001)
+    await identity(h, who, "en")
+    await h.tap(who, "Year 2")
+    await h.tap(who, "❌ No")
+    await h.tap(who, "❌ No")
+    await h.tap(who, "⏭ Skip")
+    h.network.up = False
+    said = await h.tap(who, "✅ Confirm and send")  # confirmed at NOW; the API is down
+    assert said[0].startswith("📥 Saved.")
+    [item] = await h.deps.outbox.pending(who.id)
+    assert item.submitted_at == NOW.isoformat()
+    assert "submitted_at" not in delivery.wire_payload(item)  # the server does not take it yet (the switch)
+    monkeypatch.setattr(delivery, "SEND_SUBMITTED_AT", True)
+    assert delivery.wire_payload(item)["submitted_at"] == NOW.isoformat()
+    monkeypatch.setattr(delivery, "SEND_SUBMITTED_AT", False)
+
+    h.deps.utcnow = lambda: NOW + timedelta(hours=3)  # delivered hours later: the recorded moment stays
+    h.network.up = True
+    [outcome] = await h.deps.sender.drain_once(force=True)
+    assert outcome.state == "delivered"
+    [sent] = (await h.deps.outbox.delivered_of(who.id)).values()
+    assert sent.submitted_at == NOW.isoformat()
+
+
+# --- student ids and the roster -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_roster_own_ids_work_as_spelled_and_the_summary_says_the_roster_decides(
+    start_bot, db, lang: str
+) -> None:
+    async with db.sessionmaker() as s, s.begin():
+        program = uuid.UUID(await catalog_id(db, "M-MBA"))
+        s.add(RosterEntry(student_external_id="S1-000001", program_id=program, course_year=1, roster_campaign="d"))
+    h = await start_bot("bot2")
+    who = Person(9010 + LANGS.index(lang))
+    await identity(h, who, lang, student_id="S1-000001")  # the demo roster's format is accepted
+    await h.tap(who, t(lang, "btn_course_year", n=3))
+    await h.tap(who, t(lang, "btn_no"))
+    await h.tap(who, t(lang, "btn_no"))
+    summary = (await h.tap(who, t(lang, "btn_skip")))[-1]
+    assert t(lang, "sum_roster_note") in summary and t(lang, "sum_student_id", value="S1-000001") in summary
+    await h.tap(who, t(lang, "btn_confirm"))
+    [student] = await rows(db, Student)
+    assert student.student_external_id == "S1-000001"  # never lower-cased: no second, auto-enrolled student
+    [response] = await rows(db, SurveyResponse)
+    assert (response.program_id, response.course_year) == (program, 1)
+
+
+# --- the calendar -------------------------------------------------------------------------------------------------
+
+
+def tashkent(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, 10, hour - 5, minute, tzinfo=UTC)  # Tuesday 10.03.2026, local time
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_after_the_last_slot_today_is_not_offered(start_bot, lang: str) -> None:
+    h = await start_bot("bot1")
+    who = Person(9020 + LANGS.index(lang))
+    await register(h, who, lang)
+    h.deps.utcnow = lambda: tashkent(17, 30)
+    await to_tour_date(h, who, lang)
+    buttons = h.buttons(who)
+    assert t(lang, "btn_cal_today") not in buttons
+    assert "10" not in buttons and "1̶0̶" in buttons  # today is shown struck through
+    said = await h.press_data(who, CalendarCB(act="off", y=2026, m=3, d=10).pack())
+    assert said == [] and h.alerts()[-1] == t(lang, "cal_today_full")
+    said = await h.text(who, "10.03.2026")
+    assert said[0] == t(lang, "today_full", example="17.03.2026")
+    said = await h.tap(who, "11")
+    assert said[0] == t(lang, "date_chosen", date="11.03.2026")
+
+
+async def test_today_offers_only_the_slots_not_yet_begun(start_bot) -> None:
+    h = await start_bot("bot1")  # 11:00 local
+    who = Person(9025)
+    await register(h, who)
+    await to_tour_date(h, who)
+    await h.tap(who, t("en", "btn_cal_today"))
+    slots = [b for b in h.buttons(who) if ":" in b]
+    assert slots == ["11:30", "14:00", "15:30", "17:00"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_sundays_and_headers_answer_with_what_is_wrong(start_bot, lang: str) -> None:
+    h = await start_bot("bot1")
+    who = Person(9030 + LANGS.index(lang))
+    await register(h, who, lang)
+    await to_tour_date(h, who, lang)
+    assert "15" not in h.buttons(who) and "1̶5̶" in h.buttons(who)  # 15.03.2026 is a Sunday
+    _, off = h.find_button(who, "1̶5̶")
+    assert await h.press_data(who, off) == [] and h.alerts()[-1] == t(lang, "cal_day_closed")
+    _, header = next(
+        (mid, b.callback_data)
+        for (chat, mid), markup in h.bot.recorder.markups.items()
+        if chat == who.id and isinstance(markup, InlineKeyboardMarkup)
+        for row in markup.inline_keyboard
+        for b in row
+        if b.text == t(lang, "cal_weekdays").split()[0]
+    )
+    assert await h.press_data(who, header) == [] and h.alerts()[-1] == t(lang, "cal_pick_day")
+    said = await h.text(who, "15.03.2026")
+    assert said[0] == t(lang, "day_closed", example="17.03.2026")
+    assert t("en", "stale_button") not in h.alerts() and h.unanswered_callbacks() == 0
+
+
+async def test_paging_the_calendar_keeps_back_and_cancel(start_bot) -> None:
+    h = await start_bot("bot1")
+    who = Person(9040)
+    await register(h, who)
+    await to_tour_date(h, who)
+    assert {"◀️ Back", "❌ Cancel"} <= set(h.buttons(who))
+    await h.tap(who, "›")
+    assert "📅 April 2026" in h.buttons(who) and {"◀️ Back", "❌ Cancel"} <= set(h.buttons(who))
+    said = await h.tap(who, "◀️ Back")
+    assert said == [t("en", "ask_visitors")]
+    await h.text(who, "3")
+    said = await h.tap(who, "❌ Cancel")
+    assert said == [t("en", "cancelled"), t("en", "main_menu")]
+
+
+# --- dead ends ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_photo_is_told_to_press_a_button_or_to_type(start_bot, lang: str) -> None:
+    h = await start_bot("bot1")
+    who = Person(9050 + LANGS.index(lang))
+    await h.text(who, "/start")
+    await h.tap(who, LANG_BUTTON[lang])
+    await h.contact(who)
+    assert await photo(h, who) == [t(lang, "text_expected"), t(lang, "ask_first_name")]  # a typed step
+    await h.text(who, "Aziz")
+    await h.text(who, "Karimov")
+    assert await photo(h, who) == [t(lang, "use_buttons"), t(lang, "ask_gender")]  # a button step
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_bot2_cancel_before_starting_and_the_help_naming_back(start_bot, lang: str) -> None:
+    h = await start_bot("bot2")
+    who = Person(9060 + LANGS.index(lang), language_code=lang)
+    said = await h.text(who, "/cancel")
+    assert said == [t(lang, "nothing_to_cancel"), t(lang, "survey_start_hint")]
+    assert t(lang, "survey_again") not in said
+    said = await h.text(who, "/help")
+    assert "/back" in said[0]
+
+
+# --- My applications, Settings, the main menu ---------------------------------------------------------------------
+
+
+async def test_my_applications_tells_each_application_apart(start_bot) -> None:
+    h = await start_bot("bot1")
+    who = Person(9070)
+    await register(h, who, "uz")
+    await h.tap(who, "🎓 Qabul 2026")
+    await h.tap(who, "Italiya yo'nalishi")
+    await h.tap(who, "Dasturiy ta'minot muhandisligi 🇺🇿")
+    await h.tap(who, "⏭ O'tkazib yuborish")
+    admission_ref = (await h.tap(who, t("uz", "btn_confirm")))[0].rsplit(" ", 1)[-1]
+    await to_tour_date(h, who, "uz")
+    await h.text(who, "20.03.2026")
+    await h.tap(who, "14:00")
+    tour_ref = (await h.tap(who, t("uz", "btn_confirm")))[0].rsplit(" ", 1)[-1]
+    listing = (await h.tap(who, "📋 Arizalarim"))[-1]
+    assert "• Qabul 2026: Italiya yo'nalishi / Dasturiy ta'minot muhandisligi 🇺🇿" in listing
+    assert "• Kampusga ekskursiya: School No. 42 / 20.03.2026 14:00" in listing
+    assert f"raqam {admission_ref}" in listing and f"raqam {tour_ref}" in listing
+    assert "yuborilgan sana 10.03.2026" in listing and "holat: 📨 yuborilgan (" in listing
+
+
+async def test_the_main_menu_is_a_persistent_keyboard_that_works_mid_form(start_bot) -> None:
+    h = await start_bot("bot1")
+    who = Person(9080)
+    await register(h, who, "ru")
+    keyboard = [c.reply_markup for c in h.bot.recorder.calls if isinstance(c, SendMessage)][-1]
+    assert isinstance(keyboard, ReplyKeyboardMarkup) and keyboard.is_persistent
+    await h.tap(who, "🏛 Экскурсия по кампусу")
+    said = await h.text(who, "📋 Мои заявки")  # a menu button in the middle of a form
+    assert said[-1].startswith(t("ru", "apps_title"))
+
+
+async def test_bot2_removes_each_question_once_the_next_is_asked(start_bot) -> None:
+    h2 = await start_bot("bot2")
+    who = Person(9090)
+    await identity(h2, who, "en")
+    deleted = [c for c in h2.bot.recorder.calls if isinstance(c, DeleteMessage)]
+    prompts = [
+        c for c in h2.bot.recorder.calls if isinstance(c, SendMessage) and c.text in (t("en", "ask_first_name"),)
+    ]
+    assert prompts and len(deleted) >= 6  # contact, names, gender, region, student id, program questions
+    h1 = await start_bot("bot1")
+    await register(h1, Person(9091))
+    assert not [c for c in h1.bot.recorder.calls if isinstance(c, DeleteMessage)]  # bot1 keeps its chat
+
+
+# --- words --------------------------------------------------------------------------------------------------------
+
+ENGLISH = (
+    "Campus", "Tour", "Foundation", "Year", "Academy", "Student", "Career", "Center", "Track", "Direction",
+    "Foreigner", "Settings", "Back", "Cancel", "Skip", "Today", "Reference", "Status", "Confirm", "Submitted",
+)  # fmt: skip
+BRANDS = ("Polito", "TTPU", "Telegram", "Uzbektelecom")  # kept as the university writes them (bots/README.md)
+
+
+def english_words(text: str) -> set[str]:
+    words = re.sub(r"/\w+", "", text)  # commands (/back, /cancel) are the same in every language
+    return {w for w in ENGLISH if re.search(rf"\b{w}\b", words, flags=re.IGNORECASE)}
+
+
+def everything_shown(h: BotHarness, who: Person) -> list[str]:
+    shown = []
+    for call in h.bot.recorder.calls:
+        if isinstance(call, SendMessage) and int(call.chat_id) == who.id:
+            shown.append(call.text)
+            markup = call.reply_markup
+            if isinstance(markup, InlineKeyboardMarkup):
+                shown += [b.text for row in markup.inline_keyboard for b in row]
+            elif isinstance(markup, ReplyKeyboardMarkup):
+                shown += [b.text for row in markup.keyboard for b in row]
+    return shown
+
+
+@pytest.mark.parametrize("lang", ["uz", "ru"])
+async def test_every_flow_in_uzbek_and_russian_has_no_english_word(start_bot, lang: str) -> None:
+    h = await start_bot("bot1")
+    who = Person(9100 + len(lang) + ord(lang[0]))
+    await register(h, who, lang)
+    await h.tap(who, t(lang, "btn_menu_campus"))
+    for answer in ("School No. 42", "teacher"):
+        await h.text(who, answer)
+    await h.tap(who, t(lang, "btn_skip"))
+    await h.text(who, "3")
+    await h.tap(who, "›")
+    await h.text(who, "15.03.2026")  # a Sunday: refused
+    await h.text(who, "20.03.2026")
+    await h.tap(who, "14:00")
+    await h.tap(who, t(lang, "btn_confirm"))
+    await h.tap(who, t(lang, "btn_menu_admissions"))
+    await h.tap(who, {"uz": "Italiya yo'nalishi", "ru": "Итальянское направление"}[lang])
+    await h.tap(who, {"uz": "Dasturiy ta'minot muhandisligi 🇺🇿", "ru": "Программная инженерия 🇺🇿"}[lang])
+    await h.tap(who, t(lang, "btn_skip"))
+    await h.tap(who, t(lang, "btn_confirm"))
+    await h.tap(who, t(lang, "btn_menu_foundation"))
+    await h.tap(who, t(lang, "btn_skip"))
+    await h.tap(who, t(lang, "btn_confirm"))
+    await h.tap(who, t(lang, "btn_menu_polito"))
+    await h.tap(who, {"uz": "Fizika", "ru": "Физика"}[lang])
+    await h.tap(who, t(lang, "btn_confirm"))
+    await h.tap(who, t(lang, "btn_menu_apps"))
+    await h.tap(who, t(lang, "btn_menu_settings"))
+    await h.text(who, "/nonsense")
+
+    h2 = await start_bot("bot2")
+    student = Person(9110 + len(lang) + ord(lang[0]))
+    await identity(h2, student, lang)
+    await h2.tap(student, t(lang, "btn_course_year", n=2))
+    await h2.tap(student, t(lang, "btn_no"))
+    await h2.tap(student, t(lang, "btn_yes"))
+    await h2.tap(student, t(lang, "btn_yes"))
+    await h2.tap(student, t(lang, "btn_skip"))
+    await h2.tap(student, t(lang, "btn_confirm"))
+
+    for harness, person in ((h, who), (h2, student)):
+        shown = everything_shown(harness, person)
+        assert len(shown) > 40
+        found = {text: english_words(text) for text in shown if english_words(text)}
+        assert found == {}, found
