@@ -3,8 +3,8 @@
 The reference dashboard (176e7eb) creates and edits catalog items with a free-text `description` (SPEC §5: its
 writes are accepted and what carries meaning is stored). Existing rows get an empty description.
 
-Revision ID: 0002_catalog_description
-Revises: 0001
+Revision ID: 0003_catalog_description
+Revises: 0002_survey_language
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_catalog_description"
-down_revision: str | None = "0001"
+revision: str = "0003_catalog_description"
+down_revision: str | None = "0002_survey_language"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
