@@ -165,10 +165,10 @@ async def viewer_token(settings: Settings) -> str:
             user = await create_user(
                 session, email="bench-viewer@example.com", password="bench-viewer-1", role="viewer"
             )
-        return user.id
+        return user.id, user.password_hash
 
-    user_id = await in_session(settings, work)
-    token, _ = new_access(user_id, "viewer", SECRET)
+    user_id, password_hash = await in_session(settings, work)
+    token, _ = new_access(user_id, "viewer", SECRET, password_hash)
     return token
 
 

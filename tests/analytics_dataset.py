@@ -210,7 +210,7 @@ async def viewer_headers(
 ) -> dict[str, str]:
     user = await create_user(session, email=email, password="viewer-password-1", role="viewer")
     await session.commit()
-    token, _ = new_access(user.id, "viewer", settings.effective_secret_key())
+    token, _ = new_access(user.id, "viewer", settings.effective_secret_key(), user.password_hash)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -77,4 +77,59 @@ def test_check_reports_an_unmigrated_database(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path / "data"))
     result = CliRunner().invoke(cli, ["check"])
     assert result.exit_code == 1
-    assert "crm db upgrade" in result.output
+    assert "crm db upgrade" in " ".join(result.output.split())  # rich wraps at the terminal width
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("a" * 32, "CRM_SECRET_KEY uses only 1 distinct characters"),
+        ("ab" * 16, "CRM_SECRET_KEY uses only 2 distinct characters"),
+        ("0123456789abcdef" * 2, "CRM_SECRET_KEY is one short pattern repeated"),
+        ("please-change-me-before-going-live", "CRM_SECRET_KEY looks like a placeholder"),
+        ("short", "CRM_SECRET_KEY is shorter than 32 characters"),
+    ],
+)
+def test_check_refuses_a_weak_secret_key(crm, monkeypatch: pytest.MonkeyPatch, key: str, problem: str) -> None:  # type: ignore[no-untyped-def]
+    crm("db", "upgrade")
+    monkeypatch.setenv("CRM_ENV", "production")
+    monkeypatch.setenv("CRM_SECRET_KEY", key)
+    assert problem in crm("check", expect=1)
+
+
+def test_check_accepts_random_keys_and_https_origins(crm, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import secrets
+
+    from crm.checks import cors_findings, secret_key_weakness
+
+    for _ in range(200):
+        assert secret_key_weakness(secrets.token_hex(16)) is None
+        assert secret_key_weakness(secrets.token_urlsafe(48)) is None
+    assert cors_findings(("https://crm.example.uz", "https://dash.example.uz/"), production=True) == []
+    crm("db", "upgrade")
+    monkeypatch.setenv("CRM_ENV", "production")
+    monkeypatch.setenv("CRM_SECRET_KEY", secrets.token_hex(32))
+    monkeypatch.setenv("CRM_CORS_ORIGINS", "https://crm.example.uz")
+    out = crm("check", expect=1 if db_url.startswith("sqlite") else 0)  # production refuses SQLite only
+    assert "CRM_SECRET_KEY" not in out and "CORS" not in out
+
+
+@pytest.mark.parametrize(
+    ("origins", "env", "problem"),
+    [
+        ("null,https://crm.example.uz", "production", "CORS allows the origin `null`"),
+        ("null", "dev", "CORS allows the origin `null`"),
+        ("*", "production", "CORS allows any origin"),
+        ("http://crm.example.uz", "production", "CORS allows http://crm.example.uz, which is not https"),
+        ("crm.example.uz", "production", "'crm.example.uz', which is not an origin"),
+        ("https://crm.example.uz/admin", "production", "which is not an origin"),
+    ],
+)
+def test_check_refuses_unsafe_cors_origins(
+    crm, monkeypatch: pytest.MonkeyPatch, origins: str, env: str, problem: str
+) -> None:  # type: ignore[no-untyped-def]
+    crm("db", "upgrade")
+    monkeypatch.setenv("CRM_ENV", env)
+    monkeypatch.setenv("CRM_SECRET_KEY", "k" * 8 + "0123456789abcdefghijklmnopqrstuvwxyz")
+    monkeypatch.setenv("CRM_CORS_ORIGINS", origins)
+    assert problem in crm("check", expect=1)

@@ -13,6 +13,7 @@ from crm.context import console, run_in_session
 from ingest.core.problems import ProblemError
 from ingest.roster.file import read_roster_file
 from ingest.roster.importer import ImportResult, audit_import, import_rows
+from ingest.roster.limits import read_bounded
 
 
 @click.group()
@@ -30,7 +31,7 @@ def roster_import(file: Path, dry_run: bool, show_errors: int) -> None:
     started = time.perf_counter()
     try:
         with console.status(f"Reading {file.name}…"):
-            table = read_roster_file(file.read_bytes(), file.name)
+            table = read_roster_file(read_bounded(file), file.name)
         with console.status(f"Importing {len(table):,} rows…"):
             result = run_in_session(settings, lambda s: _import(s, table, dry_run, file.name))
     except ProblemError as exc:

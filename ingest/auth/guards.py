@@ -6,11 +6,14 @@ Authentication is evaluated lazily, inside the guards, so it only ever runs on d
 cookie); cookie-authenticated unsafe requests must
 echo the `csrf_token` cookie in `X-CSRF-Token` (double submit).
 
-The user and the access-token denylist are read in one query, and the answer is kept per access token for
-`AUTH_CACHE_SECONDS` in this process (`AuthCache`), so dashboard reads do not pay a database round trip each. Changes
-made through this process take effect at once: logout marks the token revoked here immediately, and a user change
-(role, activation, password, deletion) drops that user's entries, again after its transaction commits. A change made
-by another process (another API worker, the CLI, SQL) is seen within `AUTH_CACHE_SECONDS`.
+An access token ends when it expires, at logout (the denylist) and when its user's password changes (the token's
+password fingerprint no longer matches the stored hash: `ingest.auth.jwt_tokens.password_stamp`).
+
+The user, their password hash and the access-token denylist are read in one query, and the answer is kept per
+access token for `AUTH_CACHE_SECONDS` in this process (`AuthCache`), so dashboard reads do not pay a database round
+trip each. Changes made through this process take effect at once: logout marks the token revoked here immediately,
+and a user change (role, activation, password, deletion) drops that user's entries, again after its transaction
+commits. A change made by another process (another API worker, the CLI, SQL) is seen within `AUTH_CACHE_SECONDS`.
 
 After a guard has run, the handler finds the user as `request.user` (a `CurrentUser`) or via `current_user(request)`.
 """
@@ -29,7 +32,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy import event, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.auth.jwt_tokens import Claims, TokenInvalid, decode, secret_of
+from ingest.auth.jwt_tokens import Claims, TokenInvalid, decode, password_stamp, secret_of
 from ingest.core.problems import ProblemError
 from ingest.core.schema import RevokedToken, User
 
@@ -198,7 +201,14 @@ def forget_user(app: Litestar, session: AsyncSession, user_id: uuid.UUID) -> Non
 async def _load_user(connection: ASGIConnection[Any, Any, Any, Any], claims: Claims) -> Any:
     revoked = exists().where(RevokedToken.jti == claims.jti)
     query = select(
-        User.id, User.email, User.role, User.first_name, User.last_name, User.is_active, revoked.label("revoked")
+        User.id,
+        User.email,
+        User.role,
+        User.first_name,
+        User.last_name,
+        User.is_active,
+        User.password_hash,
+        revoked.label("revoked"),
     ).where(User.id == claims.subject)
     async with connection.app.state.db.read_engine.connect() as conn:
         return (await conn.execute(query)).first()
@@ -241,6 +251,9 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Curren
             raise not_authenticated("This account does not exist or is disabled.")
         if row.revoked:
             raise not_authenticated("This token has been revoked; log in again.")
+        stamp = password_stamp(row.password_hash, secret_of(connection.app))
+        if not hmac.compare_digest(stamp, claims.password_stamp):
+            raise not_authenticated("The password has changed since this token was issued; log in again.")
         fields = (row.id, row.email, row.role, row.first_name, row.last_name)
         cache.store(token, claims, fields, generation)
     if via_cookie and connection.scope.get("method", "GET") not in SAFE_METHODS:

@@ -1,7 +1,13 @@
-"""Signed JWTs for dashboard users (PyJWT, HS256): 15-minute access tokens and 7-day refresh tokens."""
+"""Signed JWTs for dashboard users (PyJWT, HS256): 15-minute access tokens and 7-day refresh tokens.
+
+An access token carries a keyed fingerprint of its user's password hash (`pws`, as Django ties a session to the
+password): a new password makes every access token issued before it invalid at once, like a logout, wherever the
+token is; refresh tokens are ended in the database by the same change."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +35,7 @@ class Claims:
     expires_at: datetime
     family_id: uuid.UUID | None = None
     role: str = ""
+    password_stamp: str = ""
 
 
 class TokenInvalid(Exception):
@@ -59,6 +66,8 @@ def encode(claims: Claims, secret: str) -> str:
         payload["fam"] = str(claims.family_id)
     if claims.role:
         payload["role"] = claims.role
+    if claims.password_stamp:
+        payload["pws"] = claims.password_stamp
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
@@ -78,6 +87,8 @@ def decode(token: str, secret: str, token_type: str) -> Claims:
         raise TokenInvalid("The token is not valid.") from exc
     if payload.get("typ") != token_type:
         raise TokenInvalid(f"An {token_type} token is required.")
+    if token_type == "access" and not isinstance(payload.get("pws"), str):
+        raise TokenInvalid("The token is not valid.")
     try:
         subject = uuid.UUID(str(payload["sub"]))
         family = uuid.UUID(str(payload["fam"])) if "fam" in payload else None
@@ -91,12 +102,24 @@ def decode(token: str, secret: str, token_type: str) -> Claims:
         expires_at=expires_at,
         family_id=family,
         role=str(payload.get("role", "")),
+        password_stamp=str(payload.get("pws", "")),
     )
 
 
-def new_access(user_id: uuid.UUID, role: str, secret: str) -> tuple[str, Claims]:
+def password_stamp(password_hash: str, secret: str) -> str:
+    """The fingerprint of a password hash that access tokens carry: keyed, so the token does not reveal the hash."""
+    return hmac.new(secret.encode(), b"access-password:" + password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def new_access(user_id: uuid.UUID, role: str, secret: str, password_hash: str) -> tuple[str, Claims]:
+    """An access token for the user as they are now: valid until it expires, they log out or their password changes."""
     claims = Claims(
-        subject=user_id, jti=uuid.uuid4().hex, token_type="access", expires_at=utcnow() + ACCESS_TTL, role=role
+        subject=user_id,
+        jti=uuid.uuid4().hex,
+        token_type="access",
+        expires_at=utcnow() + ACCESS_TTL,
+        role=role,
+        password_stamp=password_stamp(password_hash, secret),
     )
     return encode(claims, secret), claims
 

@@ -188,7 +188,7 @@ def _session_response(
     request: Request[Any, Any, Any], user: User, refresh: str, csrf: str | None = None
 ) -> Response[TokenOut]:
     settings: Settings = request.app.state.settings
-    access, _ = new_access(user.id, user.role, secret_of(request.app))
+    access, _ = new_access(user.id, user.role, secret_of(request.app), user.password_hash)
     response = Response(TokenOut(user=user_out(user), access=access, expires_in=int(ACCESS_TTL.total_seconds())))
     set_session_cookies(response, settings, access, refresh, csrf or secrets.token_urlsafe(32))
     return response
@@ -289,12 +289,16 @@ def _claims_or_none(raw: str | None, secret: str, token_type: str) -> Claims | N
 async def logout(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Response[LogoutOut]:
     """Works with an expired access token as long as the refresh cookie is valid; clears the cookies."""
     secret = secret_of(request.app)
-    bearer = bearer_token(request)
-    access = _claims_or_none(bearer or request.cookies.get(ACCESS_COOKIE), secret, "access")
+    # Only a valid Bearer token spares the CSRF check: any other Authorization header leaves the cookies (which a
+    # browser sends on its own) as the credentials, and cookie-authenticated changes need the CSRF header.
+    bearer = _claims_or_none(bearer_token(request), secret, "access")
+    access = bearer or _claims_or_none(request.cookies.get(ACCESS_COOKIE), secret, "access")
     refresh_claims = _claims_or_none(request.cookies.get(REFRESH_COOKIE), secret, "refresh")
+    if bearer is not None and refresh_claims is not None and refresh_claims.subject != bearer.subject:
+        refresh_claims = None  # someone else's session in this browser is not the Bearer holder's to end
     if access is None and refresh_claims is None:
         raise ProblemError(401, "NOT_AUTHENTICATED", "Nothing to log out: no valid access or refresh token.")
-    if not bearer:
+    if bearer is None:
         check_csrf(request)
     if access is not None:
         auth_cache(request.app).revoke(access.jti, access.expires_at.timestamp())  # refused here from now on

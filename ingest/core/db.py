@@ -3,6 +3,7 @@ migrations and bulk jobs."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -46,9 +47,24 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def _prepare_sqlite_file(url: str) -> None:
+    """The folder, and the file itself created private (0600) before SQLite opens it: SQLite gives its -wal and -shm
+    files the database file's permissions, and the operational data holds names, phones and e-mails. A file this
+    process created earlier with wider permissions is made private too."""
     path = sqlite_path(url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            info = file.stat()
+            if info.st_mode & 0o077 and info.st_uid == os.getuid():
+                file.chmod(info.st_mode & 0o700)
+        except OSError:  # absent (no -wal yet), or not ours to change
+            continue
 
 
 def _configure_sqlite(sync_engine: Engine) -> None:

@@ -70,10 +70,16 @@ def order_by(
     return terms
 
 
+def relative_link(request: Request[Any, Any, Any], **params: int) -> str:
+    """This endpoint with `params` replacing those of the request, as a link relative to the host: never built from
+    the `Host` header, which the client chooses (a forged one would come back in the answer)."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in params]
+    query += [(k, str(v)) for k, v in params.items()]
+    return f"{request.url.path}?{urlencode(query)}"
+
+
 def page_url(request: Request[Any, Any, Any], page: int) -> str:
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
-    params.append(("page", str(page)))
-    return str(request.url.with_replacements(query=urlencode(params)))
+    return relative_link(request, page=page)
 
 
 async def paginate(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ingest.core.problems import ProblemError
+from ingest.roster.limits import HEADER_ROWS, MAX_ROWS, check_bytes, check_rows, invalid_file, safe_xlsx
 
 ID = "student_external_id"
 FIELDS = (
@@ -66,7 +66,6 @@ _HEADER_MAP = {alias: field for field, aliases in _ALIASES.items() for alias in 
 _APOSTROPHES = re.compile(r"['’‘ʻʼ`´]")
 _NON_WORD = re.compile(r"[^\w]+")
 _EXCEL_ERRORS = frozenset({"#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#GETTING_DATA"})
-HEADER_SEARCH_ROWS = 20
 XLSX_TYPES = frozenset(
     {
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -87,10 +86,6 @@ class RosterTable:
 
     def __len__(self) -> int:
         return len(self.numbers)
-
-
-def invalid_file(detail: str) -> ProblemError:
-    return ProblemError(400, "INVALID_FILE", detail, field="file")
 
 
 def header_key(header: object) -> str:
@@ -147,12 +142,14 @@ def _table(rows: Iterable[list[Any]], number_from: int = 1, *, text: bool = Fals
             if ID in mapped:
                 wanted = [(i, c) for i, c in enumerate(mapped) if c is not None]
                 table.columns = {c: [] for _, c in wanted}
-            elif number - number_from >= HEADER_SEARCH_ROWS:
+            elif number - number_from >= HEADER_ROWS:
                 break
             continue
         width = len(values)
         cells = [(c, clean(values[i]) if i < width else None) for i, c in wanted]
         if any(v is not None for _, v in cells):
+            if len(table.numbers) == MAX_ROWS:
+                check_rows(MAX_ROWS + 1)  # refused as soon as it is known, before the rest is read
             table.numbers.append(number)
             for c, v in cells:
                 table.columns[c].append(v)
@@ -193,6 +190,7 @@ def read_csv(data: bytes) -> RosterTable:
 def read_xlsx(data: bytes) -> RosterTable:
     from python_calamine import CalamineError, CalamineWorkbook
 
+    data = safe_xlsx(data)  # its size and extent measured first: the reader lays a sheet out densely from A1
     try:
         sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
         table = sheet.to_python(skip_empty_area=False)
@@ -204,11 +202,12 @@ def read_xlsx(data: bytes) -> RosterTable:
 def read_json(data: bytes) -> RosterTable:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise invalid_file("The JSON cannot be parsed.") from None
     rows = doc.get("rows") if isinstance(doc, dict) else doc
     if not isinstance(rows, list):
         raise invalid_file('Send a JSON list of rows, or {"rows": [...]}.')
+    check_rows(len(rows))
     table = RosterTable(columns={f: [] for f in FIELDS})
     for number, item in enumerate(rows, start=1):
         if not isinstance(item, dict):
@@ -244,7 +243,9 @@ def sniff_format(data: bytes, filename: str | None, content_type: str | None) ->
 
 
 def read_roster_file(data: bytes, filename: str | None = None, content_type: str | None = None) -> RosterTable:
-    """Every data row of the file; 400 INVALID_FILE when it cannot be read at all."""
+    """Every data row of the file; 400 INVALID_FILE when it cannot be read at all or is over a limit
+    (`ingest.roster.limits`)."""
+    check_bytes(len(data))
     if not data.strip():
         raise invalid_file("The file is empty.")
     kind = sniff_format(data, filename, content_type)

@@ -1,5 +1,5 @@
 """`POST /admin/roster/import` (SPEC §6): a roster file as multipart upload (field `file`) or as the raw body (CSV,
-XLSX or JSON), up to 50 MiB; `?dry_run=true` validates without writing. Admins only; audited."""
+XLSX or JSON), up to 20 MB (`ingest.roster.limits`); `?dry_run=true` validates without writing. Admins only; audited."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from ingest.core.problems import ProblemError
 from ingest.http.list_filters import BoolParam, bool_of
 from ingest.roster.file import XLSX_TYPES, invalid_file, read_roster_file
 from ingest.roster.importer import ImportResult, audit_import, import_rows
+from ingest.roster.limits import MAX_FILE_BYTES
 
-MAX_IMPORT_BYTES = 50 * 1024 * 1024
+MAX_IMPORT_BYTES = MAX_FILE_BYTES + 1024 * 1024  # the file's own limit (a 400 naming it), plus multipart framing
 ACCEPTS = frozenset(
     {
         "multipart/form-data",

@@ -4,6 +4,10 @@
   the bytes are streamed out of the pipe as they come (no temporary file, no Python per row);
 - XLSX: DuckDB → Arrow record batches (a streaming relation) → xlsxwriter in constant-memory mode, into a
   temporary file (a ZIP needs its directory at the end), then streamed and removed.
+
+Both spreadsheet formats go through `inert_query`: text that a spreadsheet would run as a formula (a leading `=`,
+`+`, `-`, `@`, tab or carriage return, OWASP "CSV Injection") gets a leading `'`, in the DuckDB query itself so the
+CSV still streams; numbers stay numbers. The XLSX writer also never turns a string into a formula or a link.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ FORMATS = {
     "parquet": "application/vnd.apache.parquet",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+# What a spreadsheet reads as the start of a formula (OWASP "CSV Injection"), as a DuckDB (RE2) pattern.
+FORMULA_LEAD = r"^[=+\-@\t\r]"
+SPREADSHEETS = ("csv", "xlsx")
 COPY_OPTIONS = {
     "csv": "(FORMAT csv, HEADER true)",
     "parquet": "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 65536)",
@@ -51,6 +58,24 @@ def export_connection(snapshot: Snapshot) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def inert_query(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> str:
+    """`sql` with every text column made inert for a spreadsheet: a value that starts like a formula gets a leading
+    `'`, so Excel, LibreOffice and Sheets show it as text and never evaluate it. Other columns pass as they are (a
+    negative number stays a number); the query is only bound here, not run."""
+    relation = conn.sql(sql, params=params)
+    columns = []
+    for name, type_ in zip(relation.columns, relation.dtypes, strict=True):
+        col = _quoted(name)
+        if type_.id == "varchar":
+            col = f"CASE WHEN regexp_matches({col}, '{FORMULA_LEAD}') THEN '''' || {col} ELSE {col} END AS {col}"
+        columns.append(col)
+    return f"SELECT {', '.join(columns)} FROM ({sql}) inert"
+
+
 def copy_chunks(snapshot: Snapshot, sql: str, params: list[Any], fmt: str) -> Iterator[bytes]:
     """DuckDB's COPY of the query as CSV or Parquet, streamed through a named pipe.
 
@@ -67,7 +92,8 @@ def copy_chunks(snapshot: Snapshot, sql: str, params: list[Any], fmt: str) -> It
 
     def run() -> None:
         try:
-            conn.execute(f"COPY ({sql}) TO '{fifo}' {COPY_OPTIONS[fmt]}", params)
+            query = inert_query(conn, sql, params) if fmt in SPREADSHEETS else sql
+            conn.execute(f"COPY ({query}) TO '{fifo}' {COPY_OPTIONS[fmt]}", params)
         except BaseException as exc:  # reported to the consumer below
             errors.append(exc)
         finally:
@@ -122,9 +148,11 @@ def _cell_columns(batch: pa.RecordBatch) -> list[list[Any]]:
 def write_xlsx(snapshot: Snapshot, sql: str, params: list[Any], path: Path, sheet: str) -> None:
     """An XLSX workbook in constant-memory mode; past Excel's row limit the rows continue on a new sheet."""
     conn = export_connection(snapshot)
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+    # every string is written as a string: never a formula (the attack), a number or a link
+    options = {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
+    workbook = xlsxwriter.Workbook(str(path), {**options, "strings_to_urls": False})
     try:
-        reader = conn.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
+        reader = conn.sql(inert_query(conn, sql, params), params=params).to_arrow_reader(BATCH_ROWS)
         bold = workbook.add_format({"bold": True})
         sheet_no, row, worksheet = 0, XLSX_MAX_ROWS, None
 

@@ -15,6 +15,7 @@ from litestar.response import File
 from ingest.auth.guards import requires_viewer
 from ingest.core.problems import ProblemError
 from ingest.core.settings import Settings
+from ingest.http.pagination import relative_link
 from reports.exports.writers import FORMATS
 from reports.schedule.config import ConfigError, ReportsConfig, load_config, next_fire
 from reports.schedule.runs import Run, RunStore
@@ -110,7 +111,7 @@ async def list_runs(
         raise ProblemError(404, "NOT_FOUND", f"page {number} is past the end.", field="page")
 
     def link(n: int) -> str:
-        return str(request.url.include_query_params(page=n, page_size=size))
+        return relative_link(request, page=n, page_size=size)
 
     return RunPage(
         count,
