@@ -15,7 +15,7 @@ from ingest.core.problems import ProblemError
 from ingest.http.windows import Window, parse_window, to_us
 from reports.schedule.relative_windows import relative_window
 from tests.analytics_dataset import make_publisher
-from tests.dashboard_support import API, viewer  # noqa: F401 (a fixture)
+from tests.dashboard_support import API, admin, viewer  # noqa: F401 (fixtures)
 
 TZ = ZoneInfo("Asia/Tashkent")  # the tests' CRM_TIMEZONE
 
@@ -91,6 +91,25 @@ async def test_the_lists_and_the_analytics_read_windows_alike(app, db, session, 
     for raw_from, raw_to, field in BAD:
         for url in callers:
             assert await status(url, raw_from, raw_to) == (400, "INVALID_TIME_RANGE", field), (url, raw_from, raw_to)
+
+
+# Issue 17 finding 4, as the attacker sent it: each was an OverflowError and a 500 before the one parser.
+EXTREMES = [
+    ("/audit-log/", {"to": "9999-12-31"}, "to"),
+    ("/bot1/applications/admissions-2026/", {"from": "0001-01-01"}, "from"),
+    ("/bot2/surveys/", {"from": "0001-01-01"}, "from"),
+    ("/exports/applications.csv", {"to": "0001-01-01"}, "to"),
+]
+
+
+async def test_extreme_dates_are_400_on_every_caller(app, db, session, settings, client, admin) -> None:  # noqa: F811
+    await seed_catalog(session)
+    await session.commit()
+    await make_publisher(app, db, session, settings)()
+    for path, params, field in EXTREMES:
+        response = await client.get(f"{API}{path}", params=params, headers=admin.auth)
+        assert response.status_code == 400, (path, params, response.text)
+        assert (response.json()["code"], response.json()["field"]) == ("INVALID_TIME_RANGE", field), path
 
 
 def test_adjacent_windows_never_count_an_instant_twice() -> None:
