@@ -25,6 +25,7 @@ from ingest.catalog.rules import (
     next_code,
     validate_program_metadata,
 )
+from ingest.contracts.api import CatalogNested
 from ingest.core.problems import ProblemError
 from ingest.core.schema import CatalogItem, utcnow
 from ingest.dashboard.crud import Audited, Listing, ListQuery, columns_of, flag, get_or_404, set_given
@@ -47,17 +48,10 @@ NAME_COLUMNS = [
 ]
 
 
-class ItemOut(msgspec.Struct, kw_only=True):
+class ItemOut(CatalogNested, kw_only=True):
     """`parent` and `parent_id` are the same uuid, `meta` and `metadata` the same object: the reference's clients
     read the first of each (SPEC §5)."""
 
-    id: uuid.UUID
-    type: str
-    code: str
-    name: str
-    name_uz: str
-    name_ru: str
-    name_en: str
     description: str
     parent: uuid.UUID | None
     parent_id: uuid.UUID | None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_viewer
 from ingest.catalog.items_api import NAME_COLUMNS
+from ingest.contracts.api import CatalogLabel
 from ingest.core.problems import ProblemError
 from ingest.core.schema import CatalogItem
 from ingest.dashboard.crud import Listing, ListQuery, columns_of, flag
@@ -24,15 +24,9 @@ _level = CatalogItem.meta["level"].as_string()
 _track = CatalogItem.meta["track"].as_string()
 
 
-class ProgramOut(msgspec.Struct, kw_only=True):
+class ProgramOut(CatalogLabel, kw_only=True):
     """A program with its metadata flattened (null when missing)."""
 
-    id: uuid.UUID
-    code: str
-    name: str
-    name_uz: str
-    name_ru: str
-    name_en: str
     is_active: bool
     sort_order: int
     level: str | None

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_admin, requires_viewer
 from ingest.catalog.items_api import SortOrder
-from ingest.catalog.labels import CatalogNested, label_joins, label_of
+from ingest.catalog.labels import label_joins, label_of
 from ingest.catalog.rules import ensure_item
+from ingest.contracts.api import CatalogNested
 from ingest.core.problems import ProblemError
 from ingest.core.schema import CatalogRelation, utcnow
 from ingest.dashboard.crud import Audited, Listing, ListQuery, columns_of, get_or_404, set_given

@@ -14,7 +14,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_viewer
-from ingest.catalog.labels import CatalogNested, label_joins, label_of
+from ingest.catalog.labels import label_joins, label_of
+from ingest.contracts.api import CatalogNested
 from ingest.core.schema import RosterEntry, Student
 from ingest.dashboard.crud import CourseYearParam, Listing, ListQuery, columns_of
 from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam

@@ -19,8 +19,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_admin, requires_viewer
-from ingest.catalog.labels import CatalogNested, label_joins, label_of
+from ingest.catalog.labels import label_joins, label_of
 from ingest.catalog.program_refs import program_of
+from ingest.contracts.api import CatalogNested
 from ingest.contracts.fields import Campaign, CourseYear, PlainCode, PlainExternalId, Short
 from ingest.core.problems import ProblemError
 from ingest.core.schema import RosterEntry, Student, SurveyResponse, utcnow
