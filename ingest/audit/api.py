@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_admin
 from ingest.core.schema import AuditLog, User
-from ingest.dashboard.crud import Listing, ListQuery, columns_of, within
-from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.dashboard.crud import LIST_QUERY, Listing, ListQuery, columns_of, within
+from ingest.http.pagination import Page
 from ingest.http.windows import FromParam, ToParam
 
 _audit = AuditLog.__table__
@@ -62,7 +62,7 @@ AUDIT_LIST = Listing(
 )
 
 
-@get("/", summary="List the audit log (admin)")
+@get("/", dependencies=LIST_QUERY, summary="List the audit log (admin)")
 async def list_audit(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -74,10 +74,8 @@ async def list_audit(
     entity_id: uuid.UUID | None = None,
     from_: FromParam = None,
     to: ToParam = None,
-    search: SearchParam = None,
-    ordering: OrderingParam = None,
-    page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+    *,
+    asked: ListQuery,
 ) -> Page[AuditRow]:
     """Filters: `action`, `actor_type`, `actor_user`, `actor_service`, `entity_table`, `entity_id`, `from`/`to` on
     created_at; `search` over the entity table, service and request id; `ordering`: created_at (default newest)."""
@@ -90,7 +88,6 @@ async def list_audit(
         (_audit.c.entity_id, entity_id),
     ]
     window = within(request, _audit.c.created_at, from_, to)
-    asked = ListQuery(search, ordering, page, page_size)
     return await AUDIT_LIST.page(db_session, request, asked, where=window, equal=equal)
 
 

@@ -25,11 +25,12 @@ from ingest.catalog.rules import (
     next_code,
     validate_program_metadata,
 )
+from ingest.contracts.api import CatalogNested
 from ingest.core.problems import ProblemError
 from ingest.core.schema import CatalogItem, utcnow
-from ingest.dashboard.crud import Audited, Listing, ListQuery, columns_of, flag, get_or_404, set_given
+from ingest.dashboard.crud import LIST_QUERY, Audited, Listing, ListQuery, columns_of, flag, get_or_404, set_given
 from ingest.http.list_filters import BoolParam
-from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.http.pagination import Page
 
 ItemType = Literal["program", "direction", "subject", "track", "region", "other"]
 Name = Annotated[str, Meta(max_length=255)]
@@ -47,17 +48,10 @@ NAME_COLUMNS = [
 ]
 
 
-class ItemOut(msgspec.Struct, kw_only=True):
+class ItemOut(CatalogNested, kw_only=True):
     """`parent` and `parent_id` are the same uuid, `meta` and `metadata` the same object: the reference's clients
     read the first of each (SPEC §5)."""
 
-    id: uuid.UUID
-    type: str
-    code: str
-    name: str
-    name_uz: str
-    name_ru: str
-    name_en: str
     description: str
     parent: uuid.UUID | None
     parent_id: uuid.UUID | None
@@ -152,23 +146,20 @@ ITEMS_LIST = Listing(
 )
 
 
-@get("/items/", guards=[requires_viewer], summary="List catalog items")
+@get("/items/", guards=[requires_viewer], dependencies=LIST_QUERY, summary="List catalog items")
 async def list_items(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     type: ItemType | None = None,
     is_active: BoolParam = None,
     parent: uuid.UUID | None = None,
-    search: SearchParam = None,
-    ordering: OrderingParam = None,
-    page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+    *,
+    asked: ListQuery,
 ) -> Page[ItemOut]:
     """Filters: `type`, `is_active`, `parent`; `search` over names and code; `ordering`: sort_order, name, type,
     code, created_at, updated_at (default type, sort_order, name)."""
     active = flag(CatalogItem.is_active, is_active, "is_active")
     equal = [(CatalogItem.type, type), (CatalogItem.parent_id, parent)]
-    asked = ListQuery(search, ordering, page, page_size)
     return await ITEMS_LIST.page(db_session, request, asked, where=active, equal=equal)
 
 

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-import msgspec
 from sqlalchemy.sql import FromClause
 
+from ingest.contracts.api import CatalogNested
 from ingest.core.schema import CatalogItem
 
 _catalog = CatalogItem.__table__
 _COLUMNS = ("id", "type", "code", "name", "name_uz", "name_ru", "name_en")
-
-
-class CatalogNested(msgspec.Struct, kw_only=True):
-    """A catalog item as a label; an empty translation falls back to `name`."""
-
-    id: uuid.UUID
-    type: str
-    code: str
-    name: str
-    name_uz: str
-    name_ru: str
-    name_en: str
 
 
 def label_joins(source: FromClause, refs: list[tuple[Any, str]]) -> tuple[FromClause, list[Any]]:

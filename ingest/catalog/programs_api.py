@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency
 from sqlalchemy import select
@@ -14,25 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_viewer
 from ingest.catalog.items_api import NAME_COLUMNS
+from ingest.contracts.api import CatalogLabel
 from ingest.core.problems import ProblemError
 from ingest.core.schema import CatalogItem
-from ingest.dashboard.crud import Listing, ListQuery, columns_of, flag
+from ingest.dashboard.crud import LIST_QUERY, Listing, ListQuery, columns_of, flag
 from ingest.http.list_filters import BoolParam
-from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.http.pagination import Page
 
 _level = CatalogItem.meta["level"].as_string()
 _track = CatalogItem.meta["track"].as_string()
 
 
-class ProgramOut(msgspec.Struct, kw_only=True):
+class ProgramOut(CatalogLabel, kw_only=True):
     """A program with its metadata flattened (null when missing)."""
 
-    id: uuid.UUID
-    code: str
-    name: str
-    name_uz: str
-    name_ru: str
-    name_en: str
     is_active: bool
     sort_order: int
     level: str | None
@@ -72,22 +66,19 @@ PROGRAMS_LIST = Listing(
 )
 
 
-@get("/programs/", guards=[requires_viewer], summary="List programs with their metadata")
+@get("/programs/", guards=[requires_viewer], dependencies=LIST_QUERY, summary="List programs with their metadata")
 async def list_programs(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     level: Literal["bachelor", "master"] | None = None,
     track: Literal["italian", "uzbek", "n/a"] | None = None,
     is_active: BoolParam = None,
-    search: SearchParam = None,
-    ordering: OrderingParam = None,
-    page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+    *,
+    asked: ListQuery,
 ) -> Page[ProgramOut]:
     """Every program, active and inactive unless `is_active` says; filters `level`, `track`; `search` over names and
     code; `ordering`: sort_order, name, code (default sort_order, name)."""
     active = flag(CatalogItem.is_active, is_active, "is_active")
-    asked = ListQuery(search, ordering, page, page_size)
     return await PROGRAMS_LIST.page(db_session, request, asked, where=active, equal=[(_level, level), (_track, track)])
 
 

@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_admin, requires_viewer
 from ingest.catalog.items_api import SortOrder
-from ingest.catalog.labels import CatalogNested, label_joins, label_of
+from ingest.catalog.labels import label_joins, label_of
 from ingest.catalog.rules import ensure_item
+from ingest.contracts.api import CatalogNested
 from ingest.core.problems import ProblemError
 from ingest.core.schema import CatalogRelation, utcnow
-from ingest.dashboard.crud import Audited, Listing, ListQuery, columns_of, get_or_404, set_given
-from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.dashboard.crud import LIST_QUERY, Audited, Listing, ListQuery, columns_of, get_or_404, set_given
+from ingest.http.pagination import Page
 
 RelationType = Literal["program_direction", "program_track", "subject_prereq", "custom"]
 
@@ -87,7 +88,7 @@ RELATIONS_LIST = Listing(
 )
 
 
-@get("/relations/", guards=[requires_viewer], summary="List catalog relations")
+@get("/relations/", guards=[requires_viewer], dependencies=LIST_QUERY, summary="List catalog relations")
 async def list_relations(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -95,10 +96,8 @@ async def list_relations(
     from_item: uuid.UUID | None = None,
     to_item: uuid.UUID | None = None,
     item: uuid.UUID | None = None,
-    search: SearchParam = None,
-    ordering: OrderingParam = None,
-    page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+    *,
+    asked: ListQuery,
 ) -> Page[RelationOut]:
     """Filters: `relation_type`, `from_item`, `to_item`, `item` (either end); `search` over the type and both item
     names; `ordering`: sort_order, relation_type, created_at (default sort_order, created_at)."""
@@ -108,7 +107,6 @@ async def list_relations(
         (_relations.c.from_item_id, from_item),
         (_relations.c.to_item_id, to_item),
     ]
-    asked = ListQuery(search, ordering, page, page_size)
     return await RELATIONS_LIST.page(db_session, request, asked, where=either_end, equal=equal)
 
 

@@ -112,6 +112,19 @@ class CatalogLabel(msgspec.Struct, kw_only=True):
     name_en: str
 
 
+class CatalogNested(msgspec.Struct, kw_only=True):
+    """A catalog item as a label, with its type; an empty translation falls back to `name`. The base of every
+    Struct that shows a whole catalog item (dashboard rows, the catalog API, the bots' catalog)."""
+
+    id: uuid.UUID
+    type: str
+    code: str
+    name: str
+    name_uz: str
+    name_ru: str
+    name_en: str
+
+
 # --- bot2 --------------------------------------------------------------------------------------------------------
 
 
@@ -160,16 +173,9 @@ class SurveySubmitted(msgspec.Struct, kw_only=True):
 # --- either bot --------------------------------------------------------------------------------------------------
 
 
-class BotCatalogItem(msgspec.Struct, kw_only=True):
+class BotCatalogItem(CatalogNested, kw_only=True):
     """One active catalog item for the bots' buttons (ids, never substring matching)."""
 
-    id: uuid.UUID
-    type: str
-    code: str
-    name: str
-    name_uz: str
-    name_ru: str
-    name_en: str
     parent_id: uuid.UUID | None
     sort_order: int
     metadata: dict[str, Any]
@@ -192,6 +198,7 @@ __all__ = [
     "BotCatalogItem",
     "CampusTourSubmit",
     "CatalogLabel",
+    "CatalogNested",
     "FoundationSubmit",
     "PolitoAcademySubmit",
     "RequestBody",

@@ -23,8 +23,8 @@ from ingest.contracts.fields import Status
 from ingest.contracts.kinds import APPLICATION_KINDS, BY_SLUG, ApplicationKind
 from ingest.core.problems import ProblemError
 from ingest.core.schema import Applicant, Base
-from ingest.dashboard.crud import Listing, ListQuery, columns_of, within
-from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.dashboard.crud import LIST_QUERY, Listing, ListQuery, columns_of, within
+from ingest.http.pagination import Page
 from ingest.http.windows import FromParam, ToParam
 
 _applicants = Applicant.__table__
@@ -123,19 +123,16 @@ APPLICANTS_LIST = Listing(
 )
 
 
-@get("/applicants/", guards=[requires_viewer], summary="List bot1 applicants")
+@get("/applicants/", guards=[requires_viewer], dependencies=LIST_QUERY, summary="List bot1 applicants")
 async def list_applicants(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     region: uuid.UUID | None = None,
-    search: SearchParam = None,
-    ordering: OrderingParam = None,
-    page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+    *,
+    asked: ListQuery,
 ) -> Page[ApplicantRow]:
     """Filter `region`; `search` over username, names, e-mail and phone; `ordering`: created_at, updated_at,
     telegram_user_id, last_name (default -created_at)."""
-    asked = ListQuery(search, ordering, page, page_size)
     return await APPLICANTS_LIST.page(db_session, request, asked, equal=[(_applicants.c.region_id, region)])
 
 
@@ -226,7 +223,12 @@ def _ref_filters(kind: ApplicationKind, table: Table, wanted: dict[str, uuid.UUI
     return equal
 
 
-@get("/applications/{kind:str}/", guards=[requires_viewer], summary="List applications of one kind")
+@get(
+    "/applications/{kind:str}/",
+    guards=[requires_viewer],
+    dependencies=LIST_QUERY,
+    summary="List applications of one kind",
+)
 async def list_applications(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -239,10 +241,8 @@ async def list_applications(
     subject: uuid.UUID | None = None,
     from_: FromParam = None,
     to: ToParam = None,
-    search: SearchParam = None,
-    ordering: OrderingParam = None,
-    page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+    *,
+    asked: ListQuery,
 ) -> Page[ApplicationRow]:
     """`kind`: a slug of `ingest.contracts.kinds`. Filters: `status`, `applicant`, `region` (the applicant's),
     `direction` and `track` (admissions), `subject` (polito), `from`/`to` on submitted_at (half-open). `search` over
@@ -253,7 +253,6 @@ async def list_applications(
     window = within(request, table.c.submitted_at, from_, to)
     refs = _ref_filters(spec, table, {"direction": direction, "track": track, "subject": subject})
     equal = [(table.c.status, status), (table.c.applicant_id, applicant), (_applicants.c.region_id, region), *refs]
-    asked = ListQuery(search, ordering, page, page_size)
     return await APPLICATION_LISTS[spec.slug].page(db_session, request, asked, where=window, equal=equal)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, NamedTuple, TypeVar
 
 from litestar import Request
+from litestar.di import Provide
 from litestar.params import Parameter
 from msgspec import UnsetType
 from sqlalchemy import ColumnElement, Select
@@ -18,7 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.audit.dashboard import audit_user_action
 from ingest.core.problems import ProblemError
 from ingest.http.list_filters import bool_of
-from ingest.http.pagination import Page, order_by, paginate, search_clause
+from ingest.http.pagination import (
+    DEFAULT_PAGE_SIZE,
+    OrderingParam,
+    Page,
+    PageParam,
+    PageSizeParam,
+    SearchParam,
+    order_by,
+    paginate,
+    search_clause,
+)
 from ingest.http.windows import parse_window, window_clauses
 
 T = TypeVar("T")
@@ -62,6 +73,22 @@ class ListQuery(NamedTuple):
     ordering: str | None
     page: int
     page_size: int
+
+
+def list_query(
+    search: SearchParam = None,
+    ordering: OrderingParam = None,
+    page: PageParam = 1,
+    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+) -> ListQuery:
+    """The query parameters every list takes besides its filters, as one value (the `LIST_QUERY` dependency)."""
+    return ListQuery(search, ordering, page, page_size)
+
+
+# A list handler's `dependencies`: its `asked: ListQuery` parameter, read from the four query parameters above. The
+# handler declares it last (keyword-only, after `*`): Litestar documents a dependency's parameters where it stands in
+# the signature, and every list documents its own filters first.
+LIST_QUERY = {"asked": Provide(list_query, sync_to_thread=False)}
 
 
 @dataclass(frozen=True)

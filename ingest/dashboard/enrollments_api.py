@@ -26,9 +26,19 @@ from ingest.catalog.program_refs import program_of
 from ingest.contracts.fields import Campaign, CourseYear, PlainCode
 from ingest.core.problems import ProblemError
 from ingest.core.schema import EnrollmentHeadcount, utcnow
-from ingest.dashboard.crud import Audited, CourseYearParam, Listing, ListQuery, columns_of, flag, get_or_404, set_given
+from ingest.dashboard.crud import (
+    LIST_QUERY,
+    Audited,
+    CourseYearParam,
+    Listing,
+    ListQuery,
+    columns_of,
+    flag,
+    get_or_404,
+    set_given,
+)
 from ingest.http.list_filters import BoolParam
-from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.http.pagination import Page
 
 _enrollments = EnrollmentHeadcount.__table__
 AcademicYear = Annotated[str, Meta(min_length=1, max_length=20)]
@@ -158,7 +168,7 @@ ENROLLMENTS_LIST = Listing(
 )
 
 
-@get("/enrollments/", guards=[requires_viewer], summary="List planned enrollment headcounts")
+@get("/enrollments/", guards=[requires_viewer], dependencies=LIST_QUERY, summary="List planned enrollment headcounts")
 async def list_enrollments(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -167,10 +177,8 @@ async def list_enrollments(
     academic_year: str | None = None,
     campaign: str | None = None,
     is_active: BoolParam = None,
-    search: SearchParam = None,
-    ordering: OrderingParam = None,
-    page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+    *,
+    asked: ListQuery,
 ) -> Page[EnrollmentRow]:
     """Filters: `program`, `course_year`, `academic_year`, `campaign`, `is_active`; `search` over the program name
     and notes; `ordering`: program, course_year, student_count, academic_year, created_at, updated_at."""
@@ -181,7 +189,6 @@ async def list_enrollments(
         (_enrollments.c.campaign, campaign),
     ]
     active = flag(_enrollments.c.is_active, is_active, "is_active")
-    asked = ListQuery(search, ordering, page, page_size)
     page_ = await ENROLLMENTS_LIST.page(db_session, request, asked, where=active, equal=equal)
     counts = await responded_counts(request)
     page_.results = [with_coverage(row, counts) for row in page_.results]

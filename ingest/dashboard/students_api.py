@@ -14,10 +14,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_viewer
-from ingest.catalog.labels import CatalogNested, label_joins, label_of
+from ingest.catalog.labels import label_joins, label_of
+from ingest.contracts.api import CatalogNested
 from ingest.core.schema import RosterEntry, Student
-from ingest.dashboard.crud import CourseYearParam, Listing, ListQuery, columns_of
-from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.dashboard.crud import LIST_QUERY, CourseYearParam, Listing, ListQuery, columns_of
+from ingest.http.pagination import Page
 
 _students = Student.__table__
 _roster = RosterEntry.__table__
@@ -100,7 +101,7 @@ STUDENTS_LIST = Listing(
 )
 
 
-@get("/students/", guards=[requires_viewer], summary="List bot2 students")
+@get("/students/", guards=[requires_viewer], dependencies=LIST_QUERY, summary="List bot2 students")
 async def list_students(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -109,10 +110,8 @@ async def list_students(
     roster: uuid.UUID | None = None,
     program: uuid.UUID | None = None,
     course_year: CourseYearParam = None,
-    search: SearchParam = None,
-    ordering: OrderingParam = None,
-    page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+    *,
+    asked: ListQuery,
 ) -> Page[StudentRow]:
     """Filters: `gender`, `region`, `roster`, `program` and `course_year` (the roster's); `search` over the student
     id, username and names; `ordering`: student_external_id, created_at, updated_at, last_name."""
@@ -123,7 +122,6 @@ async def list_students(
         (_roster.c.program_id, program),
         (_roster.c.course_year, course_year),
     ]
-    asked = ListQuery(search, ordering, page, page_size)
     return await STUDENTS_LIST.page(db_session, request, asked, equal=equal)
 
 

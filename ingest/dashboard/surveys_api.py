@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.auth.guards import requires_viewer
 from ingest.catalog.labels import CatalogNested, label_joins, label_of
 from ingest.core.schema import Student, SurveyResponse
-from ingest.dashboard.crud import CourseYearParam, Listing, ListQuery, columns_of, within
-from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.dashboard.crud import LIST_QUERY, CourseYearParam, Listing, ListQuery, columns_of, within
+from ingest.http.pagination import Page
 from ingest.http.windows import FromParam, ToParam
 
 _students = Student.__table__
@@ -94,7 +94,7 @@ SURVEYS_LIST = Listing(
 )
 
 
-@get("/surveys/", guards=[requires_viewer], summary="List survey responses")
+@get("/surveys/", guards=[requires_viewer], dependencies=LIST_QUERY, summary="List survey responses")
 async def list_surveys(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -106,10 +106,8 @@ async def list_surveys(
     roster: uuid.UUID | None = None,
     from_: FromParam = None,
     to: ToParam = None,
-    search: SearchParam = None,
-    ordering: OrderingParam = None,
-    page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+    *,
+    asked: ListQuery,
 ) -> Page[SurveyRow]:
     """Every response (append-only). Filters: `program`, `course_year`, `survey_campaign`, `employment_status`,
     `student`, `roster`, `from`/`to` on submitted_at (half-open); `search` over the student id and username;
@@ -123,7 +121,6 @@ async def list_surveys(
         (_surveys.c.roster_id, roster),
     ]
     window = within(request, _surveys.c.submitted_at, from_, to)
-    asked = ListQuery(search, ordering, page, page_size)
     return await SURVEYS_LIST.page(db_session, request, asked, where=window, equal=equal)
 
 

@@ -19,14 +19,25 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_admin, requires_viewer
-from ingest.catalog.labels import CatalogNested, label_joins, label_of
+from ingest.catalog.labels import label_joins, label_of
 from ingest.catalog.program_refs import program_of
+from ingest.contracts.api import CatalogNested
 from ingest.contracts.fields import Campaign, CourseYear, PlainCode, PlainExternalId, Short
 from ingest.core.problems import ProblemError
 from ingest.core.schema import RosterEntry, Student, SurveyResponse, utcnow
-from ingest.dashboard.crud import Audited, CourseYearParam, Listing, ListQuery, columns_of, flag, get_or_404, set_given
+from ingest.dashboard.crud import (
+    LIST_QUERY,
+    Audited,
+    CourseYearParam,
+    Listing,
+    ListQuery,
+    columns_of,
+    flag,
+    get_or_404,
+    set_given,
+)
 from ingest.http.list_filters import BoolParam, bool_of
-from ingest.http.pagination import DEFAULT_PAGE_SIZE, OrderingParam, Page, PageParam, PageSizeParam, SearchParam
+from ingest.http.pagination import Page
 
 _roster = RosterEntry.__table__
 
@@ -115,7 +126,7 @@ ROSTER_LIST = Listing(
 )
 
 
-@get("/roster/", guards=[requires_viewer], summary="List the roster")
+@get("/roster/", guards=[requires_viewer], dependencies=LIST_QUERY, summary="List the roster")
 async def list_roster(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -124,10 +135,8 @@ async def list_roster(
     is_active: BoolParam = None,
     roster_campaign: str | None = None,
     missing_birth_date: BoolParam = None,
-    search: SearchParam = None,
-    ordering: OrderingParam = None,
-    page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE,
+    *,
+    asked: ListQuery,
 ) -> Page[RosterRow]:
     """Filters: `program`, `course_year`, `is_active`, `roster_campaign`, `missing_birth_date`; `search` over the
     student id and names; `ordering`: student_external_id, course_year, last_name, created_at, updated_at."""
@@ -139,7 +148,6 @@ async def list_roster(
         (_roster.c.course_year, course_year),
         (_roster.c.roster_campaign, roster_campaign),
     ]
-    asked = ListQuery(search, ordering, page, page_size)
     return await ROSTER_LIST.page(db_session, request, asked, where=where, equal=equal)
 
 
