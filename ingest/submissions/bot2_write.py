@@ -12,7 +12,7 @@ appended.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -135,7 +135,7 @@ async def write_survey(
         "suggestions": body.suggestions,
         "consents": body.consents,
         "answers": body.answers,
-        "submitted_at": now,
+        "submitted_at": body.submitted_at.astimezone(UTC) if body.submitted_at is not None else now,
     }
     await conn.execute(responses.insert(), row)
     answer = SurveySubmitted(

@@ -6,6 +6,7 @@ each application apart, the persistent main menu, bot2's tidy chat, and no Engli
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,8 @@ from aiogram.types import InlineKeyboardMarkup, PhotoSize, ReplyKeyboardMarkup
 from bots import delivery
 from bots.calendar import CalendarCB
 from bots.texts import t
-from ingest.core.schema import RosterEntry, Student, SurveyResponse
+from ingest.contracts.fields import SUBMITTED_AT_MAX_AGE
+from ingest.core.schema import FoundationRequest, RosterEntry, Student, SurveyResponse
 from tests.bots.conftest import NOW, catalog_id, rows
 from tests.bots.harness import BotHarness, Person
 from tests.bots.test_bot1_flows import LANG_BUTTON, register
@@ -40,8 +42,10 @@ async def to_tour_date(h: BotHarness, who: Person, lang: str = "en") -> None:
 # --- the submission's time ----------------------------------------------------------------------------------------
 
 
-async def test_the_moment_of_confirming_is_recorded_and_is_what_would_be_sent(start_bot, monkeypatch) -> None:
-    h = await start_bot("bot2")
+async def test_the_moment_of_confirming_is_the_stored_submission_time(start_bot, db) -> None:
+    """Confirmed while the API is down, delivered hours later: the survey is stored at the moment of confirming."""
+    confirmed = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    h = await start_bot("bot2", utcnow=lambda: confirmed)
     who = Person(9001)
     await identity(h, who, "en")
     await h.tap(who, "Year 2")
@@ -49,21 +53,58 @@ async def test_the_moment_of_confirming_is_recorded_and_is_what_would_be_sent(st
     await h.tap(who, "❌ No")
     await h.tap(who, "⏭ Skip")
     h.network.up = False
-    said = await h.tap(who, "✅ Confirm and send")  # confirmed at NOW; the API is down
+    said = await h.tap(who, "✅ Confirm and send")  # confirmed; the API is down
     assert said[0].startswith("📥 Saved.")
     [item] = await h.deps.outbox.pending(who.id)
-    assert item.submitted_at == NOW.isoformat()
-    assert "submitted_at" not in delivery.wire_payload(item)  # the server does not take it yet (the switch)
-    monkeypatch.setattr(delivery, "SEND_SUBMITTED_AT", True)
-    assert delivery.wire_payload(item)["submitted_at"] == NOW.isoformat()
-    monkeypatch.setattr(delivery, "SEND_SUBMITTED_AT", False)
+    assert item.submitted_at == confirmed.isoformat()
+    assert delivery.wire_payload(item, time.time())["submitted_at"] == confirmed.isoformat()
 
-    h.deps.utcnow = lambda: NOW + timedelta(hours=3)  # delivered hours later: the recorded moment stays
+    h.deps.utcnow = lambda: confirmed + timedelta(hours=3)  # delivered hours later: the recorded moment stays
     h.network.up = True
     [outcome] = await h.deps.sender.drain_once(force=True)
     assert outcome.state == "delivered"
     [sent] = (await h.deps.outbox.delivered_of(who.id)).values()
-    assert sent.submitted_at == NOW.isoformat()
+    assert sent.submitted_at == confirmed.isoformat()
+    [response] = await rows(db, SurveyResponse)
+    assert response.submitted_at == confirmed and response.created_at > confirmed + timedelta(hours=4)
+
+
+async def test_an_application_is_stored_at_the_moment_of_confirming(start_bot, db) -> None:
+    confirmed = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    h = await start_bot("bot1")
+    who = Person(9002)
+    await register(h, who)
+    h.deps.utcnow = lambda: confirmed
+    await h.tap(who, t("en", "btn_menu_foundation"))
+    await h.text(who, "+998933334455")
+    said = await h.tap(who, t("en", "btn_confirm"))
+    assert said[-1].startswith("✅ Received and registered.")
+    [foundation] = await rows(db, FoundationRequest)
+    assert foundation.submitted_at == confirmed
+
+
+async def test_an_item_older_than_the_server_takes_is_sent_without_its_time(start_bot, db) -> None:
+    """A month-long outage: the server would refuse the confirmation time, so the item is stored at its delivery
+    instead of being refused (SUBMITTED_AT_MAX_AGE, docs/submission-time.md)."""
+    h = await start_bot("bot2")  # the harness's clock: NOW, months before the real clock the sender and API use
+    who = Person(9003)
+    await identity(h, who, "en")
+    await h.tap(who, "Year 2")
+    await h.tap(who, "❌ No")
+    await h.tap(who, "❌ No")
+    await h.tap(who, "⏭ Skip")
+    h.network.up = False
+    await h.tap(who, "✅ Confirm and send")
+    [item] = await h.deps.outbox.pending(who.id)
+    assert item.submitted_at == NOW.isoformat()
+    assert "submitted_at" not in delivery.wire_payload(item, (NOW + SUBMITTED_AT_MAX_AGE + timedelta(1)).timestamp())
+    assert delivery.wire_payload(item, (NOW + timedelta(days=29)).timestamp())["submitted_at"] == NOW.isoformat()
+    h.network.up = True
+    before = datetime.now(UTC)
+    [outcome] = await h.deps.sender.drain_once(force=True)
+    assert outcome.state == "delivered"
+    [response] = await rows(db, SurveyResponse)
+    assert response.submitted_at >= before
 
 
 # --- student ids and the roster -----------------------------------------------------------------------------------
