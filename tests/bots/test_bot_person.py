@@ -240,7 +240,7 @@ async def test_my_applications_tells_each_application_apart(start_bot) -> None:
     who = Person(9070)
     await register(h, who, "uz")
     await h.tap(who, "🎓 Qabul 2026")
-    await h.tap(who, "Italiya yo'nalishi")
+    await h.tap(who, "Italiya treki")
     await h.tap(who, "Dasturiy ta'minot muhandisligi 🇺🇿")
     await h.tap(who, "⏭ O'tkazib yuborish")
     admission_ref = (await h.tap(who, t("uz", "btn_confirm")))[0].rsplit(" ", 1)[-1]
@@ -249,7 +249,7 @@ async def test_my_applications_tells_each_application_apart(start_bot) -> None:
     await h.tap(who, "14:00")
     tour_ref = (await h.tap(who, t("uz", "btn_confirm")))[0].rsplit(" ", 1)[-1]
     listing = (await h.tap(who, "📋 Arizalarim"))[-1]
-    assert "• Qabul 2026: Italiya yo'nalishi / Dasturiy ta'minot muhandisligi 🇺🇿" in listing
+    assert "• Qabul 2026: Italiya treki / Dasturiy ta'minot muhandisligi 🇺🇿" in listing
     assert "• Kampusga ekskursiya: School No. 42 / 20.03.2026 14:00" in listing
     assert f"raqam {admission_ref}" in listing and f"raqam {tour_ref}" in listing
     assert "yuborilgan sana 10.03.2026" in listing and "holat: 📨 yuborilgan (" in listing
@@ -323,7 +323,7 @@ async def test_every_flow_in_uzbek_and_russian_has_no_english_word(start_bot, la
     await h.tap(who, "14:00")
     await h.tap(who, t(lang, "btn_confirm"))
     await h.tap(who, t(lang, "btn_menu_admissions"))
-    await h.tap(who, {"uz": "Italiya yo'nalishi", "ru": "Итальянское направление"}[lang])
+    await h.tap(who, {"uz": "Italiya treki", "ru": "Итальянский трек"}[lang])
     await h.tap(who, {"uz": "Dasturiy ta'minot muhandisligi 🇺🇿", "ru": "Программная инженерия 🇺🇿"}[lang])
     await h.tap(who, t(lang, "btn_skip"))
     await h.tap(who, t(lang, "btn_confirm"))
