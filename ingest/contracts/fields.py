@@ -27,7 +27,9 @@ Code = Annotated[PlainCode, Meta(description="a catalog code, e.g. DIR-SOFT-UZ")
 Language = Annotated[str, Meta(max_length=8)]
 CourseYear = Annotated[int, Meta(ge=1, le=5, description="1..4, 5 = graduated")]
 Campaign = Annotated[str, Meta(min_length=1, max_length=64)]
-ExternalId = Annotated[PlainExternalId, Meta(description="university student id")]
+ExternalId = Annotated[
+    PlainExternalId, Meta(description="university student id (SE54321, S1-000001), matched in any case; see below")
+]
 IdempotencyKey = Annotated[str, Meta(min_length=1, max_length=255)]
 Answers = Annotated[dict[str, Any], Meta(description="free-form answers of the bot's questions")]
 

@@ -27,7 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ingest.audit.rows import audit_values
 from ingest.catalog.refs import CatalogRefs, Ref, retired_problem
-from ingest.contracts.fields import SUBMITTED_AT_MAX_AGE, SUBMITTED_AT_SKEW, submitted_at_in_bounds
+from ingest.contracts.fields import (
+    SUBMITTED_AT_MAX_AGE,
+    SUBMITTED_AT_SKEW,
+    normalise_student_id,
+    submitted_at_in_bounds,
+)
 from ingest.contracts.kinds import APPLICANT, BATCH_KINDS, BY_BATCH_KIND, SURVEY
 from ingest.core.problems import ProblemError
 from ingest.core.schema import AuditLog, utcnow
@@ -187,6 +192,18 @@ def _missing_problem(sub: Submission) -> ProblemError | None:
     )
 
 
+def _student_id_problem(sub: Submission) -> ProblemError | None:
+    """A survey's student id must follow the one rule the bots apply (`contracts.fields.normalise_student_id`)."""
+    if sub.kind != SURVEY or normalise_student_id(sub.body.student_external_id) is not None:
+        return None
+    return ProblemError(
+        400,
+        "VALIDATION_ERROR",
+        "$.student_external_id is not a student id: letters and digits, parts joined by - / or . (SE54321, S1-000001).",
+        field="$.student_external_id",
+    )
+
+
 def _time_problem(sub: Submission, now: Any) -> ProblemError | None:
     """A bot's `submitted_at` (the moment the person confirmed) out of bounds (docs/submission-time.md)."""
     value = getattr(sub.body, "submitted_at", None)
@@ -206,7 +223,7 @@ async def prepare(subs: list[Submission], catalog: CatalogRefs) -> None:
     pending: list[tuple[Submission, list[Ref]]] = []
     now = utcnow()
     for sub in subs:
-        if (problem := _checked_hash(sub)) is not None:
+        if (problem := _checked_hash(sub) or _student_id_problem(sub)) is not None:
             sub.fail(problem)
         else:
             sub.new_only = _time_problem(sub, now)

@@ -132,6 +132,27 @@ async def test_the_roster_own_ids_work_as_spelled_and_the_summary_says_the_roste
     assert (response.program_id, response.course_year) == (program, 1)
 
 
+async def test_a_roster_id_typed_in_another_case_finds_that_roster_row(start_bot, db) -> None:
+    """The issue's case: roster row `SE54321`, typed as `se54321`: that row answers, no second student."""
+    async with db.sessionmaker() as s, s.begin():
+        program = uuid.UUID(await catalog_id(db, "M-MBA"))
+        s.add(RosterEntry(student_external_id="SE54321", program_id=program, course_year=4, roster_campaign="d"))
+    h = await start_bot("bot2")
+    who = Person(9019)
+    await identity(h, who, "en", student_id="se54321")
+    await h.tap(who, "Year 2")
+    await h.tap(who, "❌ No")
+    await h.tap(who, "❌ No")
+    await h.tap(who, "⏭ Skip")
+    said = await h.tap(who, "✅ Confirm and send")
+    assert any(line.startswith("✅") for line in said), said
+    [roster] = await rows(db, RosterEntry)
+    [student] = await rows(db, Student)
+    [response] = await rows(db, SurveyResponse)
+    assert student.student_external_id == "SE54321" and student.roster_id == roster.id == response.roster_id
+    assert (response.program_id, response.course_year) == (program, 4)
+
+
 # --- the calendar -------------------------------------------------------------------------------------------------
 
 
