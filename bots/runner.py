@@ -29,6 +29,7 @@ from bots.delivery import Sender
 from bots.deps import Deps
 from bots.dispatcher import BotSpec, build_dispatcher
 from bots.fsm_storage import open_storage
+from bots.inflight import InFlight
 from bots.navigation import publish_commands
 from bots.outbox import Outbox
 
@@ -92,6 +93,8 @@ async def run(config: BotConfig) -> None:
         sender = Sender(outbox, api, notify=spec.notifier(bot))
         deps = Deps(config, api, CatalogCache(api, config.state_dir, ttl=config.catalog_ttl), outbox, sender)
         dp = build_dispatcher(spec, deps, storage)
+        in_flight = InFlight()
+        dp.update.outer_middleware(in_flight)
         try:
             await publish_commands(bot)
         except TelegramAPIError as exc:  # cosmetic: the bot works without its command menu
@@ -100,8 +103,11 @@ async def run(config: BotConfig) -> None:
         pending = len(await outbox.pending())
         log.info("%s polling (outbox: %d queued)", config.name, pending)
         try:
-            await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(), close_bot_session=True)
+            # SIGTERM/SIGINT stop the polling; the updates in hand finish (they may still answer the user) first.
+            await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(), close_bot_session=False)
+            await in_flight.wait_idle()
         finally:
+            await bot.session.close()
             sender_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender_task

@@ -15,18 +15,19 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.metrics import http_metrics, metrics_endpoint
 from ingest.audit.api import audit_router
 from ingest.auth.login_api import auth_router
 from ingest.auth.users_api import users_router
 from ingest.catalog.routes import catalog_router
 from ingest.core.db import Database
-from ingest.core.migrate import head_revision
 from ingest.core.observability import add_request_id_header, configure_logging, request_id_middleware
 from ingest.core.problems import EXCEPTION_HANDLERS
 from ingest.core.settings import Settings, get_settings
 from ingest.dashboard.application_status import status_router
 from ingest.dashboard.applications_api import bot1_lists_router
 from ingest.dashboard.bot2_routes import bot2_dashboard_router
+from ingest.dashboard.enrollments_api import RESPONDED_SOURCE
 from ingest.http.body_policy import MAX_BODY_BYTES, require_accepted_content_type
 from ingest.http.docs import docs_assets_router, openapi_config
 from ingest.http.health import healthz, readyz
@@ -37,6 +38,7 @@ from ingest.submissions.bot1_api import bot1_router
 from ingest.submissions.bot2_api import bot2_router
 from ingest.submissions.bot_catalog_api import bot_catalog_router
 from reports.analytics.routes import analytics_router
+from reports.enrollment_responded import responded_counts
 from reports.exports.routes import exports_router
 from reports.schedule.runs_api import reports_router
 from reports.warehouse_status import snapshot_probe, warehouse_status_route
@@ -104,19 +106,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handlers: list[Any] = [healthz, readyz, Router(path="/api/v1", route_handlers=api_routers())]
     if settings.openapi_public:
         handlers.append(docs_assets_router())
+    middleware: list[Any] = [request_id_middleware]
+    if settings.metrics_enabled:
+        handlers.append(metrics_endpoint)
+        middleware.append(http_metrics().middleware)
     return Litestar(
         route_handlers=handlers,
         lifespan=[lifespan],
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
+        middleware=middleware,
         before_send=[add_request_id_header],
         before_request=require_accepted_content_type,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(app_version()) if settings.openapi_public else None,
         cors_config=cors,
         state=State(
-            {"settings": settings, "migration_head": head_revision(), "snapshot_probe": snapshot_probe(settings)}
+            {"settings": settings, "snapshot_probe": snapshot_probe(settings), RESPONDED_SOURCE: responded_counts}
         ),
         debug=False,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import sqlite3
 import uuid
@@ -14,6 +15,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
+import polars as pl
 import psycopg
 
 # Generic column types → (Postgres, SQLite as Django creates it).
@@ -465,8 +468,12 @@ def fill(db: RefDB) -> None:
     db.insert(
         "bot1_admissions2026application",
         [
-            _app("a1", "app1", "submitted", at(10), 10, **adm("dir_soft", "track_it")),
-            _app("a2", "app2", "approved", at(11), 11, **adm("dir_soft", None)),
+            # bot1 sends the profile's gender and birth date in `answers`: the applicant's come from there
+            {
+                **_app("a1", "app1", "submitted", at(10), 10, **adm("dir_soft", "track_it")),
+                "answers": {"gender": "female", "birth_date": "2007-04-03"},
+            },
+            {**_app("a2", "app2", "approved", at(11), 11, **adm("dir_soft", None)), "answers": {"gender": "robot"}},
             _app("a3", "app1", "new", None, 12, **adm("dir_mech", "track_it")),
             _app("a4", "app3", "new", at(12), 12, **adm("dir_mech", None)),  # rule broken: submitted_at cleared
             _app("a5", "app2", "in_progress", None, 13, **adm("dir_mech", "track_it")),  # rule broken: created_at
@@ -486,7 +493,8 @@ def fill(db: RefDB) -> None:
         ],
     )
     db.insert("bot1_foundationrequest", [_app("f1", "app3", "submitted", at(16), 16)])
-    db.insert("bot1_politoacademyrequest", [_app("p1", "app1", "submitted", at(16), 16, subject_id=U["subj_math"])])
+    polito = _app("p1", "app1", "submitted", at(16), 16, subject_id=U["subj_math"])
+    db.insert("bot1_politoacademyrequest", [{**polito, "answers": {"gender": "male"}}])  # the latest gender wins
     roster = {"roster_campaign": "default", "is_active": True, "metadata": {}}
     db.insert(
         "bot2_studentroster",
@@ -584,4 +592,90 @@ def fill(db: RefDB) -> None:
             for i in (1, 2)
         ],
     )
+    db.conn.commit()
+
+
+# --- generated references (the benchmark, the kill -9 test) ----------------------------------------------------
+
+
+def _uuids(n: int, rng: np.random.Generator) -> pl.Series:
+    return pl.Series([str(uuid.UUID(bytes=b.tobytes(), version=4)) for b in rng.integers(0, 256, (n, 16), np.uint8)])
+
+
+def generated(rows: int, seed: int = 7) -> dict[str, pl.DataFrame]:
+    """Reference tables (parents first) with `rows` admissions applications and `rows` survey responses, plus
+    rows/4 applicants, rows/2 roster rows and students, and a 12-item catalog; uuids as dashed text, UTC times."""
+    rng = np.random.default_rng(seed)
+    t0 = pl.datetime(2025, 9, 1, time_zone="UTC")
+    catalog = pl.DataFrame({"id": _uuids(12, rng), "type": ["direction"] * 4 + ["track"] * 2 + ["program"] * 6})
+    catalog = catalog.with_columns(
+        code=pl.format("C-{}", pl.int_range(12)), name=pl.lit("item"), created_at=t0, updated_at=t0,
+        is_active=True, sort_order=0, metadata=pl.lit('{"name_en": "item"}'),
+    )  # fmt: skip
+    dirs, tracks, programs = catalog["id"][:4], catalog["id"][4:6], catalog["id"][6:]
+    n_app, n_st = max(rows // 4, 1), max(rows // 2, 1)
+    app = pl.DataFrame({"id": _uuids(n_app, rng), "telegram_user_id": np.arange(n_app) + 10_000})
+    app = app.with_columns(
+        created_at=t0, updated_at=t0, username=pl.lit(""), first_name=pl.lit("A"), last_name=pl.lit(""),
+        phone=pl.lit(""), email=pl.lit(""),
+    )  # fmt: skip
+    when = t0 + pl.duration(seconds=pl.Series(rng.integers(0, 250 * 86_400, rows)))
+    adm = pl.DataFrame({"id": _uuids(rows, rng)}).with_columns(
+        applicant_id=app["id"].gather(rng.integers(0, n_app, rows)),
+        direction_id=dirs.gather(rng.integers(0, 4, rows)),
+        track_id=tracks.gather(rng.integers(0, 2, rows)),
+        status=pl.lit("submitted"), answers=pl.lit('{"gender": "female", "birth_date": "2008-05-01"}'),
+        submitted_at=when, created_at=when, updated_at=when,
+    )  # fmt: skip
+    prog = programs.gather(rng.integers(0, 6, n_st))
+    year = pl.Series(rng.integers(1, 5, n_st))
+    roster = pl.DataFrame({"id": _uuids(n_st, rng)}).with_columns(
+        student_external_id=pl.format("st{}", pl.int_range(n_st)), roster_campaign=pl.lit("default"),
+        program_id=prog, course_year=year, is_active=True, metadata=pl.lit("{}"), created_at=t0, updated_at=t0,
+    )  # fmt: skip
+    students = roster.select("student_external_id", roster_id="id").with_columns(
+        id=_uuids(n_st, rng), username=pl.lit(""), first_name=pl.lit("S"), last_name=pl.lit(""),
+        gender=pl.lit("unspecified"), phone=pl.lit(""), created_at=t0, updated_at=t0,
+    )  # fmt: skip
+    who = pl.Series(rng.integers(0, n_st, rows))
+    surveys = pl.DataFrame({"id": _uuids(rows, rng)}).with_columns(
+        student_id=students["id"].gather(who), roster_id=roster["id"].gather(who),
+        program_id=prog.gather(who), course_year=year.gather(who), survey_campaign=pl.lit("default"),
+        employment_status=pl.Series(rng.choice(["employed", "unemployed"], rows)), employment_company=pl.lit(""),
+        employment_role=pl.lit(""), suggestions=pl.lit(""), consents=pl.lit("{}"),
+        answers=pl.lit('{"course_year": 1}'), submitted_at=when, created_at=when, updated_at=when,
+    )  # fmt: skip
+    return {
+        "catalog_catalogitem": catalog,
+        "bot1_bot1applicant": app,
+        "bot1_admissions2026application": adm,
+        "bot2_studentroster": roster,
+        "bot2_bot2student": students,
+        "bot2_bot2surveyresponse": surveys,
+    }
+
+
+def write_frames(db: RefDB, frames: dict[str, pl.DataFrame]) -> None:
+    """Frames of reference tables written as Django writes them: COPY on Postgres; on SQLite uuids as 32 hex
+    digits and naive UTC text, through executemany. Committed."""
+    for table, df in frames.items():
+        if db.dialect == "postgresql":
+            buf = io.BytesIO()
+            df.write_csv(buf, include_header=False, null_value="\\N", datetime_format="%Y-%m-%d %H:%M:%S%.6f+00")
+            copy_sql = f"COPY {table} ({', '.join(df.columns)}) FROM STDIN (FORMAT csv, NULL '\\N')"
+            with db.conn.cursor() as cur, cur.copy(copy_sql) as copy:
+                copy.write(buf.getvalue())
+            continue
+        kinds = dict(TABLES[table])
+        values = df.with_columns(
+            [pl.col(c).str.replace_all("-", "", literal=True) for c in df.columns if kinds[c].startswith("uuid")]
+            + [
+                pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
+                for c, t in df.schema.items()
+                if isinstance(t, pl.Datetime)
+            ]
+            + [pl.col(c).cast(pl.Int8) for c, t in df.schema.items() if t == pl.Boolean]
+        )
+        marks = ", ".join("?" * df.width)
+        db.conn.executemany(f"INSERT INTO {table} ({', '.join(df.columns)}) VALUES ({marks})", values.iter_rows())
     db.conn.commit()

@@ -94,7 +94,7 @@ async def test_same_answer_for_unknown_email_wrong_password_and_disabled(
         body = response.json()
         answers.append((response.status_code, body["code"], body["detail"]))
         assert "set-cookie" not in response.headers
-    assert answers == [(401, "INVALID_CREDENTIALS", "Wrong e-mail or password.")] * 3
+    assert answers == [(400, "INVALID_CREDENTIALS", "Wrong e-mail or password.")] * 3
 
 
 async def test_login_body_is_validated(client: AsyncTestClient[Litestar]) -> None:
@@ -125,7 +125,7 @@ async def test_login_throttled_per_email(
         async with client_at(app, f"10.0.0.{i + 1}") as c:
             r = await c.post(f"{API}/auth/login", json={"email": "target@example.com", "password": "guess"})
             statuses.append(r.status_code)
-    assert statuses == [401] * 10 + [429]
+    assert statuses == [400] * 10 + [429]
     assert int(r.headers["Retry-After"]) >= 1
     assert r.json()["code"] == "RATE_LIMITED" and r.json()["field"] == "email"
     # Even the right password is refused while the e-mail is throttled.
@@ -141,10 +141,10 @@ async def test_login_throttled_per_ip(app: Litestar, client: AsyncTestClient[Lit
         for i in range(11):
             r = await c.post(f"{API}/auth/login", json={"email": f"u{i}@example.com", "password": "guess"})
             statuses.append(r.status_code)
-    assert statuses == [401] * 10 + [429]
+    assert statuses == [400] * 10 + [429]
     async with client_at(app, "192.0.2.8") as other:
         r = await other.post(f"{API}/auth/login", json={"email": "u0@example.com", "password": "guess"})
-    assert r.status_code == 401
+    assert r.status_code == 400
 
 
 async def test_refresh_rotates_and_reuse_revokes_the_family(

@@ -179,3 +179,17 @@ async def test_submitted_at_is_set(client, tokens, catalog, db):  # noqa: F811
     async with db.sessionmaker() as s:
         response = (await s.scalars(select(SurveyResponse))).one()
     assert response.submitted_at >= before
+
+
+async def test_language_is_stored_on_the_response_single_and_batch(client, tokens, catalog, db):  # noqa: F811
+    """The language the survey was answered in (the reference bot2 always sends it); absent means ""."""
+    _, program_id = catalog.first("program")
+    await add_roster(db, program_id)
+    assert (await client.post(SURVEY, json=survey(language="ru"), headers=tokens.h2())).status_code == 201
+    assert (await client.post(SURVEY, json=survey(), headers=tokens.h2())).status_code == 201
+    batch = {"items": [{"kind": "bot2.survey", "idempotency_key": "k1", "payload": survey(language="en")}]}
+    r = await client.post(f"{API}/ingest/batch", json=batch, headers=tokens.h2())
+    assert r.status_code == 200 and r.json()["results"][0]["status"] == "created", r.text
+    async with db.sessionmaker() as s:
+        languages = (await s.scalars(select(SurveyResponse.language).order_by(SurveyResponse.created_at))).all()
+    assert sorted(languages) == ["", "en", "ru"]

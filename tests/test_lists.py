@@ -94,13 +94,15 @@ async def test_applicants_list(
     assert body["count"] == 10
     first = body["results"][0]
     assert first["telegram_user_id"] == 1009  # newest first
-    assert first["region"]["code"] == "REG-TASHCITY"
-    assert first["region"]["name_uz"] == "Toshkent shahri" and first["region"]["name_ru"] == "город Ташкент"
-    assert first["region_id"] == str(admissions["REG-TASHCITY"])
+    assert first["region_details"]["code"] == "REG-TASHCITY"
+    assert first["region_details"]["name_uz"] == "Toshkent shahri"
+    assert first["region_details"]["name_ru"] == "город Ташкент"
+    assert first["region_id"] == first["region"] == str(admissions["REG-TASHCITY"])
     found = await get(client, viewer, "/bot1/applicants/?search=USER7")
     assert [r["username"] for r in found["results"]] == ["user7"]
     by_region = await get(client, viewer, f"/bot1/applicants/?region={admissions['REG-SAMARKAND']}")
-    assert {r["region"]["code"] for r in by_region["results"]} == {"REG-SAMARKAND"} and by_region["count"] == 3
+    assert {r["region_details"]["code"] for r in by_region["results"]} == {"REG-SAMARKAND"}
+    assert by_region["count"] == 3
     one = await get(client, viewer, f"/bot1/applicants/{first['id']}")
     assert one == first
     missing = await client.get(f"{API}/bot1/applicants/{uuid.uuid4()}", headers=viewer.auth)
@@ -114,16 +116,18 @@ async def test_admissions_nested_labels_and_filters(
     assert body["count"] == 10
     row = body["results"][0]
     assert row["kind"] == "admissions-2026"
-    assert set(row["direction"]) == {"id", "type", "code", "name", "name_uz", "name_ru", "name_en"}
-    assert row["applicant"]["region"]["type"] == "region"
+    assert set(row["direction_details"]) == {"id", "type", "code", "name", "name_uz", "name_ru", "name_en"}
+    assert row["direction"] == row["direction_id"] == row["direction_details"]["id"]
+    assert row["applicant"] == row["applicant_id"] == row["applicant_details"]["id"]
+    assert row["applicant_details"]["region_details"]["type"] == "region"
     soft = await get(client, viewer, f"/bot1/applications/admissions-2026/?direction={admissions['DIR-SOFT-UZ']}")
-    assert soft["count"] == 5 and {r["direction"]["code"] for r in soft["results"]} == {"DIR-SOFT-UZ"}
+    assert soft["count"] == 5 and {r["direction_details"]["code"] for r in soft["results"]} == {"DIR-SOFT-UZ"}
     tracked = await get(client, viewer, f"/bot1/applications/admissions-2026/?track={admissions['TRACK-UZBEK']}")
-    assert {r["track"]["name_en"] for r in tracked["results"]} == {"Uzbek Track"}
+    assert {r["track_details"]["name_en"] for r in tracked["results"]} == {"Uzbek Track"}
     new = await get(client, viewer, "/bot1/applications/admissions-2026/?status=new")
     assert new["count"] == 2 and all(r["submitted_at"] is None for r in new["results"])
     searched = await get(client, viewer, "/bot1/applications/admissions-2026/?search=last3")
-    assert [r["applicant"]["last_name"] for r in searched["results"]] == ["Last3"]
+    assert [r["applicant_details"]["last_name"] for r in searched["results"]] == ["Last3"]
 
 
 async def test_default_order_puts_unsubmitted_last(
@@ -191,7 +195,7 @@ async def test_other_kinds(client: AsyncTestClient[Litestar], session: AsyncSess
     tour = await get(client, viewer, "/bot1/applications/campus-tour/")
     assert tour["results"][0]["preferred_date"] == "2026-03-10" and "direction" not in tour["results"][0]
     polito = await get(client, viewer, f"/bot1/applications/polito-academy/?subject={ids['SUBJ-MATH']}")
-    assert polito["results"][0]["subject"]["name_uz"] == "Matematika"
+    assert polito["results"][0]["subject_details"]["name_uz"] == "Matematika"
     foundation = await get(client, viewer, "/bot1/applications/foundation/")
     assert foundation["count"] == 1
     wrong = await client.get(f"{API}/bot1/applications/foundation/?direction={ids['DIR-SOFT-UZ']}", headers=viewer.auth)

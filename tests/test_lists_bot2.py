@@ -60,8 +60,8 @@ async def test_students(client: AsyncTestClient[Litestar], viewer: Account, data
     body = (await client.get(f"{API}/bot2/students/", headers=viewer.auth)).json()
     assert body["count"] == 6
     first = body["results"][0]
-    assert first["student_external_id"] == "st0" and first["program"]["code"] == "B-UZ-SE"
-    assert first["region"]["name_ru"] == "Бухара" and first["course_year"] == 1
+    assert first["student_external_id"] == "st0" and first["program_details"]["code"] == "B-UZ-SE"
+    assert first["region_details"]["name_ru"] == "Бухара" and first["course_year"] == 1
     women = (await client.get(f"{API}/bot2/students/?gender=female", headers=viewer.auth)).json()
     assert women["count"] == 3
     by_program = await client.get(f"{API}/bot2/students/?program={data['B-IT-ME']}&search=tg3", headers=viewer.auth)
@@ -77,7 +77,7 @@ async def test_surveys(
     assert counter.selects() - counter.selects_from("app_user") == 2  # count and page (the guard's check aside)
     assert body["count"] == 12
     assert body["results"][0]["student_external_id"] == "st5"  # newest first
-    assert body["results"][0]["program"]["name_uz"]
+    assert body["results"][0]["program_details"]["name_uz"]
     employed = (await client.get(f"{API}/bot2/surveys/?employment_status=employed", headers=viewer.auth)).json()
     assert employed["count"] == 6
     window = await client.get(
@@ -97,7 +97,7 @@ async def test_enrollments_crud(
     body = {"program_code": "B-UZ-SE", "course_year": 1, "student_count": 120}
     created = await client.post(path, json=body, headers=admin.auth)
     assert created.status_code == 201, created.text
-    assert created.json()["program"]["code"] == "B-UZ-SE" and created.json()["academic_year"] == "2025-2026"
+    assert created.json()["program_details"]["code"] == "B-UZ-SE" and created.json()["academic_year"] == "2025-2026"
     dup = await client.post(path, json=body, headers=admin.auth)
     assert dup.status_code == 409 and dup.json()["code"] == "ENROLLMENT_EXISTS"
     other = await client.post(path, json={**body, "academic_year": "2026-2027"}, headers=admin.auth)

@@ -5,9 +5,14 @@ passwords and service tokens keep working, and the analytics give RS §5's figur
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +20,31 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
-from crm.reference_import.run import ImportReport, run_import
+from crm.reference_import import run
+from crm.reference_import.run import CHUNK_ROWS, ImportReport, run_import, summary_line
 from ingest.catalog.seed import seed_catalog
-from ingest.core.schema import Admissions2026Application, CampusTourRequest, CatalogItem, SurveyResponse, User
+from ingest.core.schema import (
+    Admissions2026Application,
+    Applicant,
+    CampusTourRequest,
+    CatalogItem,
+    SurveyResponse,
+    User,
+    metadata,
+)
 from tests.analytics_dataset import make_publisher, viewer_headers
 from tests.conftest import create_pg_database, drop_pg_database, pg_admin_dsn, unique_db_name
-from tests.reference_db import ADMIN_PASSWORD, BOT1_TOKEN, U, create_postgres, create_sqlite, fill
+from tests.e2e import clean_env
+from tests.reference_db import (
+    ADMIN_PASSWORD,
+    BOT1_TOKEN,
+    U,
+    create_postgres,
+    create_sqlite,
+    fill,
+    generated,
+    write_frames,
+)
 
 API = "/api/v1"
 # our table → (read, inserted, refused) for the hand-made reference
@@ -110,6 +134,13 @@ async def test_uuids_codes_dates_and_the_submitted_at_rule(reference: str, db_ur
     assert {str(d) for d in tours.values()} == {"2026-03-01", "2026-03-05"}
     surveys = {s.id: s for s in await session.scalars(select(SurveyResponse))}
     assert surveys[U["sv5"]].submitted_at == surveys[U["sv5"]].created_at
+    # gender and birth date from the applications' answers (the latest valid value); language stays ""
+    people = {a.id: (a.gender, str(a.birth_date), a.language) for a in await session.scalars(select(Applicant))}
+    assert people == {
+        U["app1"]: ("male", "2007-04-03", ""),
+        U["app2"]: ("unspecified", "None", ""),
+        U["app3"]: ("unspecified", "None", ""),
+    }
 
 
 def test_a_second_run_changes_nothing(reference: str, db_url: str) -> None:
@@ -119,10 +150,25 @@ def test_a_second_run_changes_nothing(reference: str, db_url: str) -> None:
     assert {r.table: r.unchanged for r in again.tables} == {t: n for t, (_, n, _) in EXPECTED.items()}
 
 
+def test_a_first_move_with_deferred_constraints_gives_the_same_rows(
+    reference: str, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every table loaded the way a big first move loads on Postgres (constraints and indexes dropped, rebuilt and
+    checked afterwards): the same counts, and every constraint and index back in place."""
+    constraints = _constraints(db_url)
+    monkeypatch.setattr(run, "DEFER_ROWS", 1)
+    report = run_import(reference, db_url)
+    assert counts(report) == EXPECTED
+    assert table_counts(db_url) == {t: n for t, (_, n, _) in EXPECTED.items()}
+    assert _constraints(db_url) == constraints
+    assert sum(r.written for r in run_import(reference, db_url).tables) == 0
+
+
 def test_dry_run_reports_everything_and_writes_nothing(reference: str, db_url: str) -> None:
     dry = run_import(reference, db_url, dry_run=True)
     assert counts(dry) == EXPECTED
     assert sum(r.refused.height for r in dry.tables) == 6
+    assert summary_line(dry).startswith("would write 44 rows, refused 6 rows (listed above, with reasons; every")
     assert set(table_counts(db_url).values()) == {0}
 
 
@@ -201,3 +247,111 @@ async def test_a_seeded_catalog_takes_the_reference_uuids(reference: str, db_url
     soft = await session.scalar(select(CatalogItem.id).where(CatalogItem.code == "DIR-SOFT-UZ"))
     assert soft == U["dir_soft"]
     await session.rollback()
+
+
+# --- kill -9 -------------------------------------------------------------------------------------------------------
+
+KILL_ROWS = 20_000  # applications and survey responses: the run goes on for seconds after its first commits
+GENERATED = {
+    "catalog_item": 12,
+    "bot1_applicant": KILL_ROWS // 4,
+    "bot1_admissions_2026": KILL_ROWS,
+    "bot2_roster": KILL_ROWS // 2,
+    "bot2_student": KILL_ROWS // 2,
+    "bot2_survey_response": KILL_ROWS,
+}
+
+
+@pytest.fixture
+def generated_reference(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """tests/reference_db.generated(KILL_ROWS) on the store's backend; its URL."""
+    if db_url.startswith("sqlite"):
+        ref = create_sqlite(str(tmp_path / "generated.sqlite3"))
+        write_frames(ref, generated(KILL_ROWS))
+        ref.conn.close()
+        yield str(tmp_path / "generated.sqlite3")
+        return
+    name = unique_db_name("generated")
+    dsn = pg_admin_dsn(create_pg_database(name))
+    ref = create_postgres(dsn)
+    write_frames(ref, generated(KILL_ROWS))
+    ref.conn.close()
+    yield dsn
+    drop_pg_database(name)
+
+
+def _query(db_url: str, sql: str) -> list[tuple[Any, ...]]:
+    if db_url.startswith("sqlite"):
+        with closing(sqlite3.connect(db_url.split("///", 1)[1], timeout=10)) as conn:
+            return conn.execute(sql).fetchall()
+    with psycopg.connect(pg_admin_dsn(db_url)) as conn:
+        return [tuple(r) for r in conn.execute(sql).fetchall()]
+
+
+def _generated_counts(db_url: str) -> dict[str, int]:
+    return {t: _query(db_url, f'SELECT COUNT(*) FROM "{t}"')[0][0] for t in GENERATED}
+
+
+def _dangling_links(db_url: str) -> dict[str, int]:
+    """Rows of the moved tables whose foreign key points at no row (whatever the database enforces)."""
+    out = {}
+    for table in GENERATED:
+        for fk in metadata.tables[table].foreign_keys:
+            col, parent = fk.parent.name, fk.column.table.name
+            sql = (
+                f'SELECT COUNT(*) FROM "{table}" c WHERE c."{col}" IS NOT NULL '
+                f'AND NOT EXISTS (SELECT 1 FROM "{parent}" p WHERE p.id = c."{col}")'
+            )
+            out[f"{table}.{col}"] = _query(db_url, sql)[0][0]
+    return out
+
+
+def _constraints(db_url: str) -> list[tuple[Any, ...]]:
+    """Every constraint and index of our tables (Postgres: the ones a deferred load drops and rebuilds)."""
+    if db_url.startswith("sqlite"):
+        return _query(db_url, "SELECT type, name, tbl_name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+    return _query(
+        db_url,
+        "SELECT conname, contype FROM pg_constraint WHERE connamespace = 'public'::regnamespace "
+        "UNION ALL SELECT indexname, 'i' FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1, 2",
+    )
+
+
+@pytest.mark.fault
+def test_sigkill_mid_import_leaves_a_consistent_store_that_the_next_run_completes(
+    generated_reference: str, db_url: str, tmp_path: Path
+) -> None:
+    """A `crm import reference` process killed with SIGKILL once its first tables are committed (synchronised on
+    rows appearing in the store): every link valid, every constraint in place, each table empty, whole or whole
+    chunks; the next run inserts exactly what is missing."""
+    constraints = _constraints(db_url)
+    env = clean_env(CRM_DATABASE_URL=db_url, CRM_ENV="dev", CRM_DATA_DIR=str(tmp_path / "data"))
+    command = [sys.executable, "-m", "crm", "import", "reference", generated_reference]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not _query(db_url, "SELECT COUNT(*) FROM bot1_applicant")[0][0]:
+            assert proc.poll() is None, f"the import exited ({proc.returncode}) before its first commits"
+            assert time.monotonic() < deadline, "no applicant committed within 60 s"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    killed = _generated_counts(db_url)
+    assert killed["bot1_applicant"] == GENERATED["bot1_applicant"]
+    assert killed != GENERATED, "the import finished before the kill"
+    assert all(n in (0, GENERATED[t]) or n % CHUNK_ROWS == 0 for t, n in killed.items()), killed
+    assert set(_dangling_links(db_url).values()) == {0}
+    assert _constraints(db_url) == constraints
+
+    again = run_import(generated_reference, db_url)
+    assert {r.table: r.inserted for r in again.tables if r.table in GENERATED} == {
+        t: n - killed[t] for t, n in GENERATED.items()
+    }
+    assert _generated_counts(db_url) == GENERATED
+    assert set(_dangling_links(db_url).values()) == {0}
+    assert _constraints(db_url) == constraints

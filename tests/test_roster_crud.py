@@ -37,14 +37,14 @@ async def test_crud(
     created = await client.post(ROSTER, json=body, headers=admin.auth)
     assert created.status_code == 201, created.text
     row = created.json()
-    assert row["student_external_id"] == "se7115" and row["program"]["code"] == "B-UZ-SE"
-    assert row["program_id"] == str(ids["B-UZ-SE"]) and row["roster_campaign"] == "default"
+    assert row["student_external_id"] == "se7115" and row["program_details"]["code"] == "B-UZ-SE"
+    assert row["program_id"] == row["program"] == str(ids["B-UZ-SE"]) and row["roster_campaign"] == "default"
     path = f"{ROSTER}{row['id']}"
     by_direction = await client.patch(
         path, json={"program_id": str(ids["DIR-SOFT-UZ"]), "course_year": 5}, headers=admin.auth
     )
     assert by_direction.status_code == 200
-    assert by_direction.json()["program"]["type"] == "direction" and by_direction.json()["course_year"] == 5
+    assert by_direction.json()["program_details"]["type"] == "direction" and by_direction.json()["course_year"] == 5
     assert by_direction.json()["first_name"] == "Aziz"  # untouched by a partial update
     listed = await client.get(f"{ROSTER}?search=SE71", headers=viewer.auth)
     assert listed.status_code == 200 and listed.json()["count"] == 1

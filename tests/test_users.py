@@ -86,7 +86,7 @@ async def test_disabling_ends_sessions_at_once(
     await session.commit()
     assert live == 0
     refused = await client.post(f"{API}/auth/login", json={"email": viewer.email, "password": PASSWORD})
-    assert refused.status_code == 401
+    assert refused.status_code == 400 and refused.json()["code"] == "INVALID_CREDENTIALS"
     # A role change takes effect on the next request, even with an unexpired token.
     await client.patch(path, json={"is_active": True, "role": "admin"}, headers=admin.auth)
     assert (await client.get(USERS, headers=viewer.auth)).status_code == 200

@@ -53,7 +53,13 @@ def _state_dir(name: str) -> Path:
 
 @bot.command("status")
 @click.argument("name", type=click.Choice(["bot1", "bot2"]))
-def status(name: str) -> None:
+@click.option(
+    "--prometheus",
+    "textfile",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="also write the counts to FILE for node_exporter's textfile collector",
+)
+def status(name: str, textfile: Path | None) -> None:
     """What the bot's outbox holds: queued, refused (dead letters) and delivered submissions (no personal data)."""
     from bots.outbox import Outbox
 
@@ -76,6 +82,10 @@ def status(name: str) -> None:
                 f" {problem.get('field') or ''}"
             )
         console.print(f"{name}: {len(pending)} queued, {len(dead)} refused, {delivered} delivered")
+        if textfile is not None:
+            from crm.metrics import write_outbox_textfile
+
+            write_outbox_textfile(textfile, name, queued=len(pending), dead=len(dead), delivered=delivered)
 
     asyncio.run(show())
 

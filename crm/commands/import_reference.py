@@ -54,7 +54,9 @@ def reference(source_url: str, dry_run: bool, json_out: Path | None) -> None:
     _print_refused(report)
     if json_out:
         json_out.write_text(json.dumps(run.as_dict(report), indent=2, default=str))
-    console.print(f"[green]✓[/] {run.summary_line(report)} in {time.perf_counter() - started:.1f} s")
+    # Refused rows are reported, not a failure: exit 0 (docs/reference-import.md); the mark shows they exist.
+    mark = "[yellow]![/]" if any(r.refused.height for r in report.tables) else "[green]✓[/]"
+    console.print(f"{mark} {run.summary_line(report)} in {time.perf_counter() - started:.1f} s")
 
 
 def _print_counts(report: run.ImportReport) -> None:

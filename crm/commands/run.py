@@ -8,18 +8,14 @@ from functools import partial
 
 import click
 
-from crm import server
-from crm.app import create_app
-from crm.checks import run_checks
-from crm.commands.common import host_option, port_option, seed_real_catalog, settings_or_exit, upgrade_database
-from crm.commands.warehouse import build_marts_once, load_demo_data
-from crm.context import console, err_console, run_in_session
-from crm.demo import DEMO_USERS, ensure_demo_accounts
-from crm.worker import run_worker
+from crm.commands.common import host_option, port_option, settings_or_exit
+from crm.context import console, err_console
 from ingest.core.settings import Settings
 
 
 def _print_demo(creds: dict[str, str]) -> None:
+    from crm.demo import DEMO_USERS
+
     console.print("[bold]Demo logins[/]")
     for role, email in DEMO_USERS.items():
         console.print(f"  {role:<6} {email}  password: {creds[f'{role}_password']}")
@@ -41,6 +37,15 @@ def _print_urls(settings: Settings, host: str, port: int) -> None:
 @port_option
 def up(demo: bool, host: str, port: int) -> None:
     """Everything on one machine: migrate, seed, (demo data), then serve the API."""
+    # Each command imports what it runs (`crm serve` neither the worker nor the mock generator).
+    from crm import server
+    from crm.app import create_app
+    from crm.commands.common import seed_real_catalog, upgrade_database
+    from crm.commands.warehouse import build_marts_once, load_demo_data
+    from crm.context import run_in_session
+    from crm.demo import ensure_demo_accounts
+    from crm.worker import run_worker
+
     settings = settings_or_exit()
     upgrade_database(settings)
     seed_real_catalog(settings)
@@ -60,6 +65,8 @@ def up(demo: bool, host: str, port: int) -> None:
 @click.option("--workers", default=1, show_default=True, type=int, help="worker processes")
 def serve(host: str, port: int, workers: int) -> None:
     """The HTTP API only (production: several workers behind a proxy)."""
+    from crm import server
+
     settings = settings_or_exit()
     _print_urls(settings, host, port)
     server.serve(host, port, workers)
@@ -68,6 +75,8 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.command()
 def check() -> None:
     """Validate the configuration for production; exits non-zero on any finding."""
+    from crm.checks import run_checks
+
     settings = settings_or_exit()
     findings = run_checks(settings)
     for finding in findings:

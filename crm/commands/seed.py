@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import click
 
-from crm.commands.common import seed_real_catalog, settings_or_exit
+from crm.lazy import LazyGroup
+
+MOCK_HELP = "Synthetic applicants, applications, roster, students and survey responses (idempotent per scale and seed)."
 
 
-@click.group()
+# `crm seed catalog` should not import the mock generator (polars) it does not use.
+@click.group(cls=LazyGroup, lazy={"mock": ("crm.commands.mock:mock", MOCK_HELP)})
 def seed() -> None:
     """Reference and synthetic data."""
 
@@ -16,4 +19,6 @@ def seed() -> None:
 @click.option("--deactivate-missing", is_flag=True, help="retire items of the seeded types that are not in the seed")
 def seed_catalog_cmd(deactivate_missing: bool) -> None:
     """Directions, regions, tracks, subjects and programs with uz/ru/en names (idempotent)."""
+    from crm.commands.common import seed_real_catalog, settings_or_exit
+
     seed_real_catalog(settings_or_exit(), deactivate_missing)

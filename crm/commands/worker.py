@@ -4,6 +4,7 @@ schedule of reports.toml)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import click
 
@@ -16,8 +17,8 @@ from crm.worker import run_worker
 def worker() -> None:
     """Run the scheduler: mart builds every CRM_BUILD_EVERY seconds, one at a time across processes."""
     settings = settings_or_exit()
-    console.print(f"[bold]worker[/] building the marts every {settings.build_every} s; Ctrl+C to stop")
-    try:
-        asyncio.run(run_worker(settings))
-    except KeyboardInterrupt:
-        console.print("worker stopped")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    console.print(f"[bold]worker[/] building the marts every {settings.build_every} s; Ctrl+C or SIGTERM to stop")
+    # SIGTERM/SIGINT: no new job starts and a running build finishes (bounded) before the process exits.
+    asyncio.run(run_worker(settings, handle_signals=True))
+    console.print("worker stopped")

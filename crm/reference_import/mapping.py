@@ -92,6 +92,7 @@ def catalog_items(df: pl.DataFrame, stored_codes: dict[str, str], used: list[tup
         name_uz=names["uz"],
         name_ru=names["ru"],
         name_en=names["en"],
+        description=pl.lit(""),  # the reference has no such column (RS §2.4)
         metadata=_json_or_empty("metadata"),
     )
     return m
@@ -162,10 +163,32 @@ def service_tokens(df: pl.DataFrame) -> Mapped:
 # --- bot1 --------------------------------------------------------------------------------------------------------
 
 
-def applicants(df: pl.DataFrame) -> Mapped:
-    m = Mapped(df)
+def applicant_profiles(answers: pl.DataFrame) -> pl.DataFrame:
+    """(applicant_id, gender, birth_date) from the applications' `answers` (applicant_id, created_at, answers of
+    every bot1 kind): the reference's applicant row has neither, but bot1 sends the profile's `gender` (male /
+    female) with every application and its `birth_date` (YYYY-MM-DD) with admissions ones. The latest application
+    holding a valid value wins; an applicant without one keeps our default."""
+    text = {key: json_field(pl.col("answers"), key) for key in ("gender", "birth_date")}
+    born = pl.coalesce(
+        text["birth_date"].str.to_date("%Y-%m-%d", strict=False),
+        text["birth_date"].str.to_date("%d.%m.%Y", strict=False),
+    )
+    values = answers.sort("created_at").select(
+        "applicant_id",
+        gender=pl.when(text["gender"].is_in(list(GENDERS))).then(text["gender"]),
+        birth_date=born,
+    )
+    return values.group_by("applicant_id").agg(pl.col("gender", "birth_date").drop_nulls().last())
+
+
+def applicants(df: pl.DataFrame, profiles: pl.DataFrame) -> Mapped:
+    """`gender` and `birth_date` from the applications' answers (applicant_profiles); `language` stays `""`: bot1
+    kept the chosen language in its own local store and never sent it to the reference."""
+    m = Mapped(df.join(profiles.rename({"applicant_id": "id"}), on="id", how="left"))
+    m.note(pl.col("gender").is_not_null(), "applicant gender taken from an application's answers")
+    m.note(pl.col("birth_date").is_not_null(), "applicant birth_date taken from an application's answers")
     m.rows = m.rows.with_columns(
-        gender=pl.lit("unspecified"), birth_date=pl.lit(None, pl.Date), language=pl.lit(""), **_texts(m.rows)
+        gender=pl.col("gender").fill_null("unspecified"), language=pl.lit(""), **_texts(m.rows)
     )
     return m
 
@@ -242,6 +265,8 @@ def survey_responses(df: pl.DataFrame) -> Mapped:
         consents=_json_or_empty("consents"),
         answers=_json_or_empty("answers"),
         **{c: _blank(c) for c in ("employment_status", "employment_company", "employment_role", "suggestions")},
+        # the reference never stored the language its bot2 sent (RS §3.8): unknown, ""
+        language=_blank("language") if "language" in df.columns else pl.lit("", pl.String),
     )
     return m
 

@@ -196,9 +196,11 @@ def _fetch(conn: Any, sql: str) -> pl.DataFrame:
         return pl.from_arrow(cur.fetch_arrow_table())  # type: ignore[return-value]
 
 
-def read_table(conn: Any, source: Source, table: str) -> pl.DataFrame:
-    """Every row of a reference table, normalised (frames.normalise)."""
+def read_table(conn: Any, source: Source, table: str, columns: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Every row of a reference table (every column we read, or `columns`), normalised (frames.normalise)."""
     kinds = REFERENCE_TABLES[table]
+    if columns:
+        kinds = {c: kinds[c] for c in columns}
     try:
         df = _fetch(conn, source.select(table, kinds))
     except Exception as exc:  # the driver's errors have no common base; the message says what is missing

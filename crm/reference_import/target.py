@@ -4,7 +4,7 @@ per chunk so that an interrupted import keeps everything committed so far and th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -88,8 +88,8 @@ class Target:
             df = pl.DataFrame(cur.fetchall(), schema=list(kinds), orient="row", infer_schema_length=None)
         return normalise(df if df.height else _empty(kinds), kinds)  # type: ignore[arg-type]
 
-    def insert(self, table: str, df: pl.DataFrame) -> None:
-        self.loader.load(table, df)
+    def insert(self, table: str, df: pl.DataFrame, progress: Callable[[str, int], None] | None = None) -> None:
+        self.loader.load(table, df, progress)
 
     def update(self, table: str, df: pl.DataFrame) -> None:
         """Rows of `df` written over the stored rows with the same id (every column of `df`)."""

@@ -216,13 +216,15 @@ def _refused(request: Request[Any, Any, Any], code: str, detail: str) -> Respons
 async def login(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], data: JSONBody[LoginIn]
 ) -> Response[TokenOut]:
-    """Sets the `access_token`, `refresh_token` and `csrf_token` cookies. 401 INVALID_CREDENTIALS whether the
-    e-mail is unknown, the password wrong or the account disabled; 429 after 10 attempts a minute per IP or e-mail."""
+    """Sets the `access_token`, `refresh_token` and `csrf_token` cookies. 400 INVALID_CREDENTIALS whether the
+    e-mail is unknown, the password wrong or the account disabled (400, not 401, as in RS §3.3: the reference
+    dashboard takes any 401 for an expired session and would drop the message); 429 after 10 attempts a minute per
+    IP or e-mail."""
     email = normalize_email(data.email)
     await _throttle_login(request, email)
     user = await db_session.scalar(select(User).where(User.email == email))
     if not await _password_ok(user, data.password):
-        raise ProblemError(401, "INVALID_CREDENTIALS", "Wrong e-mail or password.")
+        raise ProblemError(400, "INVALID_CREDENTIALS", "Wrong e-mail or password.")
     assert user is not None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(data.password)

@@ -35,6 +35,7 @@ ItemType = Literal["program", "direction", "subject", "track", "region", "other"
 Name = Annotated[str, Meta(max_length=255)]
 CodeText = Annotated[str, Meta(max_length=100)]
 SortOrder = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
+Description = Annotated[str, Meta(max_length=10_000)]
 CODE_RETRIES = 5
 # What `search` looks in, for items and for the programs view alike.
 NAME_COLUMNS = [
@@ -47,6 +48,9 @@ NAME_COLUMNS = [
 
 
 class ItemOut(msgspec.Struct, kw_only=True):
+    """`parent` and `parent_id` are the same uuid, `meta` and `metadata` the same object: the reference's clients
+    read the first of each (SPEC §5)."""
+
     id: uuid.UUID
     type: str
     code: str
@@ -54,16 +58,20 @@ class ItemOut(msgspec.Struct, kw_only=True):
     name_uz: str
     name_ru: str
     name_en: str
+    description: str
+    parent: uuid.UUID | None
     parent_id: uuid.UUID | None
     is_active: bool
     sort_order: int
+    meta: dict[str, Any]
     metadata: dict[str, Any]
     created_at: datetime
     updated_at: datetime
 
 
 class ItemCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """`code` is generated (`REGION-007`) when absent or blank; `name` defaults to the first translation given."""
+    """`code` is generated (`REGION-007`) when absent or blank; `name` defaults to the first translation given.
+    `meta` is another name for `metadata` (the reference dashboard sends both, the same object)."""
 
     type: ItemType
     code: CodeText | None = None
@@ -71,10 +79,12 @@ class ItemCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name_uz: Name = ""
     name_ru: Name = ""
     name_en: Name = ""
+    description: Description = ""
     parent_id: uuid.UUID | None = None
     is_active: bool = True
     sort_order: SortOrder = 0
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    meta: dict[str, Any] | UnsetType = UNSET
 
 
 class ItemUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -84,10 +94,12 @@ class ItemUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name_uz: Name | UnsetType = UNSET
     name_ru: Name | UnsetType = UNSET
     name_en: Name | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
     parent_id: uuid.UUID | UnsetType | None = UNSET
     is_active: bool | UnsetType = UNSET
     sort_order: SortOrder | UnsetType = UNSET
     metadata: dict[str, Any] | UnsetType = UNSET
+    meta: dict[str, Any] | UnsetType = UNSET
 
 
 def item_out(item: CatalogItem) -> ItemOut:
@@ -99,9 +111,12 @@ def item_out(item: CatalogItem) -> ItemOut:
         name_uz=item.name_uz,
         name_ru=item.name_ru,
         name_en=item.name_en,
+        description=item.description,
+        parent=item.parent_id,
         parent_id=item.parent_id,
         is_active=item.is_active,
         sort_order=item.sort_order,
+        meta=item.meta or {},
         metadata=item.meta or {},
         created_at=item.created_at,
         updated_at=item.updated_at,
@@ -110,6 +125,21 @@ def item_out(item: CatalogItem) -> ItemOut:
 
 def _audit_view(value: msgspec.Struct) -> dict[str, Any]:
     return msgspec.to_builtins(value)
+
+
+def _one_metadata(metadata: dict[str, Any] | UnsetType, meta: dict[str, Any] | UnsetType) -> Any:
+    """The metadata a body gives as `metadata`, `meta` or both (UNSET when neither); 400 naming `$.meta` when both
+    are given and differ. An empty `metadata` beside a `meta` is taken as not given."""
+    if isinstance(meta, UnsetType):
+        return metadata
+    if not isinstance(metadata, UnsetType) and metadata and metadata != meta:
+        raise ProblemError(
+            400,
+            "VALIDATION_ERROR",
+            "meta and metadata are one field: give one, or the same object in both.",
+            field="$.meta",
+        )
+    return meta
 
 
 ITEMS_LIST = Listing(
@@ -191,8 +221,9 @@ async def create_item(
     """201. A missing code is generated; program metadata, when given, must be valid (400 naming the key);
     409 CODE_TAKEN for a code already used by that type."""
     name = _display_name(data.name, data.name_en, data.name_ru, data.name_uz)
-    if data.type == "program" and data.metadata:
-        validate_program_metadata(data.metadata)
+    metadata = _one_metadata(data.metadata, data.meta)
+    if data.type == "program" and metadata:
+        validate_program_metadata(metadata)
     if data.parent_id is not None:
         await ensure_item(db_session, data.parent_id, "$.parent_id")
     code = (data.code or "").strip()
@@ -207,10 +238,11 @@ async def create_item(
         name_uz=data.name_uz.strip(),
         name_ru=data.name_ru.strip(),
         name_en=data.name_en.strip(),
+        description=data.description.strip(),
         parent_id=data.parent_id,
         is_active=data.is_active,
         sort_order=data.sort_order,
-        meta=data.metadata,
+        meta=metadata,
         created_at=now,
         updated_at=now,
     )
@@ -224,8 +256,9 @@ async def _apply_item_update(session: AsyncSession, item: CatalogItem, data: Ite
     new_type = item.type if isinstance(data.type, UnsetType) else data.type
     if new_type != item.type:
         await ensure_unreferenced(session, item, "change the type of")
-    meta = item.meta if isinstance(data.metadata, UnsetType) else data.metadata
-    if new_type == "program" and meta and (not isinstance(data.metadata, UnsetType) or new_type != item.type):
+    given = _one_metadata(data.metadata, data.meta)
+    meta = item.meta if isinstance(given, UnsetType) else given
+    if new_type == "program" and meta and (not isinstance(given, UnsetType) or new_type != item.type):
         validate_program_metadata(meta)
     code = item.code if isinstance(data.code, UnsetType) or not data.code.strip() else data.code.strip()
     if code != item.code or new_type != item.type:
@@ -235,7 +268,7 @@ async def _apply_item_update(session: AsyncSession, item: CatalogItem, data: Ite
             raise ProblemError(400, "VALIDATION_ERROR", "An item cannot be its own parent.", field="$.parent_id")
         await ensure_item(session, data.parent_id, "$.parent_id")
     item.type, item.code, item.meta = new_type, code, meta
-    set_given(item, data, ("name", "name_uz", "name_ru", "name_en"), str.strip)
+    set_given(item, data, ("name", "name_uz", "name_ru", "name_en", "description"), str.strip)
     set_given(item, data, ("parent_id", "is_active", "sort_order"))
     item.name = _display_name(item.name, item.name_en, item.name_ru, item.name_uz)
     item.updated_at = utcnow()

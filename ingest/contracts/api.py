@@ -128,7 +128,10 @@ class CatalogLabel(msgspec.Struct, kw_only=True):
 
 class SurveySubmit(RequestBody):
     """`POST /bot2/surveys/submit`. The roster decides program and course year; `program_*` and `course_year` are
-    used only to auto-enrol a student the roster does not know (campaign `bot2_auto`)."""
+    used only to auto-enrol a student the roster does not know (campaign `bot2_auto`). `language` is the language
+    the survey was answered in (the reference bot2 sends `uz`/`ru`/`en`), stored on the response. A catalog
+    reference may come as its id, its code, or both (the reference bot2 sends both, from one catalog item): both
+    given must name the same item, else 400 on the code."""
 
     student_external_id: ExternalId
     telegram_user_id: TelegramUserId | None = None
@@ -137,6 +140,7 @@ class SurveySubmit(RequestBody):
     last_name: Short = ""
     phone: Phone = ""
     gender: Gender = ""
+    language: Language = ""
     region_id: uuid.UUID | None = None
     region_code: Code | None = None
     program_id: uuid.UUID | None = None

@@ -98,6 +98,8 @@ class CatalogItem(Entity):
     name_uz: Mapped[str] = mapped_column(String(255), default="")
     name_ru: Mapped[str] = mapped_column(String(255), default="")
     name_en: Mapped[str] = mapped_column(String(255), default="")
+    # Free text the reference dashboard edits (RS §3.4 has no such column; its clients send it: SPEC §5).
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("catalog_item.id", ondelete="SET NULL"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
@@ -333,6 +335,8 @@ class SurveyResponse(Entity):
     program_id: Mapped[uuid.UUID] = _catalog_fk(nullable=False)
     course_year: Mapped[int] = mapped_column(SmallInteger)
     survey_campaign: Mapped[str] = mapped_column(String(64), default="default")
+    # the language the survey was answered in (uz/ru/en; "" when the bot did not say); added by 0002_survey_language
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
     employment_status: Mapped[str] = mapped_column(String(100), default="")
     employment_company: Mapped[str] = mapped_column(String(255), default="")
     employment_role: Mapped[str] = mapped_column(String(255), default="")

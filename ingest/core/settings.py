@@ -34,6 +34,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     docs_public: bool | None = None
     log_level: str = "INFO"
+    metrics: bool | None = None
 
     @property
     def is_production(self) -> bool:
@@ -50,6 +51,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def openapi_public(self) -> bool:
         return self.docs_public if self.docs_public is not None else self.env == "dev"
+
+    @property
+    def metrics_enabled(self) -> bool:
+        """`GET /metrics`: on in dev, off elsewhere unless CRM_METRICS=true."""
+        return self.metrics if self.metrics is not None else self.env == "dev"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -91,6 +97,7 @@ _ENV_NAMES = {
     "trusted_proxies": "CRM_TRUSTED_PROXIES",
     "docs_public": "CRM_DOCS_PUBLIC",
     "log_level": "CRM_LOG_LEVEL",
+    "metrics": "CRM_METRICS",
 }
 _LISTS = {"cors_origins", "trusted_proxies"}
 

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Router, get
 from litestar.di import NamedDependency
+from msgspec import UNSET, UnsetType
 from sqlalchemy import Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
@@ -48,6 +49,8 @@ _SEARCH_COLUMNS = [_applicants.c[f] for f in _APPLICANT_SEARCH]
 
 
 class ApplicantRow(msgspec.Struct, kw_only=True):
+    """RS §3.5's applicant: `region` is the uuid (also as `region_id`), `region_details` its labels."""
+
     id: uuid.UUID
     telegram_user_id: int
     telegram_chat_id: int | None
@@ -59,14 +62,16 @@ class ApplicantRow(msgspec.Struct, kw_only=True):
     gender: str
     birth_date: date | None
     language: str
+    region: uuid.UUID | None
     region_id: uuid.UUID | None
-    region: CatalogNested | None
+    region_details: CatalogNested | None
     created_at: datetime
     updated_at: datetime
 
 
-class ApplicationRow(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One application; the catalog fields present depend on the kind."""
+class ApplicationRow(msgspec.Struct, kw_only=True):
+    """One application in RS §3.5's shape: each reference is its uuid under the plain name (also as `<name>_id`) and
+    its labels under `<name>_details`. Only the catalog fields of the kind are present."""
 
     id: uuid.UUID
     kind: str
@@ -75,15 +80,19 @@ class ApplicationRow(msgspec.Struct, kw_only=True, omit_defaults=True):
     submitted_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    applicant: uuid.UUID
     applicant_id: uuid.UUID
-    applicant: ApplicantRow
-    direction_id: uuid.UUID | None = None
-    direction: CatalogNested | None = None
-    track_id: uuid.UUID | None = None
-    track: CatalogNested | None = None
-    subject_id: uuid.UUID | None = None
-    subject: CatalogNested | None = None
-    preferred_date: date | None = None
+    applicant_details: ApplicantRow
+    direction: uuid.UUID | UnsetType | None = UNSET
+    direction_id: uuid.UUID | UnsetType | None = UNSET
+    direction_details: CatalogNested | UnsetType | None = UNSET
+    track: uuid.UUID | UnsetType | None = UNSET
+    track_id: uuid.UUID | UnsetType | None = UNSET
+    track_details: CatalogNested | UnsetType | None = UNSET
+    subject: uuid.UUID | UnsetType | None = UNSET
+    subject_id: uuid.UUID | UnsetType | None = UNSET
+    subject_details: CatalogNested | UnsetType | None = UNSET
+    preferred_date: date | UnsetType | None = UNSET
 
 
 # --- applicants --------------------------------------------------------------------------------------------------
@@ -96,7 +105,7 @@ def applicant_columns(prefix: str = "") -> list[Any]:
 def applicant_of(row: Any, prefix: str = "") -> ApplicantRow:
     m = row._mapping
     values = {f: m[f"{prefix}{f}"] for f in _APPLICANT_FIELDS}
-    return ApplicantRow(**values, region=label_of(row, f"{prefix}region"))
+    return ApplicantRow(**values, region=values["region_id"], region_details=label_of(row, f"{prefix}region"))
 
 
 def _applicants_query() -> Select[Any]:
@@ -171,8 +180,8 @@ def application_of(kind: ApplicationKind, row: Any) -> ApplicationRow:
     m = row._mapping
     extra: dict[str, Any] = {}
     for ref in kind.refs:
-        extra[f"{ref}_id"] = m[f"{ref}_id"]
-        extra[ref] = label_of(row, ref)
+        extra[ref] = extra[f"{ref}_id"] = m[f"{ref}_id"]
+        extra[f"{ref}_details"] = label_of(row, ref)
     if "preferred_date" in m:
         extra["preferred_date"] = m["preferred_date"]
     return ApplicationRow(
@@ -183,8 +192,9 @@ def application_of(kind: ApplicationKind, row: Any) -> ApplicationRow:
         submitted_at=m["submitted_at"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        applicant=m["applicant_id"],
         applicant_id=m["applicant_id"],
-        applicant=applicant_of(row, "applicant__"),
+        applicant_details=applicant_of(row, "applicant__"),
         **extra,
     )
 

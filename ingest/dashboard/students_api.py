@@ -4,7 +4,7 @@ and course year (the source of truth), catalog labels in the same statement as t
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import msgspec
@@ -25,7 +25,8 @@ Gender = Literal["male", "female", "other", "unspecified"]
 
 
 class StudentRow(msgspec.Struct, kw_only=True):
-    """A bot2 user, with the roster's program and course year (the source of truth)."""
+    """A bot2 user, with the roster's program, course year (the source of truth) and birth date. References in RS
+    §3.7's shape: the uuid under the plain name (also as `<name>_id`), the labels under `<name>_details`."""
 
     id: uuid.UUID
     student_external_id: str
@@ -35,11 +36,15 @@ class StudentRow(msgspec.Struct, kw_only=True):
     last_name: str
     gender: str
     phone: str
+    birth_date: date | None
+    region: uuid.UUID | None
     region_id: uuid.UUID | None
-    region: CatalogNested | None
+    region_details: CatalogNested | None
+    roster: uuid.UUID
     roster_id: uuid.UUID
+    program: uuid.UUID
     program_id: uuid.UUID
-    program: CatalogNested | None
+    program_details: CatalogNested | None
     course_year: int
     roster_campaign: str
     created_at: datetime
@@ -65,7 +70,7 @@ _STUDENT_FIELDS = (
 def _students_query() -> Select[Any]:
     source = _students.join(_roster, _roster.c.id == _students.c.roster_id)
     source, labels = label_joins(source, [(_students.c.region_id, "region"), (_roster.c.program_id, "program")])
-    roster_columns = [_roster.c.program_id, _roster.c.course_year, _roster.c.roster_campaign]
+    roster_columns = [_roster.c.program_id, _roster.c.course_year, _roster.c.roster_campaign, _roster.c.birth_date]
     return select(*(_students.c[f] for f in _STUDENT_FIELDS), *roster_columns, *labels).select_from(source)
 
 
@@ -73,9 +78,13 @@ def student_of(row: Any) -> StudentRow:
     m = row._mapping
     return StudentRow(
         **{f: m[f] for f in _STUDENT_FIELDS},
-        region=label_of(row, "region"),
+        birth_date=m["birth_date"],
+        region=m["region_id"],
+        region_details=label_of(row, "region"),
+        roster=m["roster_id"],
+        program=m["program_id"],
         program_id=m["program_id"],
-        program=label_of(row, "program"),
+        program_details=label_of(row, "program"),
         course_year=m["course_year"],
         roster_campaign=m["roster_campaign"],
     )

@@ -25,14 +25,20 @@ _surveys = SurveyResponse.__table__
 
 
 class SurveyRow(msgspec.Struct, kw_only=True):
-    """One survey response with the program and course year it was given with."""
+    """One survey response with the program and course year it was given with. References in RS §3.7's shape (the
+    uuid under the plain name, also as `<name>_id`; labels under `program_details`). `is_complete`: the survey's
+    question was answered (employment status employed or unemployed, and for employed both company and role)."""
 
     id: uuid.UUID
+    student: uuid.UUID
     student_id: uuid.UUID
     student_external_id: str
+    roster: uuid.UUID
     roster_id: uuid.UUID
+    program: uuid.UUID
     program_id: uuid.UUID
-    program: CatalogNested | None
+    program_details: CatalogNested | None
+    is_complete: bool
     course_year: int
     survey_campaign: str
     employment_status: str
@@ -52,12 +58,30 @@ def _surveys_query() -> Select[Any]:
     return select(_surveys, _students.c.student_external_id, *labels).select_from(source)
 
 
+_DERIVED = frozenset({"student", "roster", "program", "program_details", "is_complete"})
+_EMPLOYMENT = frozenset({"employed", "unemployed"})
+
+
+def is_complete(status: str, company: str, role: str) -> bool:
+    """Whether a response answers the survey: an employment status, and where employed the company and the role."""
+    if status not in _EMPLOYMENT:
+        return False
+    return status == "unemployed" or bool(company.strip() and role.strip())
+
+
 def survey_of(row: Any) -> SurveyRow:
     m = row._mapping
-    fields = {f: m[f] for f in SurveyRow.__struct_fields__ if f != "program"}
+    fields = {f: m[f] for f in SurveyRow.__struct_fields__ if f not in _DERIVED}
     fields["consents"] = fields["consents"] or {}
     fields["answers"] = fields["answers"] or {}
-    return SurveyRow(**fields, program=label_of(row, "program"))
+    return SurveyRow(
+        **fields,
+        student=m["student_id"],
+        roster=m["roster_id"],
+        program=m["program_id"],
+        program_details=label_of(row, "program"),
+        is_complete=is_complete(m["employment_status"], m["employment_company"], m["employment_role"]),
+    )
 
 
 SURVEYS_LIST = Listing(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio.to_thread
 import msgspec
 from litestar import Request, Response, get
 from sqlalchemy import text
 
 from ingest.core.db import Database
-from ingest.core.migrate import current_revision_of
+from ingest.core.migrate import current_revision_of, head_revision
 
 SnapshotProbe = Callable[[], dict[str, Any] | None]
 
@@ -51,7 +52,8 @@ async def _database_state(db: Database, head: str | None) -> DatabaseState:
 @get("/readyz", tags=["health"], summary="Readiness: database reachable and migrated; the published snapshot")
 async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
     state = request.app.state
-    database = await _database_state(state.db, state.migration_head)
+    # Read on first use, not at start-up (it imports Alembic and reads the scripts); cached after that.
+    database = await _database_state(state.db, await anyio.to_thread.run_sync(head_revision))
     probe: SnapshotProbe | None = state.get("snapshot_probe")
     snapshot = probe() if probe else None
     body = Readiness(ok=database.ok, database=database, snapshot=snapshot)

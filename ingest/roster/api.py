@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_admin, requires_viewer
 from ingest.catalog.labels import CatalogNested, label_joins, label_of
-from ingest.catalog.program_refs import resolve_program
+from ingest.catalog.program_refs import program_of
 from ingest.contracts.fields import (
     Campaign,
     CourseYear,
@@ -40,11 +40,14 @@ _roster = RosterEntry.__table__
 
 
 class RosterRow(msgspec.Struct, kw_only=True):
+    """RS §3.7's roster row: `program` is the uuid (also as `program_id`), `program_details` its labels."""
+
     id: uuid.UUID
     student_external_id: str
     roster_campaign: str
+    program: uuid.UUID
     program_id: uuid.UUID
-    program: CatalogNested | None
+    program_details: CatalogNested | None
     course_year: int
     is_active: bool
     first_name: str
@@ -56,10 +59,11 @@ class RosterRow(msgspec.Struct, kw_only=True):
 
 
 class RosterCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """`program_id` or `program_code`: a program or a direction."""
+    """`program` (as the reference dashboard sends it), `program_id` or `program_code`: a program or a direction."""
 
     student_external_id: PlainExternalId
     course_year: CourseYear
+    program: uuid.UUID | None = None
     program_id: uuid.UUID | None = None
     program_code: PlainCode | None = None
     roster_campaign: Campaign = "default"
@@ -73,6 +77,7 @@ class RosterCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class RosterUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     student_external_id: PlainExternalId | UnsetType = UNSET
     course_year: CourseYear | UnsetType = UNSET
+    program: uuid.UUID | UnsetType = UNSET
     program_id: uuid.UUID | UnsetType = UNSET
     program_code: PlainCode | UnsetType = UNSET
     roster_campaign: Campaign | UnsetType = UNSET
@@ -89,8 +94,9 @@ def roster_of(row: Any) -> RosterRow:
         id=m["id"],
         student_external_id=m["student_external_id"],
         roster_campaign=m["roster_campaign"],
+        program=m["program_id"],
         program_id=m["program_id"],
-        program=label_of(row, "program"),
+        program_details=label_of(row, "program"),
         course_year=m["course_year"],
         is_active=m["is_active"],
         first_name=m["first_name"],
@@ -201,7 +207,7 @@ async def create_roster(
 ) -> RosterRow:
     """201; 409 STUDENT_ID_TAKEN for an id already on the roster; 400 INVALID_CATALOG_REF for an unknown program."""
     external_id = _student_id(data.student_external_id)
-    program_id = await resolve_program(db_session, data.program_id, data.program_code, required=True)
+    program_id = await program_of(db_session, data, required=True)
     await _ensure_id_free(db_session, external_id)
     now = utcnow()
     entry = RosterEntry(
@@ -244,10 +250,8 @@ async def _apply_update(session: AsyncSession, entry: RosterEntry, data: RosterU
             )
         await _ensure_id_free(session, new_id, entry.id)
         entry.student_external_id = new_id
-    program_id = None if isinstance(data.program_id, UnsetType) else data.program_id
-    program_code = None if isinstance(data.program_code, UnsetType) else data.program_code
-    if program_id is not None or program_code is not None:
-        entry.program_id = await resolve_program(session, program_id, program_code, required=True)  # type: ignore[assignment]
+    if (program_id := await program_of(session, data, required=False)) is not None:
+        entry.program_id = program_id
     fields = ("course_year", "roster_campaign", "is_active", "first_name", "last_name", "birth_date")
     set_given(entry, data, fields, lambda value: value.strip() if isinstance(value, str) else value)
     if not isinstance(data.metadata, UnsetType):

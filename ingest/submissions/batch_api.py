@@ -19,6 +19,7 @@ from ingest.contracts.batch import BatchRequest, BatchResponse, BatchResult
 from ingest.contracts.kinds import BATCH_KINDS
 from ingest.core.observability import request_id_of
 from ingest.core.problems import HTTP_TITLES, Problem, ProblemError
+from ingest.submissions import metrics
 from ingest.submissions import write as submissions
 from ingest.submissions.endpoint import strict
 from ingest.submissions.write import Submission
@@ -76,6 +77,7 @@ async def ingest_batch(request: Request[Any, Any, Any], data: SkipValidation[JSO
     subs = [_submission(i, item, service, context) for i, item in enumerate(data.items)]
     valid = [s for s in subs if not s.done]
     await submissions.write(request.app.state.db.engine, catalog_of(request.app), service, valid, lock_keys=False)
+    metrics.settled(subs)
     request_id = request_id_of(request.scope)
     return BatchResponse(
         results=[

@@ -139,6 +139,7 @@ async def write_survey(
         "program_id": roster.program_id,
         "course_year": roster.course_year,
         "survey_campaign": body.survey_campaign,
+        "language": body.language.strip(),
         "employment_status": body.employment_status.strip(),
         "employment_company": body.employment_company.strip(),
         "employment_role": body.employment_role.strip(),

@@ -12,6 +12,7 @@ from ingest.audit.rows import request_context
 from ingest.auth.service_auth import caller_of
 from ingest.contracts.kinds import BATCH_KINDS
 from ingest.core.problems import ProblemError
+from ingest.submissions import metrics
 from ingest.submissions.gathering import gatherer_of
 from ingest.submissions.write import Submission, idempotency
 
@@ -45,13 +46,22 @@ async def submit_one(request: Request[Any, Any, Any], kind: str, data: Any) -> R
     """Store one submission (`data`: the decoded JSON body): 201 with its answer, 200 + `Idempotent-Replayed: true`
     on a replay, or a problem."""
     caller = caller_of(request)
-    sub = Submission(
-        kind=kind,
-        body=strict(data, BATCH_KINDS[kind].struct),
-        key=idempotency.key_from_headers(request.headers),
-        context=request_context(request, request.app.state.settings),
-    )
-    await gatherer_of(request.app, caller.service).submit(sub)
+    in_flight = metrics.IN_FLIGHT.labels(kind)
+    in_flight.inc()
+    try:
+        sub = Submission(
+            kind=kind,
+            body=strict(data, BATCH_KINDS[kind].struct),
+            key=idempotency.key_from_headers(request.headers),
+            context=request_context(request, request.app.state.settings),
+        )
+        await gatherer_of(request.app, caller.service).submit(sub)
+    except ProblemError as problem:
+        metrics.rejected(kind, problem)
+        raise
+    finally:
+        in_flight.dec()
+    metrics.settled([sub])
     if sub.outcome == "error" and sub.problem is not None:
         raise sub.problem
     headers = {idempotency.REPLAYED_HEADER: "true"} if sub.outcome == "replayed" else None

@@ -1,7 +1,7 @@
 """student ids unique in any case
 
 Revision ID: 0003_student_id_ci
-Revises: 0001
+Revises: 0003_catalog_description
 Create Date: 2026-12-07
 
 Issue 15: a student id matches in any case (`se54321` is roster row `SE54321`), so each table that holds one per
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_student_id_ci"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003_catalog_description"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -264,7 +264,8 @@ class Surveys:
 
 
 class Coverage:
-    """Roster totals (active rows by roster campaign, program, year) and planned headcounts per academic year."""
+    """Roster totals (active rows by roster campaign, program, year), planned headcounts per academic year, and the
+    all-time responded counts by (campaign, program id, year) that the dashboard's headcount rows show."""
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
         self.totals: dict[str, dict[tuple[int, int], int]] = {}
@@ -274,6 +275,10 @@ class Coverage:
         ).fetchall()
         for campaign, program, year, total in rows:
             self.totals.setdefault(campaign, {})[(program, year)] = int(total)
+        rows = conn.execute(
+            "SELECT campaign, program_id, course_year, responded FROM agg_coverage WHERE responded > 0"
+        ).fetchall()
+        self.responded = {(campaign, str(program), int(year)): int(n) for campaign, program, year, n in rows}
         self.planned: dict[tuple[str, str], dict[tuple[int, int], int]] = {}
         rows = conn.execute(
             f"""SELECT e.campaign, e.academic_year, coalesce(p.idx, {catalog.none}), e.course_year, e.student_count

@@ -166,6 +166,13 @@ class RunStore:
             ).fetchall()
         return int(count), [_run(r) for r in rows]
 
+    def count_by_status(self) -> dict[str, int]:
+        """Runs per status (for /metrics); nothing when no report ever ran."""
+        if not self.path.exists():
+            return {}
+        with self._connect() as conn:
+            return {row[0]: row[1] for row in conn.execute("SELECT status, count(*) FROM runs GROUP BY status")}
+
     def last(self, report: str) -> Run | None:
         _, runs = self.list(report=report, limit=1)
         return runs[0] if runs else None
