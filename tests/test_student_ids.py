@@ -5,7 +5,6 @@ everywhere, the unique indexes included, and the stored spelling is the roster's
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from ingest.core import migrate
 from ingest.core.db import make_sync_engine
 from ingest.core.schema import RosterEntry, Student, SurveyResponse
-from tests.conftest import create_pg_database, drop_pg_database, pg_base_url, unique_db_name
 from tests.dashboard_support import Account, admin
 from tests.ingest_support import API, catalog, count, tokens  # noqa: F401
+from tests.test_migrations import empty_db  # noqa: F401
 
 __all__ = ["admin"]
 
@@ -152,25 +151,13 @@ async def test_roster_file_matches_stored_ids_in_any_case_and_refuses_two_spelli
 # --- the migration ------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-        return
-    if not pg_base_url():
-        pytest.skip("CRM_TEST_DATABASE_URL not set")
-    name = unique_db_name("student_ids")
-    yield create_pg_database(name)
-    drop_pg_database(name)
-
-
-def test_the_migration_merges_ids_differing_only_in_case(fresh_url: str) -> None:
+def test_the_migration_merges_ids_differing_only_in_case(empty_db: str) -> None:  # noqa: F811
     """What the issue saw: roster row `SE54321` and an auto-enrolled `se54321` whose student answered. After 0003:
     one roster row (the imported one), one student spelled as the roster, its responses on that row."""
-    migrate.upgrade(fresh_url, "0001")
-    engine = make_sync_engine(fresh_url)
+    migrate.upgrade(empty_db, "0001")
+    engine = make_sync_engine(empty_db)
     ids = {name: uuid.uuid4() for name in ("program", "real", "auto", "student", "response")}
-    as_db = (lambda u: u.hex) if fresh_url.startswith("sqlite") else str  # how each dialect stores a uuid
+    as_db = (lambda u: u.hex) if empty_db.startswith("sqlite") else str  # how each dialect stores a uuid
     now = "2026-03-10 06:00:00"
     common = "created_at, updated_at"
     try:
@@ -214,7 +201,7 @@ def test_the_migration_merges_ids_differing_only_in_case(fresh_url: str) -> None
                     "p": as_db(ids["program"]),
                 },
             )
-        migrate.upgrade(fresh_url)
+        migrate.upgrade(empty_db)
         with engine.connect() as conn:
             rosters = conn.execute(text("SELECT id, student_external_id FROM bot2_roster")).all()
             students = conn.execute(text("SELECT student_external_id, roster_id FROM bot2_student")).all()

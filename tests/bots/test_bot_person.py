@@ -39,6 +39,21 @@ async def to_tour_date(h: BotHarness, who: Person, lang: str = "en") -> None:
         await h.text(who, answer)
 
 
+async def to_summary(h: BotHarness, who: Person, student_id: str = "se12345") -> None:
+    """Bot2 in English up to its summary: year 2, not employed, no help, no suggestions."""
+    await identity(h, who, "en", student_id=student_id)
+    for button in ("Year 2", "❌ No", "❌ No", "⏭ Skip"):
+        await h.tap(who, button)
+
+
+async def roster_row(db, student_id: str, year: int) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    """A roster row of programme M-MBA; returns the programme's id."""
+    async with db.sessionmaker() as s, s.begin():
+        program = uuid.UUID(await catalog_id(db, "M-MBA"))
+        s.add(RosterEntry(student_external_id=student_id, program_id=program, course_year=year, roster_campaign="d"))
+    return program
+
+
 # --- the submission's time ----------------------------------------------------------------------------------------
 
 
@@ -47,11 +62,7 @@ async def test_the_moment_of_confirming_is_the_stored_submission_time(start_bot,
     confirmed = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
     h = await start_bot("bot2", utcnow=lambda: confirmed)
     who = Person(9001)
-    await identity(h, who, "en")
-    await h.tap(who, "Year 2")
-    await h.tap(who, "❌ No")
-    await h.tap(who, "❌ No")
-    await h.tap(who, "⏭ Skip")
+    await to_summary(h, who)
     h.network.up = False
     said = await h.tap(who, "✅ Confirm and send")  # confirmed; the API is down
     assert said[0].startswith("📥 Saved.")
@@ -88,11 +99,7 @@ async def test_an_item_older_than_the_server_takes_is_sent_without_its_time(star
     instead of being refused (SUBMITTED_AT_MAX_AGE, docs/submission-time.md)."""
     h = await start_bot("bot2")  # the harness's clock: NOW, months before the real clock the sender and API use
     who = Person(9003)
-    await identity(h, who, "en")
-    await h.tap(who, "Year 2")
-    await h.tap(who, "❌ No")
-    await h.tap(who, "❌ No")
-    await h.tap(who, "⏭ Skip")
+    await to_summary(h, who)
     h.network.up = False
     await h.tap(who, "✅ Confirm and send")
     [item] = await h.deps.outbox.pending(who.id)
@@ -114,9 +121,7 @@ async def test_an_item_older_than_the_server_takes_is_sent_without_its_time(star
 async def test_the_roster_own_ids_work_as_spelled_and_the_summary_says_the_roster_decides(
     start_bot, db, lang: str
 ) -> None:
-    async with db.sessionmaker() as s, s.begin():
-        program = uuid.UUID(await catalog_id(db, "M-MBA"))
-        s.add(RosterEntry(student_external_id="S1-000001", program_id=program, course_year=1, roster_campaign="d"))
+    program = await roster_row(db, "S1-000001", 1)
     h = await start_bot("bot2")
     who = Person(9010 + LANGS.index(lang))
     await identity(h, who, lang, student_id="S1-000001")  # the demo roster's format is accepted
@@ -134,16 +139,10 @@ async def test_the_roster_own_ids_work_as_spelled_and_the_summary_says_the_roste
 
 async def test_a_roster_id_typed_in_another_case_finds_that_roster_row(start_bot, db) -> None:
     """The issue's case: roster row `SE54321`, typed as `se54321`: that row answers, no second student."""
-    async with db.sessionmaker() as s, s.begin():
-        program = uuid.UUID(await catalog_id(db, "M-MBA"))
-        s.add(RosterEntry(student_external_id="SE54321", program_id=program, course_year=4, roster_campaign="d"))
+    program = await roster_row(db, "SE54321", 4)
     h = await start_bot("bot2")
     who = Person(9019)
-    await identity(h, who, "en", student_id="se54321")
-    await h.tap(who, "Year 2")
-    await h.tap(who, "❌ No")
-    await h.tap(who, "❌ No")
-    await h.tap(who, "⏭ Skip")
+    await to_summary(h, who, "se54321")
     said = await h.tap(who, "✅ Confirm and send")
     assert any(line.startswith("✅") for line in said), said
     [roster] = await rows(db, RosterEntry)
