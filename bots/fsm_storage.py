@@ -13,6 +13,8 @@ from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
 
+from bots.sqlite_file import open_sqlite
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fsm (
     key TEXT PRIMARY KEY,
@@ -31,14 +33,7 @@ class SQLiteStorage(BaseStorage):
 
     @classmethod
     async def open(cls, path: Path) -> SQLiteStorage:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path)
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.executescript(SCHEMA)
-        await conn.commit()
-        return cls(conn)
+        return cls(await open_sqlite(path, SCHEMA, synchronous="NORMAL"))
 
     async def close(self) -> None:
         await self.conn.close()

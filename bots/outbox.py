@@ -15,17 +15,21 @@ from typing import Any
 
 import aiosqlite
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    idempotency_key TEXT NOT NULL UNIQUE,
+from bots.sqlite_file import open_sqlite
+
+# What a queued item holds; a dead letter keeps it as it was queued.
+_ITEM = """
     kind TEXT NOT NULL,
     payload TEXT NOT NULL,
     chat_id INTEGER,
     user_id INTEGER,
     lang TEXT NOT NULL DEFAULT '',
     created_at REAL NOT NULL,
-    submitted_at TEXT NOT NULL DEFAULT '',
+    submitted_at TEXT NOT NULL DEFAULT '',"""
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL UNIQUE,{_ITEM}
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL,
     last_error TEXT NOT NULL DEFAULT ''
@@ -33,14 +37,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS ix_outbox_due ON outbox (next_attempt_at, seq);
 CREATE INDEX IF NOT EXISTS ix_outbox_user ON outbox (user_id);
 CREATE TABLE IF NOT EXISTS dead_letter (
-    idempotency_key TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    chat_id INTEGER,
-    user_id INTEGER,
-    lang TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
-    submitted_at TEXT NOT NULL DEFAULT '',
+    idempotency_key TEXT PRIMARY KEY,{_ITEM}
     failed_at REAL NOT NULL,
     status INTEGER NOT NULL,
     problem TEXT NOT NULL
@@ -53,7 +50,7 @@ CREATE TABLE IF NOT EXISTS delivered (
     server_id TEXT NOT NULL DEFAULT '',
     delivered_at REAL NOT NULL,
     submitted_at TEXT NOT NULL DEFAULT '',
-    detail TEXT NOT NULL DEFAULT '{}'
+    detail TEXT NOT NULL DEFAULT '{{}}'
 );
 """
 # Columns added after the first release: (table, column, declaration), added to an older file on open.
@@ -126,13 +123,8 @@ class Outbox:
 
     @classmethod
     async def open(cls, path: Path, clock: Any = time.time) -> Outbox:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path)
-        await conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before put() returns, so "accepted" is never said about a lost row.
-        await conn.execute("PRAGMA synchronous=FULL")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.executescript(SCHEMA)
+        conn = await open_sqlite(path, SCHEMA, synchronous="FULL")
         for table, column, declaration in _ADDED:
             async with conn.execute(f"PRAGMA table_info({table})") as cur:
                 if column not in {row[1] for row in await cur.fetchall()}:

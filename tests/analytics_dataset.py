@@ -2,7 +2,8 @@
 `submitted_at`, resubmissions (superseded responses), roster years that changed between responses, inactive roster
 rows, `unemployed` / blank / free-text statuses, unset tracks / subjects / regions, drafts, times at local midnight,
 and planned headcounts for two academic years. Written with SQLAlchemy Core through a blocking engine.
-Also the helpers the reports tests share: a viewer's Bearer header and publishing the marts now."""
+Also the helpers and fixtures the reports tests share: a viewer's Bearer header (`auth`) and publishing the marts now
+(`publish`); a test module imports the fixtures it uses."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.jwt_tokens import new_access
 from ingest.auth.users import create_user
+from ingest.contracts.fields import STATUSES
 from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
@@ -35,7 +38,6 @@ from warehouse.build import build
 
 BASE = datetime(2026, 3, 1, 19, 0, tzinfo=UTC)  # = 2026-03-02 00:00 in Asia/Tashkent (UTC+5): a local midnight
 SPAN_DAYS = 40
-STATUSES = ["new", "submitted", "in_progress", "approved", "rejected"]
 EMPLOYMENT = ["employed", "unemployed", "", "self-employed", "Employed"]
 CAMPAIGNS = ["default", "alt", "2026-SPRING"]
 
@@ -232,3 +234,13 @@ def make_publisher(app: Any, db: Any, session: AsyncSession, settings: Settings)
         return await anyio.to_thread.run_sync(publish_sync, settings)
 
     return run
+
+
+@pytest.fixture
+async def auth(session: AsyncSession, settings: Settings) -> dict[str, str]:
+    return await viewer_headers(session, settings)
+
+
+@pytest.fixture
+def publish(app: Any, db: Any, session: AsyncSession, settings: Settings) -> Callable[[], Awaitable[str]]:
+    return make_publisher(app, db, session, settings)

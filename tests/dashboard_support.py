@@ -1,4 +1,5 @@
-"""Fixtures and helpers shared by the dashboard API tests: users of each role, logged-in clients, Bearer headers."""
+"""Fixtures and helpers shared by the dashboard API tests: users of each role, logged-in clients, Bearer headers,
+the seeded catalog's ids and the audit trail of a table."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.users import create_user
+from ingest.catalog.seed import seed_catalog
+from ingest.core.schema import AuditLog, CatalogItem
 
 API = "/api/v1"
 PASSWORD = "correct-horse-42"
@@ -64,6 +67,23 @@ async def viewer(session: AsyncSession, client: AsyncTestClient[Litestar]) -> Ac
     body = await login(client, "viewer@example.com")
     client.cookies.clear()
     return Account(user_id, "viewer@example.com", "viewer", body["access"])
+
+
+async def seeded_catalog(session: AsyncSession) -> dict[str, uuid.UUID]:
+    """Seed the catalog (committed); its items' ids by code."""
+    await seed_catalog(session)
+    await session.commit()
+    ids = dict((await session.execute(select(CatalogItem.code, CatalogItem.id))).all())
+    await session.commit()  # SQLite: never leave a test holding a read transaction
+    return ids
+
+
+async def audit_actions(session: AsyncSession, table: str) -> list[str]:
+    """The audit log's actions on `table`, oldest first."""
+    query = select(AuditLog.action).where(AuditLog.entity_table == table).order_by(AuditLog.created_at)
+    actions = list((await session.scalars(query)).all())
+    await session.commit()
+    return actions
 
 
 class StatementCounter:

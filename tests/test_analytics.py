@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,44 +17,27 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.catalog.seed import seed_catalog
+from ingest.contracts.fields import STATUSES
 from ingest.core.db import make_sync_engine
 from ingest.core.schema import (
-    Admissions2026Application,
+    APPLICATION_MODELS,
     Applicant,
-    CampusTourRequest,
     CatalogItem,
     EnrollmentHeadcount,
-    FoundationRequest,
-    PolitoAcademyRequest,
     RosterEntry,
-    Student,
     SurveyResponse,
 )
 from ingest.core.settings import Settings
-from tests.analytics_dataset import build_dataset, make_publisher, viewer_headers
+from tests.analytics_dataset import auth as auth  # a fixture
+from tests.analytics_dataset import build_dataset
+from tests.analytics_dataset import publish as publish  # a fixture
+from tests.survey_rows import add_answer, add_roster
 
 TZ = ZoneInfo("Asia/Tashkent")
-KINDS = {
-    "admissions-2026": Admissions2026Application,
-    "campus-tour": CampusTourRequest,
-    "foundation": FoundationRequest,
-    "polito-academy": PolitoAcademyRequest,
-}
-STATUSES = ["new", "submitted", "in_progress", "approved", "rejected"]
 NOT_SET = "(not set)"
 
 
 # --- fixtures ----------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def auth(session: AsyncSession, settings: Settings) -> dict[str, str]:
-    return await viewer_headers(session, settings)
-
-
-@pytest.fixture
-def publish(app: Any, db: Any, session: AsyncSession, settings: Settings) -> Callable[[], Awaitable[str]]:
-    return make_publisher(app, db, session, settings)
 
 
 @pytest.fixture
@@ -117,7 +99,7 @@ def load_ops(engine: Any) -> Ops:
         catalog = {str(r.id): r for r in conn.execute(select(CatalogItem))}
         region_of = {r.id: _s(r.region_id) for r in conn.execute(select(Applicant.id, Applicant.region_id))}
         apps = []
-        for kind, model in KINDS.items():
+        for kind, model in APPLICATION_MODELS.items():
             for r in conn.execute(select(model)):
                 m = r._mapping
                 apps.append(
@@ -220,7 +202,7 @@ def oracle_by(ops: Ops, kind: str, dim: str, window: Any, id_name: str, lang: st
 
 
 def oracle_by_region(ops: Ops, window: Any, kind: str | None) -> list[dict[str, Any]]:
-    kinds = [kind] if kind else list(KINDS)
+    kinds = [kind] if kind else list(APPLICATION_MODELS)
     per: dict[str | None, Counter] = {}
     for a in ops.apps:
         if a.kind in kinds and inside(a.submitted_at, window):
@@ -289,7 +271,7 @@ def oracle_daily(ops: Ops, window: Any, group_by: str | None) -> dict[str, Any]:
 def oracle_funnel(ops: Ops, window: Any) -> dict[str, Any]:
     all_time = window == (None, None)
     rows = []
-    for kind in KINDS:
+    for kind in APPLICATION_MODELS:
         counts = Counter(a.status for a in ops.apps if a.kind == kind and (all_time or inside(a.submitted_at, window)))
         rows.append({"kind": kind, "total": sum(counts.values()), **{s: counts[s] for s in STATUSES}})
     total = {"kind": "all", "total": sum(r["total"] for r in rows), **{s: sum(r[s] for r in rows) for s in STATUSES}}
@@ -301,6 +283,11 @@ def oracle_funnel(ops: Ops, window: Any) -> dict[str, Any]:
 
 def pct(part: int, whole: int) -> float:
     return 0.0 if whole <= 0 else min(round(100 * part / whole, 2), 100.0)
+
+
+def coverage(total: int, responded: int, planned: int) -> dict[str, Any]:
+    """The coverage figures every bot2 row carries, whatever it is counted by."""
+    return {"total": total, "responded": responded, "coverage_percent": pct(responded, total), "planned": planned}
 
 
 @dataclass
@@ -350,7 +337,7 @@ def oracle_years(grid: Grid) -> list[dict[str, Any]]:
         t = sum(n for (_, yy), n in grid.total.items() if yy == y)
         r = sum(n for (_, yy), n in grid.responded.items() if yy == y)
         pl = sum(n for (_, yy), n in grid.planned.items() if yy == y)
-        out.append({"course_year": y, "total": t, "responded": r, "coverage_percent": pct(r, t), "planned": pl})
+        out.append({"course_year": y, **coverage(t, r, pl)})
     return out
 
 
@@ -360,16 +347,7 @@ def oracle_program_coverage(ops: Ops, grid: Grid, course_year: int | None) -> li
     for p, name in ordered_programs(ops, grid):
         t, r, pl = (sum(c[(p, y)] for y in years) for c in (grid.total, grid.responded, grid.planned))
         if t or r or pl:
-            out.append(
-                {
-                    "program_id": p,
-                    "program_name": name,
-                    "total": t,
-                    "responded": r,
-                    "coverage_percent": pct(r, t),
-                    "planned": pl,
-                }
-            )
+            out.append({"program_id": p, "program_name": name, **coverage(t, r, pl)})
     return out
 
 
@@ -379,10 +357,7 @@ def oracle_matrix(ops: Ops, grid: Grid) -> dict[str, Any]:
         {
             "program_id": p,
             "course_year": y,
-            "total": grid.total[(p, y)],
-            "responded": grid.responded[(p, y)],
-            "coverage_percent": pct(grid.responded[(p, y)], grid.total[(p, y)]),
-            "planned": grid.planned[(p, y)],
+            **coverage(grid.total[(p, y)], grid.responded[(p, y)], grid.planned[(p, y)]),
         }
         for p, _ in programs
         for y in range(1, 6)
@@ -396,16 +371,7 @@ def oracle_details(ops: Ops, grid: Grid, y: int) -> list[dict[str, Any]]:
         t, r, e, pl = grid.total[(p, y)], grid.responded[(p, y)], grid.employed[(p, y)], grid.planned[(p, y)]
         if t or r or pl:
             out.append(
-                {
-                    "program_id": p,
-                    "program_name": name,
-                    "total": t,
-                    "responded": r,
-                    "coverage_percent": pct(r, t),
-                    "employed": e,
-                    "unemployed": r - e,
-                    "planned": pl,
-                }
+                {"program_id": p, "program_name": name, **coverage(t, r, pl), "employed": e, "unemployed": r - e}
             )
     return sorted(out, key=lambda d: -d["total"])
 
@@ -558,32 +524,6 @@ async def test_bot2_endpoints_equal_the_operational_definition(client, auth, dat
 # --- RS §11 ------------------------------------------------------------------------------------------------------
 
 
-async def _roster(session: AsyncSession, external_id: str, year: int, campaign: str, program: uuid.UUID) -> RosterEntry:
-    row = RosterEntry(student_external_id=external_id, roster_campaign=campaign, program_id=program, course_year=year)
-    session.add(row)
-    await session.flush()
-    return row
-
-
-async def _answer(
-    session: AsyncSession, roster: RosterEntry, when: datetime, status: str = "", campaign: str = "default"
-) -> None:
-    student = Student(student_external_id=roster.student_external_id, roster_id=roster.id)
-    session.add(student)
-    await session.flush()
-    session.add(
-        SurveyResponse(
-            student_id=student.id,
-            roster_id=roster.id,
-            program_id=roster.program_id,
-            course_year=roster.course_year,
-            survey_campaign=campaign,
-            employment_status=status,
-            submitted_at=when,
-        )
-    )
-
-
 async def _program(session: AsyncSession) -> uuid.UUID:
     item = CatalogItem(type="program", code="PA", name="Program A")
     session.add(item)
@@ -593,9 +533,9 @@ async def _program(session: AsyncSession) -> uuid.UUID:
 
 async def test_course_year_coverage_includes_all_years(client, auth, session, settings, publish) -> None:
     program = await _program(session)
-    rosters = [await _roster(session, f"s{y}", y, "default", program) for y in (1, 2, 3, 4)]
+    rosters = [await add_roster(session, f"s{y}", y, "default", program) for y in (1, 2, 3, 4)]
     now = datetime.now(UTC)
-    await _answer(session, rosters[0], now)
+    await add_answer(session, rosters[0], now)
     await session.commit()
     await publish()
     params = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat()}
@@ -607,9 +547,9 @@ async def test_course_year_coverage_includes_all_years(client, auth, session, se
 
 async def test_coverage_denominator_filters_campaign(client, auth, session, settings, publish) -> None:
     program = await _program(session)
-    d1 = await _roster(session, "d1", 1, "default", program)
-    await _roster(session, "a1", 1, "alt", program)
-    await _answer(session, d1, datetime.now(UTC))
+    d1 = await add_roster(session, "d1", 1, "default", program)
+    await add_roster(session, "a1", 1, "alt", program)
+    await add_answer(session, d1, datetime.now(UTC))
     session.add(EnrollmentHeadcount(program_id=program, course_year=1, student_count=30, campaign="default"))
     await session.commit()
     await publish()
@@ -621,13 +561,13 @@ async def test_coverage_denominator_filters_campaign(client, auth, session, sett
 
 async def test_employed_is_an_exact_match_and_coverage_is_capped(client, auth, session, settings, publish) -> None:
     program = await _program(session)
-    r1 = await _roster(session, "e1", 3, "default", program)
-    r2 = await _roster(session, "e2", 3, "default", program)
+    r1 = await add_roster(session, "e1", 3, "default", program)
+    r2 = await add_roster(session, "e2", 3, "default", program)
     now = datetime.now(UTC)
-    await _answer(session, r1, now, "employed")
-    await _answer(session, r2, now, "unemployed")
+    await add_answer(session, r1, now, "employed")
+    await add_answer(session, r2, now, "unemployed")
     # a response of another campaign's student for this campaign: responded exceeds the roster total of `alt`
-    await _answer(session, await _roster(session, "e3", 3, "other", program), now, "employed", campaign="alt")
+    await add_answer(session, await add_roster(session, "e3", 3, "other", program), now, "employed", campaign="alt")
     await session.commit()
     await publish()
     body = await get_json(client, f"{A}/bot2/program-details-by-year", {"course_year": "3"}, auth)

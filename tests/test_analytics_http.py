@@ -12,8 +12,9 @@ from ingest.catalog.seed import seed_catalog
 from ingest.core.schema import CatalogItem, RosterEntry
 from reports.analytics.data import DAILY_GROUPINGS, GROUPINGS
 from reports.snapshot_http import store_of
-from tests.analytics_dataset import make_publisher, viewer_headers
-from tests.test_analytics import _answer, _roster
+from tests.analytics_dataset import auth as auth  # a fixture
+from tests.analytics_dataset import publish as publish  # a fixture
+from tests.survey_rows import add_answer, add_roster
 from tests.test_analytics import dataset as dataset  # a fixture
 
 A = "/api/v1/analytics"
@@ -31,16 +32,6 @@ ENDPOINTS = [
     "/bot2/enrollments-overview",
     "/bot2/employment",
 ]
-
-
-@pytest.fixture
-async def auth(session, settings):
-    return await viewer_headers(session, settings)
-
-
-@pytest.fixture
-def publish(app, db, session, settings):
-    return make_publisher(app, db, session, settings)
 
 
 async def test_analytics_need_a_logged_in_user(client) -> None:
@@ -85,13 +76,13 @@ async def test_a_new_snapshot_is_seen_at_once(client, auth, session, settings, p
     program = CatalogItem(type="program", code="PA", name="Program A")
     session.add(program)
     await session.flush()
-    roster = await _roster(session, "s1", 2, "default", program.id)
+    roster = await add_roster(session, "s1", 2, "default", program.id)
     await session.commit()
     first = await publish()
     response = await client.get(f"{A}/bot2/course-year-coverage", headers=auth)
     etag = response.headers["etag"]
     assert response.json()[1]["responded"] == 0
-    await _answer(session, roster, datetime.now(UTC), "employed")
+    await add_answer(session, roster, datetime.now(UTC), "employed")
     await session.commit()
     second = await publish()
     assert second != first
@@ -141,7 +132,7 @@ async def test_windows_are_half_open_over_http(client, auth, session, settings, 
     session.add(program)
     await session.flush()
     at = datetime(2026, 1, 1, 19, 0, tzinfo=UTC)  # 2026-01-02 00:00 in Tashkent
-    await _answer(session, await _roster(session, "s1", 1, "default", program.id), at)
+    await add_answer(session, await add_roster(session, "s1", 1, "default", program.id), at)
     await session.commit()
     await publish()
 

@@ -10,21 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.catalog.seed import seed_catalog
-from ingest.core.schema import AuditLog, CatalogItem, EnrollmentHeadcount, RosterEntry
-from tests.dashboard_support import API, Account, admin, viewer
+from ingest.core.schema import CatalogItem, EnrollmentHeadcount, RosterEntry
+from tests.dashboard_support import API, Account, admin, audit_actions, seeded_catalog, viewer
 
 __all__ = ["admin", "viewer"]
 
 ITEMS = f"{API}/catalog/items/"
 PROGRAM_META = {"level": "bachelor", "track": "italian", "language": "Italian/English", "duration_years": 4}
-
-
-async def seeded(session: AsyncSession) -> dict[str, uuid.UUID]:
-    await seed_catalog(session)
-    await session.commit()
-    rows = (await session.execute(select(CatalogItem.code, CatalogItem.id))).all()
-    await session.commit()
-    return dict(rows)
 
 
 async def test_anonymous_cannot_read(client: AsyncTestClient[Litestar]) -> None:
@@ -35,7 +27,7 @@ async def test_anonymous_cannot_read(client: AsyncTestClient[Litestar]) -> None:
 async def test_viewer_reads_directions_with_bearer(
     client: AsyncTestClient[Litestar], session: AsyncSession, viewer: Account
 ) -> None:
-    await seeded(session)
+    await seeded_catalog(session)
     response = await client.get(f"{ITEMS}?type=direction", headers=viewer.auth)
     assert response.status_code == 200
     body = response.json()
@@ -66,12 +58,7 @@ async def test_admin_can_crud_catalog(client: AsyncTestClient[Litestar], session
     assert (await client.get(path, headers=admin.auth)).json()["name"] == "Updated"
     assert (await client.delete(path, headers=admin.auth)).status_code == 204
     assert (await client.get(path, headers=admin.auth)).status_code == 404
-    actions = (
-        await session.scalars(
-            select(AuditLog.action).where(AuditLog.entity_table == "catalog_item").order_by(AuditLog.created_at)
-        )
-    ).all()
-    assert actions == ["create", "update", "delete"]
+    assert await audit_actions(session, "catalog_item") == ["create", "update", "delete"]
 
 
 async def test_codes_are_generated_per_type(client: AsyncTestClient[Litestar], admin: Account) -> None:
@@ -138,7 +125,7 @@ async def test_invalid_program_metadata_rejected(client: AsyncTestClient[Litesta
 async def test_referenced_item_cannot_be_deleted(
     client: AsyncTestClient[Litestar], session: AsyncSession, admin: Account
 ) -> None:
-    ids = await seeded(session)
+    ids = await seeded_catalog(session)
     session.add(RosterEntry(student_external_id="S1", program_id=ids["B-IT-ME"], course_year=1))
     session.add(EnrollmentHeadcount(program_id=ids["B-IT-ME"], course_year=1, student_count=30))
     await session.commit()
@@ -158,7 +145,7 @@ async def test_referenced_item_cannot_be_deleted(
 async def test_list_filters_search_ordering_and_pages(
     client: AsyncTestClient[Litestar], session: AsyncSession, viewer: Account
 ) -> None:
-    await seeded(session)
+    await seeded_catalog(session)
     found = await client.get(f"{ITEMS}?search=tashkent", headers=viewer.auth)
     assert {r["code"] for r in found.json()["results"]} == {"REG-TASHCITY", "REG-TASHREGION"}
     by_name = await client.get(f"{ITEMS}?type=region&ordering=-name&page_size=3", headers=viewer.auth)
@@ -203,7 +190,7 @@ async def test_trailing_slash_optional(client: AsyncTestClient[Litestar], viewer
 async def test_program_endpoint_filters_by_level_and_track(
     client: AsyncTestClient[Litestar], session: AsyncSession, viewer: Account
 ) -> None:
-    await seeded(session)
+    await seeded_catalog(session)
     r = await client.get(f"{API}/catalog/programs/?level=bachelor&track=italian", headers=viewer.auth)
     assert r.status_code == 200
     rows = r.json()["results"]
@@ -230,7 +217,7 @@ async def test_seed_programs_idempotent(session: AsyncSession) -> None:
 
 
 async def test_relations_crud(client: AsyncTestClient[Litestar], session: AsyncSession, admin: Account) -> None:
-    ids = await seeded(session)
+    ids = await seeded_catalog(session)
     rel = {
         "from_item_id": str(ids["B-UZ-SE"]),
         "to_item_id": str(ids["DIR-SOFT-UZ"]),

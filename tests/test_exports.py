@@ -15,23 +15,15 @@ import pytest
 from click.testing import CliRunner
 
 from crm.cli import cli
-from tests.analytics_dataset import make_publisher, viewer_headers
-from tests.test_analytics import KINDS, Ops, inside, label, window_of
+from ingest.core.schema import APPLICATION_MODELS
+from tests.analytics_dataset import auth as auth  # a fixture
+from tests.analytics_dataset import publish as publish  # a fixture
+from tests.test_analytics import Ops, inside, label, window_of
 from tests.test_analytics import dataset as dataset
 from warehouse.contract import MARTS
 from warehouse.snapshot import current, parts
 
 E = "/api/v1/exports"
-
-
-@pytest.fixture
-async def auth(session, settings):
-    return await viewer_headers(session, settings)
-
-
-@pytest.fixture
-def publish(app, db, session, settings):
-    return make_publisher(app, db, session, settings)
 
 
 def csv_rows(content: bytes) -> list[dict[str, str]]:
@@ -125,7 +117,7 @@ async def test_daily_rollups_filter_whole_local_days(client, auth, dataset) -> N
     assert {r["submitted_date"] for r in rows} == {"2026-03-05", "2026-03-06"}
     window = window_of({"from": "2026-03-05", "to": "2026-03-06"})
     assert sum(int(r["applications"]) for r in rows) == sum(inside(a.submitted_at, window) for a in ops.apps)
-    assert {r["kind"] for r in rows} <= set(KINDS)
+    assert {r["kind"] for r in rows} <= set(APPLICATION_MODELS)
 
 
 async def test_export_etag_and_304(client, auth, dataset) -> None:

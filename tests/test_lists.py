@@ -10,31 +10,20 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.catalog.seed import seed_catalog
 from ingest.core.schema import (
     Admissions2026Application,
     Applicant,
     CampusTourRequest,
-    CatalogItem,
     FoundationRequest,
     PolitoAcademyRequest,
 )
-from tests.dashboard_support import API, Account, StatementCounter, viewer
+from tests.dashboard_support import API, Account, StatementCounter, seeded_catalog, viewer
 
 __all__ = ["viewer"]
 
 BASE = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # 17:00 in Tashkent
-
-
-async def codes(session: AsyncSession) -> dict[str, uuid.UUID]:
-    await seed_catalog(session)
-    await session.commit()
-    rows = dict((await session.execute(select(CatalogItem.code, CatalogItem.id))).all())
-    await session.commit()
-    return rows
 
 
 async def add_applicants(session: AsyncSession, ids: dict[str, uuid.UUID], n: int) -> list[Applicant]:
@@ -75,7 +64,7 @@ async def add_admissions(session: AsyncSession, ids: dict[str, uuid.UUID], peopl
 
 @pytest.fixture
 async def admissions(session: AsyncSession) -> dict[str, uuid.UUID]:
-    ids = await codes(session)
+    ids = await seeded_catalog(session)
     people = await add_applicants(session, ids, 10)
     await add_admissions(session, ids, people)
     return ids
@@ -178,7 +167,7 @@ async def test_lists_make_no_query_per_row(
 
 
 async def test_other_kinds(client: AsyncTestClient[Litestar], session: AsyncSession, viewer: Account) -> None:
-    ids = await codes(session)
+    ids = await seeded_catalog(session)
     (person,) = await add_applicants(session, ids, 1)
     session.add_all(
         [

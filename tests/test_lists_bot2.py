@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.catalog.seed import seed_catalog
-from ingest.core.schema import CatalogItem, RosterEntry, Student, SurveyResponse
-from tests.dashboard_support import API, Account, StatementCounter, admin, viewer
+from ingest.core.schema import RosterEntry, Student
+from tests.dashboard_support import API, Account, StatementCounter, admin, seeded_catalog, viewer
+from tests.survey_rows import response_for
 
 __all__ = ["admin", "viewer"]
 
@@ -22,9 +21,7 @@ T0 = datetime(2026, 4, 1, 6, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def data(session: AsyncSession) -> dict[str, uuid.UUID]:
-    await seed_catalog(session)
-    await session.commit()
-    ids = dict((await session.execute(select(CatalogItem.code, CatalogItem.id))).all())
+    ids = await seeded_catalog(session)
     programs = ["B-UZ-SE", "B-IT-ME"]
     for i in range(6):
         entry = RosterEntry(student_external_id=f"st{i}", program_id=ids[programs[i % 2]], course_year=i % 3 + 1)
@@ -41,17 +38,8 @@ async def data(session: AsyncSession) -> dict[str, uuid.UUID]:
         session.add(student)
         await session.flush()
         for k in range(2):  # two responses each, append-only
-            session.add(
-                SurveyResponse(
-                    student_id=student.id,
-                    roster_id=entry.id,
-                    program_id=entry.program_id,
-                    course_year=entry.course_year,
-                    survey_campaign="default",
-                    employment_status="employed" if k else "unemployed",
-                    submitted_at=T0 + timedelta(days=i, hours=k),
-                )
-            )
+            status = "employed" if k else "unemployed"
+            session.add(response_for(student.id, entry, T0 + timedelta(days=i, hours=k), employment_status=status))
     await session.commit()
     return ids
 

@@ -21,7 +21,8 @@ from ingest.catalog.seed import seed_catalog
 from reports.schedule.config import ConfigError, ReportsConfig, parse_config
 from reports.schedule.runner import SCHEDULE_LOCK, run_due_sync, run_report
 from reports.schedule.runs import RunStore, runs_dir
-from tests.analytics_dataset import make_publisher, viewer_headers
+from tests.analytics_dataset import auth as auth  # a fixture
+from tests.analytics_dataset import publish as publish  # a fixture
 from tests.test_analytics import dataset as dataset  # a fixture
 from tests.test_exports import cli_env, csv_rows, xlsx_rows
 from warehouse.lock import file_lock
@@ -52,16 +53,6 @@ dataset = "agg_coverage"
 schedule = "*/15 * * * *"
 folder = "exports/coverage"
 """
-
-
-@pytest.fixture
-async def auth(session, settings):
-    return await viewer_headers(session, settings)
-
-
-@pytest.fixture
-def publish(app, db, session, settings):
-    return make_publisher(app, db, session, settings)
 
 
 class FakeBotApi:

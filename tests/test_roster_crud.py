@@ -12,9 +12,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.catalog.seed import seed_catalog
-from ingest.core.schema import AuditLog, CatalogItem, Student, SurveyResponse
-from tests.dashboard_support import API, Account, admin, viewer
+from ingest.core.schema import Student, SurveyResponse
+from tests.dashboard_support import API, Account, admin, audit_actions, seeded_catalog, viewer
 
 __all__ = ["admin", "viewer"]
 
@@ -23,11 +22,7 @@ ROSTER = f"{API}/bot2/roster/"
 
 @pytest.fixture
 async def ids(session: AsyncSession) -> dict[str, uuid.UUID]:
-    await seed_catalog(session)
-    await session.commit()
-    found = dict((await session.execute(select(CatalogItem.code, CatalogItem.id))).all())
-    await session.commit()
-    return found
+    return await seeded_catalog(session)
 
 
 async def test_crud(
@@ -55,13 +50,7 @@ async def test_crud(
     assert (await client.post(ROSTER, json=body, headers=viewer.auth)).status_code == 403
     assert (await client.delete(path, headers=admin.auth)).status_code == 204
     assert (await client.get(path, headers=viewer.auth)).status_code == 404
-    actions = (
-        await session.scalars(
-            select(AuditLog.action).where(AuditLog.entity_table == "bot2_roster").order_by(AuditLog.created_at)
-        )
-    ).all()
-    await session.commit()
-    assert actions == ["create", "update", "delete"]
+    assert await audit_actions(session, "bot2_roster") == ["create", "update", "delete"]
 
 
 async def test_validation_and_conflicts(

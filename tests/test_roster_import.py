@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.cli import cli
-from ingest.catalog.seed import seed_catalog
-from ingest.core.schema import AuditLog, CatalogItem, RosterEntry, Student, SurveyResponse
-from tests.dashboard_support import API, Account, StatementCounter, admin, viewer
+from ingest.core.schema import AuditLog, RosterEntry, Student, SurveyResponse
+from tests.dashboard_support import API, Account, StatementCounter, admin, seeded_catalog, viewer
+from tests.survey_rows import response_for
 
 __all__ = ["admin", "viewer"]
 
@@ -31,11 +31,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @pytest.fixture
 async def programs(session: AsyncSession) -> dict[str, uuid.UUID]:
-    await seed_catalog(session)
-    await session.commit()
-    ids = dict((await session.execute(select(CatalogItem.code, CatalogItem.id))).all())
-    await session.commit()
-    return ids
+    return await seeded_catalog(session)
 
 
 async def roster(session: AsyncSession) -> dict[str, RosterEntry]:
@@ -294,14 +290,7 @@ async def test_import_keeps_surveys_consistent(
     student = Student(student_external_id="sv1", roster_id=entry.id, telegram_user_id=777)
     session.add(student)
     await session.flush()
-    survey = SurveyResponse(
-        student_id=student.id,
-        roster_id=entry.id,
-        program_id=entry.program_id,
-        course_year=1,
-        employment_status="employed",
-        submitted_at=datetime(2026, 1, 5, tzinfo=UTC),
-    )
+    survey = response_for(student.id, entry, datetime(2026, 1, 5, tzinfo=UTC), employment_status="employed")
     session.add(survey)
     await session.commit()
     text = "student_external_id,program,course_year\nsv1,B-IT-ME,2\n"

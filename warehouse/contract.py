@@ -103,15 +103,28 @@ def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
     return pa.schema([pa.field(name, dtype) for name, dtype in fields])
 
 
+def _ref(dim: str) -> list[tuple[str, pa.DataType]]:
+    """A catalog reference as the rollups carry it: its id and code."""
+    return [(f"{dim}_id", ID), (f"{dim}_code", pa.string())]
+
+
 def _labels(dim: str) -> list[tuple[str, pa.DataType]]:
     return [
-        (f"{dim}_id", ID),
-        (f"{dim}_code", pa.string()),
+        *_ref(dim),
         (f"{dim}_name", pa.string()),
         (f"{dim}_name_uz", pa.string()),
         (f"{dim}_name_ru", pa.string()),
         (f"{dim}_name_en", pa.string()),
     ]
+
+
+def _ref_cols(*dims: str) -> frozenset[str]:
+    return frozenset(f"{d}_{suffix}" for d in dims for suffix in ("id", "code"))
+
+
+def _daily_rollup(*dims: tuple[str, pa.DataType]) -> pa.Schema:
+    """A daily rollup of fct_applications: applications per local date × `dims` × status."""
+    return _schema(("submitted_date", pa.date32()), *dims, ("status", pa.string()), ("applications", COUNT))
 
 
 def _label_cols(*dims: str) -> frozenset[str]:
@@ -172,21 +185,11 @@ AGG_ADMISSIONS_DAILY = Mart(
     name="agg_admissions_daily",
     grain="admissions-2026 applications with submitted_at: local date × direction × track × region × status",
     key=("submitted_date", "direction_id", "track_id", "region_id", "status"),
-    schema=_schema(
-        ("submitted_date", pa.date32()),
-        ("direction_id", ID),
-        ("direction_code", pa.string()),
-        ("track_id", ID),
-        ("track_code", pa.string()),
-        ("region_id", ID),
-        ("region_code", pa.string()),
-        ("status", pa.string()),
-        ("applications", COUNT),
-    ),
+    schema=_daily_rollup(*_ref("direction"), *_ref("track"), *_ref("region")),
     sort_by=("submitted_date",),  # rows of one day in no particular order
     reads=("fct_applications",),
     time_column="submitted_date",
-    nullable=frozenset({"track_id", "track_code", "region_id", "region_code"}),
+    nullable=_ref_cols("track", "region"),
 )
 
 AGG_ADMISSIONS_DAILY_BY = Mart(
@@ -211,35 +214,22 @@ AGG_POLITO_DAILY = Mart(
     name="agg_polito_daily",
     grain="polito-academy applications with submitted_at: local date × subject × status",
     key=("submitted_date", "subject_id", "status"),
-    schema=_schema(
-        ("submitted_date", pa.date32()),
-        ("subject_id", ID),
-        ("subject_code", pa.string()),
-        ("status", pa.string()),
-        ("applications", COUNT),
-    ),
+    schema=_daily_rollup(*_ref("subject")),
     sort_by=("submitted_date",),
     reads=("fct_applications",),
     time_column="submitted_date",
-    nullable=frozenset({"subject_id", "subject_code"}),
+    nullable=_ref_cols("subject"),
 )
 
 AGG_APPLICATIONS_DAILY = Mart(
     name="agg_applications_daily",
     grain="all applications: local date (null for status new) × kind × applicant region × status (funnel, by-region)",
     key=("submitted_date", "kind", "region_id", "status"),
-    schema=_schema(
-        ("submitted_date", pa.date32()),
-        ("kind", pa.string()),
-        ("region_id", ID),
-        ("region_code", pa.string()),
-        ("status", pa.string()),
-        ("applications", COUNT),
-    ),
+    schema=_daily_rollup(("kind", pa.string()), *_ref("region")),
     sort_by=("submitted_date",),  # status `new` (no date) last
     reads=("fct_applications",),
     time_column="submitted_date",
-    nullable=frozenset({"submitted_date", "region_id", "region_code"}),
+    nullable=frozenset({"submitted_date"}) | _ref_cols("region"),
 )
 
 _RESPONSE_COLUMNS = (

@@ -18,24 +18,23 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY_OPTION = "crm_read_only"
 
 
+def _with_driver(url: str, drivers: dict[str, str]) -> URL:
+    """The URL with the driver `drivers` names for its backend; only SQLite and Postgres are supported."""
+    u = make_url(url)
+    backend = u.get_backend_name()
+    if backend not in drivers:
+        raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    return u.set(drivername=drivers[backend])
+
+
 def async_url(url: str) -> URL:
     """The URL with an asyncio driver (aiosqlite / psycopg)."""
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        return u.set(drivername="sqlite+aiosqlite")
-    if u.get_backend_name() == "postgresql":
-        return u.set(drivername="postgresql+psycopg")
-    raise ValueError(f"unsupported database {u.get_backend_name()!r}: use sqlite or postgresql")
+    return _with_driver(url, {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"})
 
 
 def sync_url(url: str) -> URL:
     """The URL with a blocking driver (pysqlite / psycopg), for Alembic and bulk loaders."""
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        return u.set(drivername="sqlite")
-    if u.get_backend_name() == "postgresql":
-        return u.set(drivername="postgresql+psycopg")
-    raise ValueError(f"unsupported database {u.get_backend_name()!r}: use sqlite or postgresql")
+    return _with_driver(url, {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"})
 
 
 def sqlite_path(url: str) -> Path | None:

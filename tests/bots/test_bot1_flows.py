@@ -17,22 +17,8 @@ from ingest.core.schema import (
     PolitoAcademyRequest,
 )
 from tests.bots.conftest import catalog_id, count, rows
+from tests.bots.conversations import foundation_application, foundation_summary, register
 from tests.bots.harness import BotHarness, Person
-
-LANG_BUTTON = {"uz": "🇺🇿 O'zbekcha", "ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
-REGION = {"uz": "Toshkent shahri", "ru": "город Ташкент", "en": "Tashkent city"}
-
-
-async def register(h: BotHarness, who: Person, lang: str = "en") -> list[str]:
-    assert t(lang, "choose_language") in (await h.text(who, "/start"))[-1]
-    assert (await h.tap(who, LANG_BUTTON[lang]))[-1] == t(lang, "ask_contact")
-    assert (await h.contact(who))[-1] == t(lang, "ask_first_name")
-    assert (await h.text(who, "Aziz"))[-1] == t(lang, "ask_last_name")
-    assert (await h.text(who, "Karimov"))[-1] == t(lang, "ask_gender")
-    assert (await h.tap(who, t(lang, "btn_male")))[-1] == t(lang, "ask_birth_date", example="10.03.2008")
-    assert (await h.text(who, "15.04.2005"))[-1] == t(lang, "ask_email")
-    assert (await h.text(who, "aziz@example.com"))[-1] == t(lang, "ask_region")
-    return await h.tap(who, REGION[lang])
 
 
 async def campus_tour(h: BotHarness, who: Person, lang: str = "en") -> list[str]:
@@ -122,9 +108,7 @@ async def test_my_applications_shows_statuses_from_the_server(start_bot, db) -> 
     h = await start_bot("bot1")
     who = Person(5103)
     await register(h, who)
-    await h.tap(who, "📘 Foundation Year")
-    await h.tap(who, "⏭ Skip")
-    await h.tap(who, "✅ Confirm and send")
+    await foundation_application(h, who)
     said = await h.tap(who, "📋 My applications")
     assert "• Foundation Year\n" in said[-1] and "status: 📨 submitted (since " in said[-1]
 
@@ -138,8 +122,7 @@ async def test_confirm_pressed_twice_stores_one_application(start_bot, db) -> No
     h = await start_bot("bot1")
     who = Person(5104)
     await register(h, who)
-    await h.tap(who, "📘 Foundation Year")
-    await h.tap(who, "⏭ Skip")
+    await foundation_summary(h, who)
     message_id, confirm = h.find_button(who, "✅ Confirm and send")
     await h.press_data(who, confirm, message_id)
     said = await h.press_data(who, confirm, message_id)  # the same button again: the form is over

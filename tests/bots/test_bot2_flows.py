@@ -8,23 +8,36 @@ import uuid
 from bots.texts import t
 from ingest.core.schema import RosterEntry, Student, SurveyResponse
 from tests.bots.conftest import catalog_id, count, rows
+from tests.bots.conversations import LANG_BUTTON
 from tests.bots.harness import BotHarness, Person
 
-LANG_BUTTON = {"uz": "🇺🇿 O'zbekcha", "ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
 REGION = {"uz": "Samarqand", "ru": "Самарканд", "en": "Samarkand"}
 PROGRAM = {"uz": "Dasturiy ta'minot muhandisligi", "ru": "Программная инженерия", "en": "Software Engineering"}
 
 
-async def identity(h: BotHarness, who: Person, lang: str, student_id: str = "se12345") -> None:
-    assert (await h.text(who, "/start"))[-1] == t(lang, "choose_language")
-    await h.tap(who, LANG_BUTTON[lang])
+async def student_steps(h: BotHarness, who: Person, lang: str, student_id: str) -> None:
+    """From the contact to the student id (the language already chosen): the program is asked next."""
     await h.contact(who, phone="+998 90 111 22 33")
     await h.text(who, "Dilnoza")
     await h.text(who, "Yusupova")
     await h.tap(who, t(lang, "btn_female"))
     assert (await h.tap(who, REGION[lang]))[-1] == t(lang, "ask_student_id")
     assert (await h.text(who, student_id))[-1] == t(lang, "ask_program")
+
+
+async def identity(h: BotHarness, who: Person, lang: str, student_id: str = "se12345") -> None:
+    assert (await h.text(who, "/start"))[-1] == t(lang, "choose_language")
+    await h.tap(who, LANG_BUTTON[lang])
+    await student_steps(h, who, lang, student_id)
     assert (await h.tap(who, PROGRAM[lang]))[-1] == t(lang, "ask_course_year")
+
+
+async def quiet_survey(h: BotHarness, who: Person, year: str = "Year 1") -> list[str]:
+    """The course year, then no job, no help wanted and no suggestions (in English): the summary."""
+    await h.tap(who, year)
+    await h.tap(who, "❌ No")
+    await h.tap(who, "❌ No")
+    return await h.tap(who, "⏭ Skip")
 
 
 async def test_employed_graduate_in_uzbek(start_bot, db) -> None:
@@ -84,10 +97,7 @@ async def test_the_roster_decides_program_and_year_in_english(start_bot, db) -> 
     h = await start_bot("bot2")
     who = Person(8003)
     await identity(h, who, "en", student_id="SE777")
-    await h.tap(who, "Year 3")  # the student says year 3 of Software Engineering; the roster says MBA year 1
-    await h.tap(who, "❌ No")
-    await h.tap(who, "❌ No")
-    said = await h.tap(who, "⏭ Skip")
+    said = await quiet_survey(h, who, "Year 3")  # the student says year 3 of Software Engineering; the roster: MBA 1
     assert "Course year: 3" in said[-1]
     said = await h.tap(who, "✅ Confirm and send")
     assert said[0].startswith("✅ Received and registered.")
@@ -137,19 +147,11 @@ async def test_a_survey_sent_while_the_api_is_down_arrives_later(start_bot, db) 
     who = Person(8005)
     await h.text(who, "/start")  # the catalog is fetched while the API is up ...
     await h.tap(who, "🇬🇧 English")
-    await h.contact(who)
-    await h.text(who, "Dilnoza")
-    await h.text(who, "Yusupova")
-    await h.tap(who, "👩 Female")
-    await h.tap(who, "Samarkand")
-    await h.text(who, "se55555")
+    await student_steps(h, who, "en", "se55555")
     h.network.up = False  # ... then it goes down: the last good copy still offers the programmes
     await h.deps.catalog.items("program")
     await h.tap(who, "Software Engineering")
-    await h.tap(who, "Year 1")
-    await h.tap(who, "❌ No")
-    await h.tap(who, "❌ No")
-    await h.tap(who, "⏭ Skip")
+    await quiet_survey(h, who)
     said = await h.tap(who, "✅ Confirm and send")
     assert said[0].startswith("📥 Saved.") and not any("Received" in m for m in said)
     assert await count(db, SurveyResponse) == 0
@@ -167,17 +169,9 @@ async def test_the_same_telegram_account_with_another_student_id_is_told_what_to
     for run in range(2):
         if run:  # a second run of the survey, with another student id
             await h.text(who, "/start")
-            await h.contact(who)
-            await h.text(who, "Dilnoza")
-            await h.text(who, "Yusupova")
-            await h.tap(who, "👩 Female")
-            await h.tap(who, "Samarkand")
-            await h.text(who, "se10002")
+            await student_steps(h, who, "en", "se10002")
             await h.tap(who, "Software Engineering")
-        await h.tap(who, "Year 1")
-        await h.tap(who, "❌ No")
-        await h.tap(who, "❌ No")
-        await h.tap(who, "⏭ Skip")
+        await quiet_survey(h, who)
         said = await h.tap(who, "✅ Confirm and send")
     assert said[0].startswith("⚠️ Your submission") and "already answered the survey with another student ID" in said[0]
     assert await count(db, SurveyResponse) == 1

@@ -17,8 +17,8 @@ from bots.runner import AlreadyRunning, host_lock_path, lock_path, polling_lock
 from bots.texts import CATALOGUES, t
 from ingest.core.schema import FoundationRequest
 from tests.bots.conftest import count, stop
+from tests.bots.conversations import foundation_summary, profile_start, register
 from tests.bots.harness import Person
-from tests.bots.test_bot1_flows import register
 
 
 def placeholders(text: str) -> set[str]:
@@ -47,12 +47,7 @@ async def test_catalog_first_start_with_the_api_down_offers_a_retry(start_bot, d
     h = await start_bot("bot1")
     who = Person(9001)
     h.network.up = False
-    await h.text(who, "/start")
-    await h.tap(who, "🇬🇧 English")
-    await h.contact(who)
-    await h.text(who, "Aziz")
-    await h.text(who, "Karimov")
-    await h.tap(who, "👨 Male")
+    await profile_start(h, who)
     await h.text(who, "15.04.2005")
     said = await h.tap(who, "⏭ Skip")
     assert said == [t("en", "catalog_unavailable")]
@@ -94,8 +89,7 @@ async def test_an_outbox_failure_is_reported_and_nothing_is_said_to_be_sent(star
     h = await start_bot("bot1")
     who = Person(9002)
     await register(h, who)
-    await h.tap(who, "📘 Foundation Year")
-    await h.tap(who, "⏭ Skip")
+    await foundation_summary(h, who)
     message_id, confirm = h.find_button(who, "✅ Confirm and send")
     await h.deps.outbox.close()  # the bot's disk fails under it
     said = await h.press_data(who, confirm, message_id)

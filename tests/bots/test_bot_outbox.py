@@ -22,14 +22,8 @@ from ingest.core.schema import (
     PolitoAcademyRequest,
 )
 from tests.bots.conftest import catalog_id, count, rows, stop
+from tests.bots.conversations import foundation_application, register
 from tests.bots.harness import Person
-from tests.bots.test_bot1_flows import register
-
-
-async def foundation_application(h, who: Person) -> list[str]:
-    await h.tap(who, "📘 Foundation Year")
-    await h.tap(who, "⏭ Skip")
-    return await h.tap(who, "✅ Confirm and send")
 
 
 async def test_fifty_submissions_while_the_api_is_down_are_stored_exactly_once(start_bot, db) -> None:

@@ -20,8 +20,8 @@ from bots.texts import t
 from ingest.contracts.fields import SUBMITTED_AT_MAX_AGE
 from ingest.core.schema import FoundationRequest, RosterEntry, Student, SurveyResponse
 from tests.bots.conftest import NOW, catalog_id, rows
+from tests.bots.conversations import LANG_BUTTON, register
 from tests.bots.harness import BotHarness, Person
-from tests.bots.test_bot1_flows import LANG_BUTTON, register
 from tests.bots.test_bot2_flows import identity
 
 LANGS = ("uz", "ru", "en")

@@ -114,6 +114,21 @@ class User:
         }
         return await self._expect(expect, callback_query=query)
 
+    async def registers(self, email: str | None) -> None:
+        """The whole profile in English, with an e-mail or skipping it."""
+        await self.says("/start", "Choose your language")
+        await self.taps("🇬🇧 English", "Please share your phone number")
+        await self.shares_contact("Enter your first name")
+        await self.says("Aziz", "Enter your last name")
+        await self.says("Karimov", "Choose your gender")
+        await self.taps("👨 Male", "Choose your date of birth")
+        await self.says("15.04.2005", "Enter your e-mail")
+        if email:
+            await self.says(email, "Which region do you live in?")
+        else:
+            await self.taps("⏭ Skip", "Which region do you live in?")
+        await self.taps("Tashkent city", "Your profile is saved")
+
 
 def _has(message: Sent, label: str) -> bool:
     return any(b["text"] == label for row in (message.markup or {}).get("inline_keyboard", []) for b in row)
@@ -130,15 +145,7 @@ async def test_crm_bot_run_completes_an_admissions_application(tmp_path: Path) -
         try:
             with crm_process(["bot", "run", "bot1"], cwd=tmp_path, env=st.bot_env, log=tmp_path / "bot.log") as bot:
                 user = User(fake)
-                await user.says("/start", "Choose your language")
-                await user.taps("🇬🇧 English", "Please share your phone number")
-                await user.shares_contact("Enter your first name")
-                await user.says("Aziz", "Enter your last name")
-                await user.says("Karimov", "Choose your gender")
-                await user.taps("👨 Male", "Choose your date of birth")
-                await user.says("15.04.2005", "Enter your e-mail")
-                await user.says("aziz@example.com", "Which region do you live in?")
-                await user.taps("Tashkent city", "Your profile is saved")
+                await user.registers("aziz@example.com")
                 await user.says("🎓 Admissions 2026", "Choose a track")  # the persistent menu sends its label
                 await user.taps("Italian Track", "Choose a direction")
                 await user.taps("Software Engineering 🇺🇿", "An extra phone number")
@@ -176,15 +183,7 @@ async def test_kill_9_of_the_api_and_the_bot_loses_nothing(tmp_path: Path) -> No
         with crm_process(serve, cwd=tmp_path, env=server_env, log=tmp_path / "api1.log") as server:
             await asyncio.to_thread(wait_ready, api, server, 60)
             with crm_process(["bot", "run", "bot1"], cwd=tmp_path, env=bot_env, log=tmp_path / "bot1.log") as bot:
-                await user.says("/start", "Choose your language")
-                await user.taps("🇬🇧 English", "Please share your phone number")
-                await user.shares_contact("Enter your first name")
-                await user.says("Aziz", "Enter your last name")
-                await user.says("Karimov", "Choose your gender")
-                await user.taps("👨 Male", "Choose your date of birth")
-                await user.says("15.04.2005", "Enter your e-mail")
-                await user.taps("⏭ Skip", "Which region do you live in?")
-                await user.taps("Tashkent city", "Your profile is saved")
+                await user.registers(email=None)
                 server.kill()  # kill -9 of the API
                 await asyncio.to_thread(server.wait, 30)
                 await user.says("📘 Foundation Year", "An extra phone number")

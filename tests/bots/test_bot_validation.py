@@ -7,8 +7,8 @@ from bots.calendar import CalendarCB
 from bots.texts import t
 from ingest.core.schema import Applicant, CampusTourRequest
 from tests.bots.conftest import count
+from tests.bots.conversations import profile_start, register
 from tests.bots.harness import BotHarness, Person
-from tests.bots.test_bot1_flows import register
 
 
 async def reasks(h: BotHarness, who: Person, answer: str, error: str, question: str) -> None:
@@ -59,12 +59,7 @@ async def rows_applicant(db, telegram_user_id: int):
 async def test_birth_calendar_navigates_and_refuses_days_that_are_too_recent(start_bot) -> None:
     h = await start_bot("bot1")
     who = Person(6002)
-    await h.text(who, "/start")
-    await h.tap(who, "🇬🇧 English")
-    await h.contact(who)
-    await h.text(who, "Aziz")
-    await h.text(who, "Karimov")
-    await h.tap(who, "👨 Male")
+    await profile_start(h, who)
     assert "2009" in h.buttons(who) and "📅 March 2009" in h.buttons(who)
     await h.tap(who, "«")  # a year back
     assert "📅 March 2008" in h.buttons(who)
