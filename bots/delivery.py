@@ -11,19 +11,16 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bots.api_client import ApiClient, ApiRejected, ApiUnavailable, is_refusal
 from bots.outbox import Outbox, OutboxItem
+from ingest.contracts.fields import SUBMITTED_AT_MAX_AGE
 from ingest.contracts.kinds import BY_BATCH_KIND
 
 log = logging.getLogger(__name__)
 
-# The one switch: send the moment the person confirmed as the body's `submitted_at` (applications and surveys).
-# Keep it off until the server accepts a bot's `submitted_at` (issue 15's server part): the contract's bodies forbid
-# unknown fields, so switching it on earlier would have every submission refused. The moment is recorded in the
-# outbox either way (`OutboxItem.submitted_at`).
-SEND_SUBMITTED_AT = False
 TIMED_KINDS = frozenset({*BY_BATCH_KIND, "bot2.survey"})  # the kinds whose body carries a submission time
 
 BASE_DELAY = 2.0
@@ -48,11 +45,19 @@ def backoff_delay(attempts: int, rng: Callable[[], float] = random.random) -> fl
     return BASE_DELAY + (ceiling - BASE_DELAY) * rng()
 
 
-def wire_payload(item: OutboxItem) -> dict[str, Any]:
-    """The body sent for an item: its payload, with the confirmation time when the server takes it."""
-    if SEND_SUBMITTED_AT and item.submitted_at and item.kind in TIMED_KINDS:
-        return {**item.payload, "submitted_at": item.submitted_at}
-    return item.payload
+def wire_payload(item: OutboxItem, now: float) -> dict[str, Any]:
+    """The body sent for an item: its payload with the moment the person confirmed as `submitted_at` (the
+    submission's time, docs/submission-time.md). An item older than the server takes (SUBMITTED_AT_MAX_AGE: a
+    month-long outage) goes without it and is stored at its delivery, rather than refused."""
+    if not item.submitted_at or item.kind not in TIMED_KINDS:
+        return item.payload
+    try:
+        confirmed = datetime.fromisoformat(item.submitted_at)
+    except ValueError:
+        return item.payload
+    if confirmed.tzinfo is None or confirmed < datetime.fromtimestamp(now, UTC) - SUBMITTED_AT_MAX_AGE:
+        return item.payload
+    return {**item.payload, "submitted_at": item.submitted_at}
 
 
 def _server_id(body: Any) -> str:
@@ -153,9 +158,10 @@ class Sender:
     async def _deliver(self, items: list[OutboxItem]) -> list[Outcome]:
         if len(items) == 1:
             return [await self._deliver_one(items[0])]
+        now = self.clock()
         try:
             results = await self.api.batch(
-                [{"kind": i.kind, "idempotency_key": i.key, "payload": wire_payload(i)} for i in items]
+                [{"kind": i.kind, "idempotency_key": i.key, "payload": wire_payload(i, now)} for i in items]
             )
         except ApiUnavailable as exc:
             if exc.status in (404, 405):  # an API without the batch endpoint: one by one
@@ -184,7 +190,7 @@ class Sender:
 
     async def _deliver_one(self, item: OutboxItem) -> Outcome:
         try:
-            answer = await self.api.submit(item.kind, wire_payload(item), item.key)
+            answer = await self.api.submit(item.kind, wire_payload(item, self.clock()), item.key)
         except ApiUnavailable as exc:
             return (await self._defer([item], exc))[0]
         except ApiRejected as exc:

@@ -133,7 +133,7 @@ async def test_environment_hash_fallback(settings, catalog, db):  # noqa: F811
         assert r.status_code == 201, r.text
         r = await c.post(FOUNDATION, json=applicant(), headers={"X-SERVICE-TOKEN": "raw-bot2-secret"})
         assert r.status_code == 403 and r.json()["code"] == "SERVICE_TOKEN_WRONG_BOT"
-        r = await c.post(SURVEY, json={"student_external_id": "s"}, headers={"X-SERVICE-TOKEN": "raw-bot2-secret"})
+        r = await c.post(SURVEY, json={"student_external_id": "s1"}, headers={"X-SERVICE-TOKEN": "raw-bot2-secret"})
         assert r.status_code == 400 and r.json()["code"] == "ROSTER_NOT_FOUND"
         r = await c.post(FOUNDATION, json=applicant(), headers={"X-SERVICE-TOKEN": "raw-bot1-wrong"})
         assert r.status_code == 403 and r.json()["code"] == "SERVICE_TOKEN_INVALID"

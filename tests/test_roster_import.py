@@ -188,12 +188,12 @@ async def test_per_row_errors_leave_the_row_out(
     text = (
         "student_external_id;program;course_year;birth_date;is_active\n"
         "ok1;B-UZ-SE;1;;\n"
-        "bad-prog;NO-SUCH;1;;\n"
-        "bad-year;B-UZ-SE;9;;\n"
-        "bad-date;B-UZ-SE;1;31.02.2005;\n"
-        "bad-flag;B-UZ-SE;1;;maybe\n"
-        "no-program;;2;;\n"
-        "two;XX;0;;\n"
+        "bad-prog1;NO-SUCH;1;;\n"
+        "bad-year1;B-UZ-SE;9;;\n"
+        "bad-date1;B-UZ-SE;1;31.02.2005;\n"
+        "bad-flag1;B-UZ-SE;1;;maybe\n"
+        "no-program1;;2;;\n"
+        "two2;XX;0;;\n"
     )
     response = await send(client, admin, text.encode(), "text/csv")
     assert response.status_code == 200

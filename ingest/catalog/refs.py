@@ -2,7 +2,9 @@
 
 The catalog is a few hundred rows that change rarely, so every process keeps (id → type) and ((type, code) → id)
 in memory: reloaded when older than `ttl` seconds, and at once (at most once per `miss_every` seconds) when a
-reference is not found, so an item created a moment ago in the dashboard is accepted on the next try.
+reference is not found, so an item created a moment ago in the dashboard is accepted on the next try. Retired items
+(`is_active` false) still resolve, so a replay of a stored submission is answered as before; `retired` tells a new
+submission that its item is no longer offered.
 """
 
 from __future__ import annotations
@@ -48,14 +50,20 @@ class CatalogRefs:
         self.clock = clock
         self._types: dict[uuid.UUID, str] = {}
         self._codes: dict[tuple[str, str], uuid.UUID] = {}
+        self._retired: frozenset[uuid.UUID] = frozenset()
         self._loaded_at: float | None = None
 
     async def reload(self) -> None:
         async with read_connection(self.engine) as conn:
-            rows = (await conn.execute(select(_items.c.id, _items.c.type, _items.c.code))).all()
+            rows = (await conn.execute(select(_items.c.id, _items.c.type, _items.c.code, _items.c.is_active))).all()
         self._types = {r.id: r.type for r in rows}
         self._codes = {(r.type, r.code): r.id for r in rows}
+        self._retired = frozenset(r.id for r in rows if not r.is_active)
         self._loaded_at = self.clock()
+
+    def retired(self, item_id: uuid.UUID) -> bool:
+        """Whether the item is no longer offered (inactive), as of the last load."""
+        return item_id in self._retired
 
     def invalidate(self) -> None:
         self._loaded_at = None
@@ -96,6 +104,18 @@ def problem(ref: Ref, field: str) -> ProblemError:
         400,
         "INVALID_CATALOG_REF",
         f"{field} {value!s} is not a catalog item of type {' or '.join(ref.types)}{mismatch}.",
+        field=f"$.{field}",
+    )
+
+
+def retired_problem(ref: Ref) -> ProblemError:
+    """A new submission naming an inactive item: 400 INVALID_CATALOG_REF on the field sent."""
+    field = f"{ref.base}_id" if ref.id is not None else f"{ref.base}_code"
+    value = ref.id if ref.id is not None else ref.code
+    return ProblemError(
+        400,
+        "INVALID_CATALOG_REF",
+        f"{field} {value!s} is no longer offered (the {ref.base} was withdrawn); choose another.",
         field=f"$.{field}",
     )
 

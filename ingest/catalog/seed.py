@@ -81,8 +81,8 @@ REGIONS = [
 ]
 
 TRACKS = [
-    Seed("track", "TRACK-ITALIAN", "Italiya yo'nalishi", "Итальянское направление", "Italian Track", {}),
-    Seed("track", "TRACK-UZBEK", "O'zbek yo'nalishi", "Узбекское направление", "Uzbek Track", {}),
+    Seed("track", "TRACK-ITALIAN", "Italiya treki", "Итальянский трек", "Italian Track", {}),
+    Seed("track", "TRACK-UZBEK", "O'zbek treki", "Узбекский трек", "Uzbek Track", {}),
 ]
 
 SUBJECTS = [

@@ -29,6 +29,7 @@ from ingest.contracts.fields import (  # noqa: F401  (re-exported: part of the b
     Phone,
     Short,
     Status,
+    SubmittedAt,
     TelegramChatId,
     TelegramUserId,
 )
@@ -63,6 +64,7 @@ class ApplicationSubmit(ApplicantUpsert, kw_only=True):
 
     status: Status = "submitted"
     answers: Answers = msgspec.field(default_factory=dict)
+    submitted_at: SubmittedAt | None = None  # status `new` stores none (SPEC §3)
 
 
 class Admissions2026Submit(ApplicationSubmit, kw_only=True):
@@ -155,6 +157,7 @@ class SurveySubmit(RequestBody):
     suggestions: Annotated[str, Meta(max_length=10_000)] = ""
     consents: dict[str, Any] = msgspec.field(default_factory=dict)
     answers: Answers = msgspec.field(default_factory=dict)
+    submitted_at: SubmittedAt | None = None
 
 
 class RosterRef(msgspec.Struct, kw_only=True):

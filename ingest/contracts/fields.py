@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from msgspec import Meta
@@ -26,7 +27,9 @@ Code = Annotated[PlainCode, Meta(description="a catalog code, e.g. DIR-SOFT-UZ")
 Language = Annotated[str, Meta(max_length=8)]
 CourseYear = Annotated[int, Meta(ge=1, le=5, description="1..4, 5 = graduated")]
 Campaign = Annotated[str, Meta(min_length=1, max_length=64)]
-ExternalId = Annotated[PlainExternalId, Meta(description="university student id")]
+ExternalId = Annotated[
+    PlainExternalId, Meta(description="university student id (SE54321, S1-000001), matched in any case; see below")
+]
 IdempotencyKey = Annotated[str, Meta(min_length=1, max_length=255)]
 Answers = Annotated[dict[str, Any], Meta(description="free-form answers of the bot's questions")]
 
@@ -36,6 +39,23 @@ Gender = Literal["male", "female", "other", "unspecified", ""]
 STATUSES: tuple[str, ...] = ("new", "submitted", "in_progress", "approved", "rejected")
 Status = Literal[STATUSES]  # type: ignore[valid-type]  (a Literal of the tuple's values)
 CatalogType = Literal["region", "direction", "track", "subject", "program"]
+
+# The moment a person confirmed a submission (docs/submission-time.md): sent by the bots from their outbox, so a
+# submission delivered late keeps its own time. The server takes it within bounds: at most SUBMITTED_AT_SKEW in the
+# future (clocks differ a little), at most SUBMITTED_AT_MAX_AGE in the past (what the bots send at all: an outbox
+# item older than that goes without its time and is stored at its delivery).
+SUBMITTED_AT_SKEW = timedelta(minutes=5)
+SUBMITTED_AT_MAX_AGE = timedelta(days=30)
+SubmittedAt = Annotated[
+    datetime,
+    Meta(tz=True, description="when the person confirmed (ISO 8601 with offset); absent = when it is stored"),
+]
+
+
+def submitted_at_in_bounds(value: datetime, now: datetime) -> bool:
+    """Whether a submission time is one the server takes, seen at `now` (both aware)."""
+    return now - SUBMITTED_AT_MAX_AGE <= value <= now + SUBMITTED_AT_SKEW
+
 
 # One rule for student ids, for the bots and the server alike (issue 15): the roster's own ids always pass (the
 # demo roster's `S1-000001`, `SE54321`, `se12345`): letters and digits, optionally in groups joined by `-`, `/` or

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -343,6 +344,13 @@ class SurveyResponse(Entity):
     consents: Mapped[dict[str, Any]] = mapped_column(default=dict)
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     submitted_at: Mapped[datetime]
+
+
+# Student ids match in any case (issue 15: `se54321` is roster row `SE54321`): unique by lower(id), the spelling
+# stored is the roster's. The exact UNIQUE of 0001 stays (implied by this one; SQLite could only drop it by
+# rebuilding tables that survey data references).
+for _table in (RosterEntry.__table__, Student.__table__):
+    Index(f"uq_{_table.name}_student_key", func.lower(_table.c.student_external_id), unique=True)
 
 
 class EnrollmentHeadcount(Entity):

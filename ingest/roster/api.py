@@ -22,7 +22,15 @@ from ingest.auth.guards import requires_admin, requires_viewer
 from ingest.catalog.labels import label_joins, label_of
 from ingest.catalog.program_refs import program_of
 from ingest.contracts.api import CatalogNested
-from ingest.contracts.fields import Campaign, CourseYear, PlainCode, PlainExternalId, Short
+from ingest.contracts.fields import (
+    Campaign,
+    CourseYear,
+    PlainCode,
+    PlainExternalId,
+    Short,
+    normalise_student_id,
+    student_id_key,
+)
 from ingest.core.problems import ProblemError
 from ingest.core.schema import RosterEntry, Student, SurveyResponse, utcnow
 from ingest.dashboard.crud import (
@@ -160,8 +168,23 @@ async def retrieve_roster(db_session: NamedDependency[AsyncSession], roster_id: 
     return await load_roster(db_session, roster_id)
 
 
+def _student_id(value: str) -> str:
+    """The id by the one rule the bots and the server share (`contracts.fields`); 400 naming the field if broken."""
+    external_id = normalise_student_id(value)
+    if external_id is None:
+        raise ProblemError(
+            400,
+            "VALIDATION_ERROR",
+            "student_external_id must be letters and digits, parts joined by - / or . (SE54321, S1-000001).",
+            field="$.student_external_id",
+        )
+    return external_id
+
+
 async def _ensure_id_free(session: AsyncSession, external_id: str, roster_id: uuid.UUID | None = None) -> None:
-    query = select(func.count()).select_from(RosterEntry).where(RosterEntry.student_external_id == external_id)
+    """409 when another row holds the id in any case (`SE54321` and `se54321` are one student)."""
+    key = student_id_key(external_id)
+    query = select(func.count()).select_from(RosterEntry).where(func.lower(RosterEntry.student_external_id) == key)
     if roster_id is not None:
         query = query.where(RosterEntry.id != roster_id)
     if await session.scalar(query):
@@ -191,7 +214,7 @@ async def create_roster(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], data: JSONBody[RosterCreate]
 ) -> RosterRow:
     """201; 409 STUDENT_ID_TAKEN for an id already on the roster; 400 INVALID_CATALOG_REF for an unknown program."""
-    external_id = data.student_external_id.strip()
+    external_id = _student_id(data.student_external_id)
     program_id = await program_of(db_session, data, required=True)
     await _ensure_id_free(db_session, external_id)
     now = utcnow()
@@ -223,10 +246,8 @@ async def _students_of(session: AsyncSession, roster_id: uuid.UUID) -> tuple[int
 
 
 async def _apply_update(session: AsyncSession, entry: RosterEntry, data: RosterUpdate) -> None:
-    if (
-        not isinstance(data.student_external_id, UnsetType)
-        and data.student_external_id.strip() != entry.student_external_id
-    ):
+    new_id = None if isinstance(data.student_external_id, UnsetType) else _student_id(data.student_external_id)
+    if new_id is not None and new_id != entry.student_external_id:
         students, _ = await _students_of(session, entry.id)
         if students:
             raise ProblemError(
@@ -235,8 +256,8 @@ async def _apply_update(session: AsyncSession, entry: RosterEntry, data: RosterU
                 "This student has already used the bot under this id; the id cannot change.",
                 field="$.student_external_id",
             )
-        await _ensure_id_free(session, data.student_external_id.strip(), entry.id)
-        entry.student_external_id = data.student_external_id.strip()
+        await _ensure_id_free(session, new_id, entry.id)
+        entry.student_external_id = new_id
     if (program_id := await program_of(session, data, required=False)) is not None:
         entry.program_id = program_id
     fields = ("course_year", "roster_campaign", "is_active", "first_name", "last_name", "birth_date")

@@ -161,6 +161,11 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"  # type: ignore[union-attr]
 
 
+def _same_student() -> Any:
+    """A file's id matches a stored one in any case; the stored spelling is kept."""
+    return func.lower(_r.c.student_external_id) == func.lower(_s.c.student_external_id)
+
+
 def _changed() -> Any:
     """A stored row differs from what the file supplies (a blank in the file supplies nothing)."""
     return or_(*(and_(_s.c[c].is_not(None), _s.c[c].is_distinct_from(_r.c[c])) for c in UPDATABLE))
@@ -172,7 +177,7 @@ def _is_new_and_complete() -> Any:
 
 async def _count(session: AsyncSession) -> tuple[int, int, int]:
     """(created, updated, unchanged) in one statement over the stage joined to the roster."""
-    joined = _s.outerjoin(_r, _r.c.student_external_id == _s.c.student_external_id)
+    joined = _s.outerjoin(_r, _same_student())
     exists_ = _r.c.id.is_not(None)
     row = (
         await session.execute(
@@ -188,7 +193,7 @@ async def _count(session: AsyncSession) -> tuple[int, int, int]:
 
 async def _incomplete_new(session: AsyncSession) -> list[RowIssue]:
     """New students the file gives no program or no course year for."""
-    joined = _s.outerjoin(_r, _r.c.student_external_id == _s.c.student_external_id)
+    joined = _s.outerjoin(_r, _same_student())
     query = (
         select(_s.c.row_number, _s.c.program_id, _s.c.course_year)
         .select_from(joined)
@@ -210,7 +215,7 @@ async def _apply(session: AsyncSession) -> None:
     now = utcnow()
     await session.execute(
         update(_r)
-        .where(_r.c.student_external_id == _s.c.student_external_id, _changed())
+        .where(_same_student(), _changed())
         .values({c: func.coalesce(_s.c[c], _r.c[c]) for c in UPDATABLE} | {"updated_at": now})
     )
     new = (
@@ -222,12 +227,12 @@ async def _apply(session: AsyncSession) -> None:
             literal(now, _r.c.created_at.type),
             literal(now, _r.c.updated_at.type),
         )
-        .select_from(_s.outerjoin(_r, _r.c.student_external_id == _s.c.student_external_id))
+        .select_from(_s.outerjoin(_r, _same_student()))
         .where(_is_new_and_complete())
     )
     columns = ["id", "student_external_id", *UPDATABLE, "metadata", "created_at", "updated_at"]
     stmt = dialect_insert(session, _r).from_select(columns, new)
-    await session.execute(stmt.on_conflict_do_nothing(index_elements=[_r.c.student_external_id]))
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=[func.lower(_r.c.student_external_id)]))
 
 
 async def import_rows(session: AsyncSession, table: RosterTable, *, dry_run: bool = False) -> ImportResult:

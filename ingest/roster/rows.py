@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from ingest.contracts.fields import STUDENT_ID_MAX, normalise_student_id
 from ingest.roster.file import FIELDS, ID, RosterTable
 
 # The roster fields a file may set, and their types once parsed (program ids as text until staged).
@@ -35,6 +36,7 @@ _LIMITS = {ID: 100, "roster_campaign": 64, "first_name": 150, "last_name": 150, 
 _DMY = re.compile(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})$")
 _YMD = re.compile(r"^(\d{4})[./-](\d{1,2})[./-](\d{1,2})$")
 _COURSE = re.compile(r"^\s*([1-5])(?:\.0+)?\s*(?:-?\s*(?:kurs|курс|course|year|bosqich))?\s*$", re.IGNORECASE)
+_ID_SHAPE = r"^[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*$"  # contracts.fields.STUDENT_ID_PATTERN but its digit lookahead
 _TRUE = frozenset({"true", "1", "yes", "y", "ha", "да", "active", "faol"})
 _FALSE = frozenset({"false", "0", "no", "n", "yoq", "нет", "inactive", "nofaol"})
 
@@ -162,6 +164,33 @@ def _name_columns(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def student_id_of(value: str) -> str:
+    """The id by the one rule the bots and the server share (`contracts.fields.normalise_student_id`)."""
+    found = normalise_student_id(value)
+    if found is None:
+        raise _Bad(f"student_external_id {value} is not a student id such as SE54321 or S1-000001.")
+    return found
+
+
+def _student_ids(frame: pl.DataFrame) -> pl.DataFrame:
+    """The ids by the rule; an id spelled in another case than its first row in the file is an error (ids match in
+    any case: two spellings would be one student with two names)."""
+    raw = frame[ID]
+    # Ids already in their normal form (nearly all) are checked in one pass; the rest one by one, as the bots do.
+    clean = raw.str.contains(_ID_SHAPE) & raw.str.contains("[0-9]") & (raw.str.len_chars() <= STUDENT_ID_MAX)
+    ids, errors = _parse_column(
+        raw.zip_with(~clean, pl.Series([None] * len(raw), dtype=pl.Utf8)), student_id_of, pl.Utf8()
+    )
+    frame = frame.with_columns(raw.zip_with(clean, ids).alias(f"{ID}_value"), errors.alias(f"e_{ID}"))
+    value = pl.col(f"{ID}_value")
+    key = value.str.to_lowercase()
+    first, first_row = value.first().over(key), pl.col("row_number").first().over(key)
+    message = pl.format(
+        "student_external_id {} is {} of row {} in another case; spell it one way.", value, first, first_row
+    )
+    return frame.with_columns(pl.when(value.is_not_null() & (value != first)).then(message).alias(f"e_{ID}_case"))
+
+
 def _length_errors(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         **{
@@ -184,7 +213,7 @@ def _issues(frame: pl.DataFrame, error_columns: list[str]) -> list[tuple[int, st
     order = {name: i for i, name in enumerate(FIELD_ORDER)}
     found: list[tuple[int, int, str, str]] = []
     for column in error_columns:
-        field = column.removeprefix("e_").removesuffix("_len")
+        field = column.removeprefix("e_").removesuffix("_len").removesuffix("_case")
         bad = frame.filter(pl.col(column).is_not_null()).select("row_number", column)
         found += [(row, order.get(field, 99), field, message) for row, message in bad.iter_rows()]
     found.sort()
@@ -195,7 +224,7 @@ def validate(table: RosterTable, programs: ProgramLookup) -> Validated:
     """Check every row and merge rows of the same student."""
     frame = _frame(table)
     skipped = frame[ID].null_count()
-    frame = _name_columns(_length_errors(frame.filter(pl.col(ID).is_not_null())))
+    frame = _student_ids(_name_columns(_length_errors(frame.filter(pl.col(ID).is_not_null()))))
     frame = _program_columns(frame, programs)
     parsers = {"course_year": course_year_of, "is_active": is_active_of, "birth_date": birth_date_of}
     for name, parse in parsers.items():
@@ -206,6 +235,7 @@ def validate(table: RosterTable, programs: ProgramLookup) -> Validated:
     bad_rows = {row for row, _, _ in issues}
     good = frame.filter(~pl.col("row_number").is_in(list(bad_rows)))
     good = good.with_columns(
+        pl.col(f"{ID}_value").alias(ID),
         program_id=pl.col("program_id_value"),
         course_year=pl.col("course_year_value"),
         is_active=pl.col("is_active_value"),

@@ -10,7 +10,7 @@ Postgres statement; the SQLAlchemy Core statements here serve SQLite and everyth
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -111,8 +111,10 @@ def application(
 def _application_row(
     kind: str, body: Any, refs: dict[str, uuid.UUID | None], applicant_id: uuid.UUID | None, now: datetime
 ) -> dict[str, Any]:
-    """Status `new` ⇔ `submitted_at` is null (SPEC §3)."""
+    """Status `new` ⇔ `submitted_at` is null (SPEC §3); otherwise the moment the person confirmed, when the bot sent
+    it (checked against its bounds in `write.prepare`), else now (docs/submission-time.md)."""
     declared = BY_BATCH_KIND[kind]
+    confirmed = body.submitted_at.astimezone(UTC) if body.submitted_at is not None else now
     return {
         "id": uuid.uuid4(),
         "created_at": now,
@@ -120,7 +122,7 @@ def _application_row(
         "applicant_id": applicant_id,
         "status": body.status,
         "answers": body.answers,
-        "submitted_at": None if body.status == "new" else now,
+        "submitted_at": None if body.status == "new" else confirmed,
         **{f"{ref}_id": refs.get(ref) for ref in declared.refs},
         **{name: getattr(body, name) for name in declared.own_fields},
     }

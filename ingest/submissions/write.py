@@ -26,7 +26,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ingest.audit.rows import audit_values
-from ingest.catalog.refs import CatalogRefs, Ref
+from ingest.catalog.refs import CatalogRefs, Ref, retired_problem
+from ingest.contracts.fields import (
+    SUBMITTED_AT_MAX_AGE,
+    SUBMITTED_AT_SKEW,
+    normalise_student_id,
+    submitted_at_in_bounds,
+)
 from ingest.contracts.kinds import APPLICANT, BATCH_KINDS, BY_BATCH_KIND, SURVEY
 from ingest.core.problems import ProblemError
 from ingest.core.schema import AuditLog, utcnow
@@ -57,6 +63,8 @@ class Submission:
     answer: dict[str, Any] | None = None
     entity_id: uuid.UUID | None = None
     problem: ProblemError | None = None
+    # Refuses a new write but not the replay of a stored key: a time out of bounds, an item no longer offered.
+    new_only: ProblemError | None = None
 
     @property
     def done(self) -> bool:
@@ -142,8 +150,11 @@ def _checked_hash(sub: Submission) -> ProblemError | None:
         if _too_deep(getattr(sub.body, name, None)):
             detail = f"$.{name} is nested more than {MAX_NESTING} levels deep."
             return ProblemError(400, "VALIDATION_ERROR", detail, field=f"$.{name}")
+    body = sub.body
+    if getattr(body, "submitted_at", None) is not None:  # when it was made is not what it is: a retry may differ
+        body = msgspec.structs.replace(body, submitted_at=None)
     try:
-        encoded = msgspec.json.encode(sub.body, order="sorted")
+        encoded = msgspec.json.encode(body, order="sorted")
     except UnicodeEncodeError:
         encoded = b"\\u0000"  # fall through to the exact check
     if b"\\u0000" in encoded:
@@ -164,6 +175,13 @@ def _refs_of(sub: Submission) -> list[Ref]:
     return refs
 
 
+def _chosen(sub: Submission, ref: Ref) -> bool:
+    """Whether the reference is a choice made for this submission, which an inactive item cannot be. An
+    application's region is the applicant's profile, chosen at registration: a region retired since then never
+    blocks the person's applications."""
+    return not (ref.base == "region" and sub.kind in BY_BATCH_KIND)
+
+
 def _missing_problem(sub: Submission) -> ProblemError | None:
     kind = BY_BATCH_KIND.get(sub.kind)
     missing = next((r for r in kind.required if sub.refs.get(r) is None), None) if kind else None
@@ -174,13 +192,41 @@ def _missing_problem(sub: Submission) -> ProblemError | None:
     )
 
 
+def _student_id_problem(sub: Submission) -> ProblemError | None:
+    """A survey's student id must follow the one rule the bots apply (`contracts.fields.normalise_student_id`)."""
+    if sub.kind != SURVEY or normalise_student_id(sub.body.student_external_id) is not None:
+        return None
+    return ProblemError(
+        400,
+        "VALIDATION_ERROR",
+        "$.student_external_id is not a student id: letters and digits, parts joined by - / or . (SE54321, S1-000001).",
+        field="$.student_external_id",
+    )
+
+
+def _time_problem(sub: Submission, now: Any) -> ProblemError | None:
+    """A bot's `submitted_at` (the moment the person confirmed) out of bounds (docs/submission-time.md)."""
+    value = getattr(sub.body, "submitted_at", None)
+    if value is None or submitted_at_in_bounds(value, now):
+        return None
+    return ProblemError(
+        400,
+        "VALIDATION_ERROR",
+        f"$.submitted_at must lie between {SUBMITTED_AT_MAX_AGE.days} days ago and "
+        f"{int(SUBMITTED_AT_SKEW.total_seconds() // 60)} minutes from now.",
+        field="$.submitted_at",
+    )
+
+
 async def prepare(subs: list[Submission], catalog: CatalogRefs) -> None:
     """Check and hash each request, and resolve its catalog references (one cache lookup for all)."""
     pending: list[tuple[Submission, list[Ref]]] = []
+    now = utcnow()
     for sub in subs:
-        if (problem := _checked_hash(sub)) is not None:
+        if (problem := _checked_hash(sub) or _student_id_problem(sub)) is not None:
             sub.fail(problem)
         else:
+            sub.new_only = _time_problem(sub, now)
             pending.append((sub, _refs_of(sub)))
     flat = [ref for _, refs in pending for ref in refs]
     resolved = iter(await catalog.resolve_all(flat) if flat else [])
@@ -192,8 +238,24 @@ async def prepare(subs: list[Submission], catalog: CatalogRefs) -> None:
                     sub.fail(value)
             else:
                 sub.refs[ref.base] = value
+                if value is not None and sub.new_only is None and _chosen(sub, ref) and catalog.retired(value):
+                    sub.new_only = retired_problem(ref)
         if not sub.done and (problem := _missing_problem(sub)) is not None:
             sub.fail(problem)
+
+
+async def _refuse_new(engine: AsyncEngine, service: str, subs: list[Submission]) -> None:
+    """Settle the submissions a new write would refuse (`new_only`): a stored key is replayed, the rest fail."""
+    refused = [s for s in subs if s.new_only is not None and not s.done]
+    if not refused:
+        return
+    async with engine.connect() as conn:
+        stored = await idempotency.stored_answers(conn, service, [s.key for s in refused if s.key])
+    for sub in refused:
+        if sub.key and (prior := stored.get(sub.key)) is not None:
+            sub.settle_stored(prior.request_hash, prior.body, prior.entity_id)
+        else:
+            sub.fail(sub.new_only)  # type: ignore[arg-type]
 
 
 # --- one transaction (any dialect) -------------------------------------------------------------------------------
@@ -375,6 +437,7 @@ async def write(
     """Store the submissions of one bot; every one ends with an outcome. `lock_keys`: a key being processed by
     another transaction answers 409 at once (single requests) instead of waiting for it (batches)."""
     await prepare(subs, catalog)
+    await _refuse_new(engine, service, subs)
     firsts = _first_per_key([s for s in subs if not s.done])
     on_pg = engine.dialect.name == "postgresql"
     paths = (

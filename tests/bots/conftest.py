@@ -59,7 +59,8 @@ async def start_bot(
     async def start(name: str, **kw: object) -> BotHarness:
         config = config_for(name, settings, tokens)
         storage = await SQLiteStorage.open(config.state_dir / "fsm.sqlite3")
-        harness = await make_harness(config, client, storage, utcnow=fixed_now, **kw)
+        kw.setdefault("utcnow", fixed_now)
+        harness = await make_harness(config, client, storage, **kw)  # type: ignore[arg-type]
         started.append(harness)
         return harness
 

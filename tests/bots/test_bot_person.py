@@ -6,6 +6,7 @@ each application apart, the persistent main menu, bot2's tidy chat, and no Engli
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,8 @@ from aiogram.types import InlineKeyboardMarkup, PhotoSize, ReplyKeyboardMarkup
 from bots import delivery
 from bots.calendar import CalendarCB
 from bots.texts import t
-from ingest.core.schema import RosterEntry, Student, SurveyResponse
+from ingest.contracts.fields import SUBMITTED_AT_MAX_AGE
+from ingest.core.schema import FoundationRequest, RosterEntry, Student, SurveyResponse
 from tests.bots.conftest import NOW, catalog_id, rows
 from tests.bots.conversations import LANG_BUTTON, register
 from tests.bots.harness import BotHarness, Person
@@ -37,33 +39,79 @@ async def to_tour_date(h: BotHarness, who: Person, lang: str = "en") -> None:
         await h.text(who, answer)
 
 
+async def to_summary(h: BotHarness, who: Person, student_id: str = "se12345") -> None:
+    """Bot2 in English up to its summary: year 2, not employed, no help, no suggestions."""
+    await identity(h, who, "en", student_id=student_id)
+    for button in ("Year 2", "❌ No", "❌ No", "⏭ Skip"):
+        await h.tap(who, button)
+
+
+async def roster_row(db, student_id: str, year: int) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    """A roster row of programme M-MBA; returns the programme's id."""
+    async with db.sessionmaker() as s, s.begin():
+        program = uuid.UUID(await catalog_id(db, "M-MBA"))
+        s.add(RosterEntry(student_external_id=student_id, program_id=program, course_year=year, roster_campaign="d"))
+    return program
+
+
 # --- the submission's time ----------------------------------------------------------------------------------------
 
 
-async def test_the_moment_of_confirming_is_recorded_and_is_what_would_be_sent(start_bot, monkeypatch) -> None:
-    h = await start_bot("bot2")
+async def test_the_moment_of_confirming_is_the_stored_submission_time(start_bot, db) -> None:
+    """Confirmed while the API is down, delivered hours later: the survey is stored at the moment of confirming."""
+    confirmed = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    h = await start_bot("bot2", utcnow=lambda: confirmed)
     who = Person(9001)
-    await identity(h, who, "en")
-    await h.tap(who, "Year 2")
-    await h.tap(who, "❌ No")
-    await h.tap(who, "❌ No")
-    await h.tap(who, "⏭ Skip")
+    await to_summary(h, who)
     h.network.up = False
-    said = await h.tap(who, "✅ Confirm and send")  # confirmed at NOW; the API is down
+    said = await h.tap(who, "✅ Confirm and send")  # confirmed; the API is down
     assert said[0].startswith("📥 Saved.")
     [item] = await h.deps.outbox.pending(who.id)
-    assert item.submitted_at == NOW.isoformat()
-    assert "submitted_at" not in delivery.wire_payload(item)  # the server does not take it yet (the switch)
-    monkeypatch.setattr(delivery, "SEND_SUBMITTED_AT", True)
-    assert delivery.wire_payload(item)["submitted_at"] == NOW.isoformat()
-    monkeypatch.setattr(delivery, "SEND_SUBMITTED_AT", False)
+    assert item.submitted_at == confirmed.isoformat()
+    assert delivery.wire_payload(item, time.time())["submitted_at"] == confirmed.isoformat()
 
-    h.deps.utcnow = lambda: NOW + timedelta(hours=3)  # delivered hours later: the recorded moment stays
+    h.deps.utcnow = lambda: confirmed + timedelta(hours=3)  # delivered hours later: the recorded moment stays
     h.network.up = True
     [outcome] = await h.deps.sender.drain_once(force=True)
     assert outcome.state == "delivered"
     [sent] = (await h.deps.outbox.delivered_of(who.id)).values()
-    assert sent.submitted_at == NOW.isoformat()
+    assert sent.submitted_at == confirmed.isoformat()
+    [response] = await rows(db, SurveyResponse)
+    assert response.submitted_at == confirmed and response.created_at > confirmed + timedelta(hours=4)
+
+
+async def test_an_application_is_stored_at_the_moment_of_confirming(start_bot, db) -> None:
+    confirmed = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    h = await start_bot("bot1")
+    who = Person(9002)
+    await register(h, who)
+    h.deps.utcnow = lambda: confirmed
+    await h.tap(who, t("en", "btn_menu_foundation"))
+    await h.text(who, "+998933334455")
+    said = await h.tap(who, t("en", "btn_confirm"))
+    assert said[-1].startswith("✅ Received and registered.")
+    [foundation] = await rows(db, FoundationRequest)
+    assert foundation.submitted_at == confirmed
+
+
+async def test_an_item_older_than_the_server_takes_is_sent_without_its_time(start_bot, db) -> None:
+    """A month-long outage: the server would refuse the confirmation time, so the item is stored at its delivery
+    instead of being refused (SUBMITTED_AT_MAX_AGE, docs/submission-time.md)."""
+    h = await start_bot("bot2")  # the harness's clock: NOW, months before the real clock the sender and API use
+    who = Person(9003)
+    await to_summary(h, who)
+    h.network.up = False
+    await h.tap(who, "✅ Confirm and send")
+    [item] = await h.deps.outbox.pending(who.id)
+    assert item.submitted_at == NOW.isoformat()
+    assert "submitted_at" not in delivery.wire_payload(item, (NOW + SUBMITTED_AT_MAX_AGE + timedelta(1)).timestamp())
+    assert delivery.wire_payload(item, (NOW + timedelta(days=29)).timestamp())["submitted_at"] == NOW.isoformat()
+    h.network.up = True
+    before = datetime.now(UTC)
+    [outcome] = await h.deps.sender.drain_once(force=True)
+    assert outcome.state == "delivered"
+    [response] = await rows(db, SurveyResponse)
+    assert response.submitted_at >= before
 
 
 # --- student ids and the roster -----------------------------------------------------------------------------------
@@ -73,9 +121,7 @@ async def test_the_moment_of_confirming_is_recorded_and_is_what_would_be_sent(st
 async def test_the_roster_own_ids_work_as_spelled_and_the_summary_says_the_roster_decides(
     start_bot, db, lang: str
 ) -> None:
-    async with db.sessionmaker() as s, s.begin():
-        program = uuid.UUID(await catalog_id(db, "M-MBA"))
-        s.add(RosterEntry(student_external_id="S1-000001", program_id=program, course_year=1, roster_campaign="d"))
+    program = await roster_row(db, "S1-000001", 1)
     h = await start_bot("bot2")
     who = Person(9010 + LANGS.index(lang))
     await identity(h, who, lang, student_id="S1-000001")  # the demo roster's format is accepted
@@ -89,6 +135,21 @@ async def test_the_roster_own_ids_work_as_spelled_and_the_summary_says_the_roste
     assert student.student_external_id == "S1-000001"  # never lower-cased: no second, auto-enrolled student
     [response] = await rows(db, SurveyResponse)
     assert (response.program_id, response.course_year) == (program, 1)
+
+
+async def test_a_roster_id_typed_in_another_case_finds_that_roster_row(start_bot, db) -> None:
+    """The issue's case: roster row `SE54321`, typed as `se54321`: that row answers, no second student."""
+    program = await roster_row(db, "SE54321", 4)
+    h = await start_bot("bot2")
+    who = Person(9019)
+    await to_summary(h, who, "se54321")
+    said = await h.tap(who, "✅ Confirm and send")
+    assert any(line.startswith("✅") for line in said), said
+    [roster] = await rows(db, RosterEntry)
+    [student] = await rows(db, Student)
+    [response] = await rows(db, SurveyResponse)
+    assert student.student_external_id == "SE54321" and student.roster_id == roster.id == response.roster_id
+    assert (response.program_id, response.course_year) == (program, 4)
 
 
 # --- the calendar -------------------------------------------------------------------------------------------------
@@ -199,7 +260,7 @@ async def test_my_applications_tells_each_application_apart(start_bot) -> None:
     who = Person(9070)
     await register(h, who, "uz")
     await h.tap(who, "🎓 Qabul 2026")
-    await h.tap(who, "Italiya yo'nalishi")
+    await h.tap(who, "Italiya treki")
     await h.tap(who, "Dasturiy ta'minot muhandisligi 🇺🇿")
     await h.tap(who, "⏭ O'tkazib yuborish")
     admission_ref = (await h.tap(who, t("uz", "btn_confirm")))[0].rsplit(" ", 1)[-1]
@@ -208,7 +269,7 @@ async def test_my_applications_tells_each_application_apart(start_bot) -> None:
     await h.tap(who, "14:00")
     tour_ref = (await h.tap(who, t("uz", "btn_confirm")))[0].rsplit(" ", 1)[-1]
     listing = (await h.tap(who, "📋 Arizalarim"))[-1]
-    assert "• Qabul 2026: Italiya yo'nalishi / Dasturiy ta'minot muhandisligi 🇺🇿" in listing
+    assert "• Qabul 2026: Italiya treki / Dasturiy ta'minot muhandisligi 🇺🇿" in listing
     assert "• Kampusga ekskursiya: School No. 42 / 20.03.2026 14:00" in listing
     assert f"raqam {admission_ref}" in listing and f"raqam {tour_ref}" in listing
     assert "yuborilgan sana 10.03.2026" in listing and "holat: 📨 yuborilgan (" in listing
@@ -282,7 +343,7 @@ async def test_every_flow_in_uzbek_and_russian_has_no_english_word(start_bot, la
     await h.tap(who, "14:00")
     await h.tap(who, t(lang, "btn_confirm"))
     await h.tap(who, t(lang, "btn_menu_admissions"))
-    await h.tap(who, {"uz": "Italiya yo'nalishi", "ru": "Итальянское направление"}[lang])
+    await h.tap(who, {"uz": "Italiya treki", "ru": "Итальянский трек"}[lang])
     await h.tap(who, {"uz": "Dasturiy ta'minot muhandisligi 🇺🇿", "ru": "Программная инженерия 🇺🇿"}[lang])
     await h.tap(who, t(lang, "btn_skip"))
     await h.tap(who, t(lang, "btn_confirm"))
