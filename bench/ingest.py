@@ -121,17 +121,18 @@ def pg_database(pg_url: str, name: str) -> str:
     return make_url(pg_url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
 
 
-async def prepare(url: str) -> dict[str, Any]:
-    """Seed the catalog and issue a bot1 token; returns the token and the codes the load uses."""
+async def prepare(url: str, clients: int) -> dict[str, Any]:
+    """Seed the catalog and issue one bot1 token per client (the per-token limit, SPEC §11, is one bot's share, not
+    the server's capacity: 16 clients on one token would measure 429s); returns the tokens and the codes used."""
     settings = Settings(database_url=url)
 
     async def work(session: Any) -> dict[str, Any]:
         await seed_catalog(session)
-        _, raw = await issue_token(session, "bot1", name="bench")
+        tokens = [(await issue_token(session, "bot1", name=f"bench-{n}"))[1] for n in range(clients)]
         directions = list(await session.scalars(select(CatalogItem.code).where(CatalogItem.type == "direction")))
         tracks = list(await session.scalars(select(CatalogItem.code).where(CatalogItem.type == "track")))
         regions = list(await session.scalars(select(CatalogItem.code).where(CatalogItem.type == "region")))
-        return {"token": raw, "directions": directions, "tracks": tracks, "regions": regions}
+        return {"tokens": tokens, "directions": directions, "tracks": tracks, "regions": regions}
 
     return await in_session(settings, work)
 
@@ -195,7 +196,7 @@ async def run_singles(port: int, refs: dict[str, Any], clients: int, seconds: fl
 
     async def client(n: int) -> None:
         rng = random.Random(n)
-        http = RawClient("127.0.0.1", port, refs["token"])
+        http = RawClient("127.0.0.1", port, refs["tokens"][n % len(refs["tokens"])])
         try:
             while (now := time.perf_counter()) < stop:
                 body = json.dumps(admissions_payload(rng, refs)).encode()
@@ -239,8 +240,8 @@ async def run_batches(port: int, refs: dict[str, Any], batches: int, size: int, 
         queue.put_nowait(body)
     outcomes: Counter[str] = Counter()
 
-    async def client() -> None:
-        http = RawClient("127.0.0.1", port, refs["token"])
+    async def client(n: int) -> None:
+        http = RawClient("127.0.0.1", port, refs["tokens"][n % len(refs["tokens"])])
         try:
             while not queue.empty():
                 status, raw = await http.post("/api/v1/ingest/batch", queue.get_nowait())
@@ -252,7 +253,7 @@ async def run_batches(port: int, refs: dict[str, Any], batches: int, size: int, 
             await http.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
+    await asyncio.gather(*(client(i) for i in range(clients)))
     elapsed = time.perf_counter() - started
     rows = batches * size
     return {
@@ -373,7 +374,7 @@ def main() -> None:
         pg_database(args.pg_url, args.pg_db) if args.db == "postgres" else f"sqlite+aiosqlite:///{tmp / 'crm.sqlite3'}"
     )
     migrate.upgrade(url)
-    refs = asyncio.run(prepare(url))
+    refs = asyncio.run(prepare(url, max(args.clients, args.batch_clients)))
     port = free_port()
     proc = start_server(url, tmp / "data", port, args.workers, args.log_level)
     try:
