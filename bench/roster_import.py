@@ -39,7 +39,8 @@ from ingest.core import migrate
 from ingest.core.schema import CatalogItem
 from ingest.core.settings import Settings
 from ingest.roster.file import read_roster_file
-from ingest.roster.importer import ImportResult, import_rows
+from ingest.roster.importer import import_rows
+from ingest.roster.result import ImportResult
 
 console = Console(stderr=True)
 FIRST = ["Aziz", "Dilnoza", "Bekzod", "Nodira", "Jasur", "Malika", "Otabek", "Sevara", "Sardor", "Zarina"]

@@ -64,7 +64,6 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from ingest.contracts import kinds
-from warehouse.staging import APPLICATION_TABLES
 
 TS = pa.timestamp("us", tz="UTC")
 ID = pa.string()
@@ -174,7 +173,7 @@ FCT_APPLICATIONS = Mart(
         ("preferred_date", pa.date32()),  # campus-tour only
     ),
     sort_by=("kind", "submitted_at", "created_at", "application_id"),  # nulls (status new) last within a kind
-    reads=("catalog_item", "bot1_applicant", *APPLICATION_TABLES.values()),
+    reads=("catalog_item", "bot1_applicant", *(k.table for k in kinds.APPLICATION_KINDS)),
     time_column="submitted_at",
     segmented=True,
     nullable=frozenset({"submitted_at", "submitted_date", "preferred_date"})

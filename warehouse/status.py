@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.core.settings import Settings
-from warehouse.publish import last_failure
 from warehouse.snapshot import Snapshot, current
 
 
@@ -31,6 +30,8 @@ def snapshot_summary(snapshot: Snapshot) -> dict[str, Any]:
 
 def warehouse_status(settings: Settings) -> dict[str, Any]:
     """{"snapshot": {...} | None, "last_failure": {at, error, failures} | None}."""
+    from warehouse.publish import last_failure  # publishing's polars loads with a build, not with the API
+
     snapshot = current(settings)
     failure = last_failure(settings)
     if failure is not None:

@@ -12,8 +12,9 @@ from crm.commands.common import fail, settings_or_exit
 from crm.context import console, run_in_session
 from ingest.core.problems import ProblemError
 from ingest.roster.file import read_roster_file
-from ingest.roster.importer import ImportResult, audit_import, import_rows
+from ingest.roster.importer import audit_import, import_rows
 from ingest.roster.limits import read_bounded
+from ingest.roster.result import ImportResult
 
 
 @click.group()

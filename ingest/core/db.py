@@ -11,8 +11,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from ingest.core import pg_pool  # the ingestion hot path's plain psycopg connections (Postgres only)
-
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Execution option for work that only reads: on SQLite its transactions take no write lock (deferred BEGIN), so
 # dashboard reads never queue behind writers. Postgres ignores it.
@@ -133,5 +131,8 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
-        await pg_pool.close(self.engine)
+        if self.engine.dialect.name == "postgresql":
+            from ingest.core import pg_pool  # the hot path's plain psycopg connections: loaded on Postgres only
+
+            await pg_pool.close(self.engine)
         await self.engine.dispose()

@@ -16,8 +16,8 @@ from ingest.auth.guards import current_user, requires_admin
 from ingest.core.problems import ProblemError
 from ingest.http.list_filters import BoolParam, bool_of
 from ingest.roster.file import XLSX_TYPES, invalid_file, read_roster_file
-from ingest.roster.importer import ImportResult, audit_import, import_rows
 from ingest.roster.limits import MAX_FILE_BYTES
+from ingest.roster.result import ImportResult
 
 MAX_IMPORT_BYTES = MAX_FILE_BYTES + 1024 * 1024  # the file's own limit (a 400 naming it), plus multipart framing
 ACCEPTS = frozenset(
@@ -68,6 +68,8 @@ async def import_roster(
     if not data:
         raise invalid_file("The file is empty.")
     rows = await anyio.to_thread.run_sync(read_roster_file, data, filename, media)
+    from ingest.roster.importer import audit_import, import_rows  # polars loads with the first import, not at start-up
+
     result = await import_rows(db_session, rows, dry_run=dry)
     await audit_import(
         db_session,

@@ -14,7 +14,6 @@ import uuid
 from typing import Any
 
 import anyio
-import msgspec
 import polars as pl
 from sqlalchemy import (
     Column,
@@ -40,30 +39,13 @@ from ingest.catalog.program_refs import PROGRAM_TYPES
 from ingest.core.schema import CatalogItem, RosterEntry, utcnow
 from ingest.core.upsert import dialect_insert
 from ingest.roster.file import ID, RosterTable
+from ingest.roster.result import ImportResult, RowIssue
 from ingest.roster.rows import ProgramLookup, validate
 
 _roster = RosterEntry.__table__
 MAX_ERRORS_LISTED = 1000
 # Fields a file may set on a roster row (`metadata` stays as the dashboard left it).
 UPDATABLE = ("program_id", "course_year", "roster_campaign", "is_active", "first_name", "last_name", "birth_date")
-
-
-class RowIssue(msgspec.Struct, kw_only=True):
-    row: int
-    field: str
-    message: str
-
-
-class ImportResult(msgspec.Struct, kw_only=True):
-    """Counts are per student id; `errors` lists at most 1,000 problems, `error_count` says how many there were."""
-
-    created: int
-    updated: int
-    unchanged: int
-    skipped: int
-    errors: list[RowIssue]
-    error_count: int
-    dry_run: bool
 
 
 async def load_programs(session: AsyncSession) -> ProgramLookup:

@@ -36,7 +36,7 @@ from ingest.contracts.fields import (
 from ingest.contracts.kinds import APPLICANT, BATCH_KINDS, BY_BATCH_KIND, SURVEY
 from ingest.core.problems import ProblemError
 from ingest.core.schema import AuditLog, utcnow
-from ingest.submissions import bot1_pg, bot1_write, bot2_write, idempotency
+from ingest.submissions import bot1_write, bot2_write, idempotency
 
 log = logging.getLogger("crm.ingest")
 
@@ -431,6 +431,14 @@ def _first_per_key(subs: list[Submission]) -> list[Submission]:
     return firsts
 
 
+def _postgres_applications_write() -> Any:
+    """The single-statement path (`bot1_pg`, and psycopg with it) is imported on Postgres only, so a SQLite process
+    never loads the driver at start-up."""
+    from ingest.submissions import bot1_pg
+
+    return bot1_pg.write_applications
+
+
 async def write(
     engine: AsyncEngine, catalog: CatalogRefs, service: str, subs: list[Submission], *, lock_keys: bool
 ) -> None:
@@ -439,10 +447,10 @@ async def write(
     await prepare(subs, catalog)
     await _refuse_new(engine, service, subs)
     firsts = _first_per_key([s for s in subs if not s.done])
-    on_pg = engine.dialect.name == "postgresql"
+    fast = _postgres_applications_write() if engine.dialect.name == "postgresql" else None
     paths = (
-        (bot1_pg.write_applications, [s for s in firsts if on_pg and s.kind in BY_BATCH_KIND]),
-        (_write_transaction, [s for s in firsts if not (on_pg and s.kind in BY_BATCH_KIND)]),
+        (fast, [s for s in firsts if fast and s.kind in BY_BATCH_KIND]),
+        (_write_transaction, [s for s in firsts if not (fast and s.kind in BY_BATCH_KIND)]),
     )
     for path, chosen in paths:
         if chosen:
