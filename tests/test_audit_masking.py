@@ -135,7 +135,7 @@ def test_free_text_is_masked_whatever_it_holds():
 async def test_survey_free_text_sent_by_bot2_is_masked_in_the_audit_row(client, tokens, catalog, db):  # noqa: F811
     _, program_id = catalog.first("program")
     body = {
-        "student_external_id": "s-free",
+        "student_external_id": "SF-1001",
         "program_id": program_id,
         "employment_status": "employed",
         "employment_company": "Aziz Karimov IT",

@@ -104,7 +104,7 @@ async def test_stored_answers_hold_no_personal_data(client, tokens, catalog, db)
         (ADMISSIONS, {**person, "direction_code": direction_code}, tokens.h1),
         (
             f"{API}/bot2/surveys/submit",
-            {"student_external_id": "s-pii", "program_id": program_id, **survey, "suggestions": "call +998901234567"},
+            {"student_external_id": "SP-1002", "program_id": program_id, **survey, "suggestions": "call +998901234567"},
             tokens.h2,
         ),
     ]
