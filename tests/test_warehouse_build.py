@@ -401,3 +401,15 @@ async def test_extraction_reads_one_consistent_snapshot(settings: Settings, sess
         assert src.counts() == counts
     with open_source(settings.database_url) as src:
         assert src.read(table).height == 4
+
+
+def test_snapshot_ids_sort_by_build_time_within_one_second() -> None:
+    """Publishing removes sealed folders that sort after the snapshot a build started from (never published): two
+    builds in one second must therefore sort by time, not by their random suffix (a flaky CI run found this)."""
+    from datetime import UTC, datetime
+
+    from warehouse.build import new_snapshot_id
+
+    start = datetime(2026, 12, 7, 18, 43, 37, 100, tzinfo=UTC)
+    ids = [new_snapshot_id(start.replace(microsecond=start.microsecond + step)) for step in range(0, 2000, 7)]
+    assert ids == sorted(ids)

@@ -15,7 +15,7 @@ Reader API (implemented in `warehouse/snapshot.py`)::
     current(settings) -> Snapshot | None           # the published snapshot (reads data_dir/warehouse/current.json)
 
     class Snapshot:                                # frozen; one published build
-        id: str                                    # sortable: "20260115T093000Z-1a2b3c"
+        id: str                                    # sortable: "20260115T093000.123456Z-1a2b3c"
         built_at: datetime                         # UTC, aware
         watermark: dict[str, dict[str, str]]       # per source table {"updated_at": iso, "id": uuid}
         row_counts: dict[str, int]                 # per mart
