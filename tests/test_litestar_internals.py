@@ -145,3 +145,14 @@ async def test_ready_responses_through_the_real_app(app, db, session, settings, 
         "the CORS middleware no longer reaches a ReadyResponse"
     )
     assert "etag" in crossed.headers["access-control-expose-headers"].lower()
+
+
+def test_two_apps_share_no_route_handler_objects(settings) -> None:
+    """`crm.app.BuiltForOneApp` lets Litestar skip its deep copy of the /api/v1 router: safe only while the handlers
+    under it are still copies made for each app (the sub-routers are copied into it). If Litestar stopped copying
+    sub-routers, two apps would share (and re-register) the same handler objects."""
+    first, second = create_app(settings), create_app(settings)
+    handlers = {id(h) for route in first.routes for h in getattr(route, "route_handlers", [])}
+    api = [route for route in second.routes if route.path.startswith("/api/v1/")]
+    assert len(api) > 50
+    assert not handlers & {id(h) for route in api for h in route.route_handlers}

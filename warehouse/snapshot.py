@@ -9,12 +9,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from ingest.core.settings import Settings
 from warehouse.contract import CURRENT_FILE, SNAPSHOTS_DIR, WAREHOUSE_DIR
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def warehouse_dir(settings: Settings) -> Path:
@@ -56,6 +57,8 @@ class Snapshot:
 
     def duckdb(self, load: Iterable[str] = ()) -> duckdb.DuckDBPyConnection:
         """A new in-memory DuckDB connection with one view per mart (or a memory table for marts in `load`)."""
+        import duckdb  # here, not at module level: a server that has not read a snapshot yet need not load it
+
         conn = duckdb.connect(":memory:")
         in_memory = set(load)
         for name, path in self.files.items():

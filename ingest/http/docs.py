@@ -3,7 +3,8 @@ assets come from the swagger-ui-py package."""
 
 from __future__ import annotations
 
-from importlib.resources import files
+from importlib.util import find_spec
+from pathlib import Path
 
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
@@ -15,7 +16,10 @@ ASSETS_PATH = "/docs-assets"
 
 
 def _swagger_assets_dir() -> str:
-    return str(files("swagger_ui") / "static")
+    # Located, not imported: importing swagger_ui loads jinja2 and its Flask/Django glue, which we do not use.
+    spec = find_spec("swagger_ui")
+    assert spec and spec.submodule_search_locations, "swagger-ui-py is not installed"
+    return str(Path(spec.submodule_search_locations[0]) / "static")
 
 
 def docs_assets_router() -> Router:

@@ -9,9 +9,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import duckdb
 import numpy as np
 
 from ingest.contracts.fields import STATUSES
@@ -20,6 +19,9 @@ from reports.analytics.series_json import JoinedJSON, counts_text
 from reports.analytics.time_index import GroupedTimes, LatestIndex
 from warehouse.contract import APPLICATION_KINDS
 from warehouse.snapshot import Snapshot
+
+if TYPE_CHECKING:  # DuckDB itself is loaded with the first snapshot (warehouse.snapshot), not at start-up
+    import duckdb
 
 COURSE_YEARS = (1, 2, 3, 4, 5)
 LANGS = ("uz", "ru", "en")

@@ -19,14 +19,13 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
-import xlsxwriter
+from typing import TYPE_CHECKING, Any
 
 from warehouse.snapshot import Snapshot
+
+if TYPE_CHECKING:  # loaded by the first XLSX export, not at start-up (~0.2 s of every server start)
+    import duckdb
+    import pyarrow as pa
 
 BATCH_ROWS = 65_536
 CHUNK_BYTES = 1 << 20
@@ -135,6 +134,9 @@ def _read(fd: int) -> bytes:
 
 def _cell_columns(batch: pa.RecordBatch) -> list[list[Any]]:
     """Columns as Python values xlsxwriter writes as is: temporals become ISO text (Excel has no time zones)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     columns = []
     for column in batch.columns:
         if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
@@ -147,6 +149,8 @@ def _cell_columns(batch: pa.RecordBatch) -> list[list[Any]]:
 
 def write_xlsx(snapshot: Snapshot, sql: str, params: list[Any], path: Path, sheet: str) -> None:
     """An XLSX workbook in constant-memory mode; past Excel's row limit the rows continue on a new sheet."""
+    import xlsxwriter
+
     conn = export_connection(snapshot)
     # every string is written as a string: never a formula (the attack), a number or a link
     options = {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
