@@ -102,9 +102,28 @@ def _timestamp(value: Any) -> float:
         return 0.0
 
 
+def forget_dead_processes(path: Path) -> list[int]:
+    """Drop the live-gauge files of processes that are gone (a worker killed with -9 or restarted by uvicorn): a
+    `livesum` gauge such as crm_ingest_in_flight would otherwise keep counting what the dead worker had in flight.
+    Counters and histograms stay: their totals must not go back. Returns the pids forgotten."""
+    dead = set()
+    for file in path.glob("gauge_live*_*.db"):
+        pid = int(file.stem.rsplit("_", 1)[1])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            dead.add(pid)
+        except PermissionError:
+            pass  # alive, another user's
+    for pid in dead:
+        multiprocess.mark_process_dead(pid, str(path))  # type: ignore[no-untyped-call]
+    return sorted(dead)
+
+
 def exposition(settings: Settings) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    if os.environ.get(MULTIPROC_ENV):
+    if directory := os.environ.get(MULTIPROC_ENV):
+        forget_dead_processes(Path(directory))
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Process())

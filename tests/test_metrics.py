@@ -134,3 +134,25 @@ def test_metrics_of_several_worker_processes_are_summed(tmp_path: Path) -> None:
         files = sorted(p.name for p in (tmp_path / "data" / "prometheus").iterdir())
     assert after - before == 40
     assert not stale.exists() and any(name.startswith("counter_") for name in files)
+
+
+def test_a_dead_workers_in_flight_gauge_is_forgotten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-request leaves its live gauge file behind; the next scrape drops it, so in-flight counts
+    only what live processes hold."""
+    import subprocess
+
+    from crm.metrics import exposition
+
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    worker = (
+        "from prometheus_client import Gauge; "
+        "Gauge('crm_ingest_in_flight', 'x', ['kind'], multiprocess_mode='livesum').labels('campus_tour').inc(3)"
+    )
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(directory), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", worker], env=env, check=True, timeout=60)  # it exits: its pid is dead
+    assert list(directory.glob("gauge_livesum_*.db"))
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    found = samples(exposition(Settings(data_dir=tmp_path / "data", env="test")).decode())
+    assert value(found, "crm_ingest_in_flight", kind="campus_tour") == 0
+    assert not list(directory.glob("gauge_livesum_*.db"))
