@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import msgspec
 import polars as pl
 
-from crm.reference_import.frames import json_field
+from crm.reference_import.frames import json_field, student_keys
 from ingest.audit.rows import mask_pii
-from ingest.contracts.fields import STATUSES, student_id_key
+from ingest.contracts.fields import STATUSES
 from ingest.core.schema import (
     ACTOR_TYPES,
     AUDIT_ACTIONS,
@@ -261,9 +261,8 @@ def spelled_as_roster(m: Mapped, roster_spelling: pl.DataFrame) -> None:
     roster rows that moved."""
     spelled = roster_spelling.select(roster_id="id", roster_spelling="student_external_id")
     m.rows = m.rows.join(spelled, on="roster_id", how="left", maintain_order="left")
-    key = pl.col("student_external_id").map_elements(student_id_key, return_dtype=pl.String, skip_nulls=True)
-    roster_key = pl.col("roster_spelling").map_elements(student_id_key, return_dtype=pl.String, skip_nulls=True)
-    respell = (pl.col("student_external_id") != pl.col("roster_spelling")) & (key == roster_key)
+    differs = pl.col("student_external_id") != pl.col("roster_spelling")
+    respell = differs & (student_keys(pl.col("student_external_id")) == student_keys(pl.col("roster_spelling")))
     m.note(respell, "student id spelled as its roster row's (they differed only in case)")
     m.rows = m.rows.with_columns(
         student_external_id=pl.when(respell.fill_null(False))

@@ -18,15 +18,17 @@ from typing import Any
 import polars as pl
 
 from crm.reference_import import mapping
-from crm.reference_import.frames import json_canonical
+from crm.reference_import.frames import json_canonical, student_keys
 from crm.reference_import.source import COUNTED_ONLY, Source, count_rows, read_table
 from crm.reference_import.target import Target, column_kinds
-from ingest.contracts.fields import student_id_key
 from ingest.core.schema import metadata
 from ingest.submissions.bot2_write import AUTO_CAMPAIGN
 
 STUDENT_ID = "student_external_id"  # matched in any case (student_id_key), as the server does since 0004
 CHUNK_ROWS = 100_000  # rows per commit: what an interrupted run can lose, and redo next time
+# A table that already holds rows is compared (and its changes written and committed) this many source rows at a
+# time: only their stored rows are read, so a re-run's memory beyond the source table stays bounded by the chunk.
+COMPARE_ROWS = 25_000
 # A Postgres table that receives at least this many rows while holding none (a first move) is loaded in one
 # transaction with its foreign keys, unique constraints and secondary indexes dropped and rebuilt afterwards
 # (warehouse.seed.bulk_load's deferred_constraints): per-row FK checks and index inserts cost several times the COPY.
@@ -179,7 +181,7 @@ def _move(
         target.execute(f'UPDATE "{spec.target}" SET id = ? WHERE id = ?', [(r, s) for s, r in rekeys])
     # Compared chunk by chunk: the stored rows of one chunk's ids are read (one statement), never the whole table.
     # The catalog moves in one chunk: an item's parent may come later in the frame.
-    size = max(rows.height, 1) if spec.target == "catalog_item" else CHUNK_ROWS
+    size = max(rows.height, 1) if spec.target == "catalog_item" else COMPARE_ROWS
     for offset in range(0, rows.height, size):
         chunk = rows.slice(offset, size)
         stored = _stored(target, spec.target, chunk["id"], rekeys)
@@ -293,7 +295,7 @@ _MERGES = {"id": pl.String, "into": pl.String, "reason": pl.String, "stored": pl
 
 
 def _student_key(col: str = STUDENT_ID) -> pl.Expr:
-    return pl.col(col).map_elements(student_id_key, return_dtype=pl.String, skip_nulls=True)
+    return student_keys(pl.col(col))
 
 
 def _merge_student_ids(spec: TableSpec, m: mapping.Mapped, target: Target, state: _State) -> pl.DataFrame:
