@@ -304,15 +304,21 @@ U = ids(
     "r3",
     "r4",
     "r5",
+    "r6",
+    "r7",
     "s1",
     "s2",
     "s3",
     "s5",
+    "s6",
+    "s7",
     "sv1",
     "sv2",
     "sv3",
     "sv4",
     "sv5",
+    "sv6",
+    "sv7",
     "e1",
     "e2",
     "e3",
@@ -515,6 +521,15 @@ def fill(db: RefDB) -> None:
                 program_id=U["prog_compe"],
                 course_year=1,
             ),
+            # ids that differ only in case (the reference matched exactly; we match in any case, migration 0004):
+            # an older bot2 auto-enrolment of sen001 (merged into r1: an imported row wins over bot2_auto) ...
+            {
+                **_base("r6", at(1, 8), **roster, student_external_id="SEN001", program_id=U["prog_compe"]),
+                "roster_campaign": "bot2_auto",
+                "course_year": 1,
+            },
+            # ... and a later imported row of sen003 (merged into r3: the oldest wins)
+            _base("r7", at(2), **roster, student_external_id="Sen003", program_id=U["dir_soft"], course_year=1),
         ],
     )
     student = {
@@ -532,6 +547,10 @@ def fill(db: RefDB) -> None:
             _base("s2", at(1), **student, student_external_id="sen002", roster_id=U["r2"], telegram_user_id=None),
             _base("s3", at(1), **student, student_external_id="sen003", roster_id=U["r3"], telegram_user_id=None),
             _base("s5", at(1), **student, student_external_id="sen005", roster_id=U["r5"], telegram_user_id=5005),
+            # case-only duplicates: s6 is older than s1 and wins (its Telegram id kept, s1's 5001 dropped), spelled
+            # as its roster row r1 (`sen001`); s7 is newer than s2 and merges into it, which takes its Telegram id
+            _base("s6", at(1, 8), **student, student_external_id="SEN001", roster_id=U["r6"], telegram_user_id=5006),
+            _base("s7", at(2), **student, student_external_id="SEN002", roster_id=U["r2"], telegram_user_id=5007),
         ],
     )
     db.insert(
@@ -544,6 +563,8 @@ def fill(db: RefDB) -> None:
             _survey(
                 "sv5", "s5", "r5", "prog_compe", 1, "employed", None, at(4, month=2)
             ),  # no submitted_at: created_at
+            _survey("sv6", "s6", "r6", "prog_compe", 1, "employed", at(20), at(20)),  # of the merged sen001
+            _survey("sv7", "s7", "r2", "prog_compe", 2, "employed", at(3, month=2), at(3, month=2)),  # now s2's
         ],
     )
     enrollment = {"academic_year": "2025-2026", "campaign": "default", "is_active": True, "notes": ""}

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from ingest.core.schema import (
     Applicant,
     CampusTourRequest,
     CatalogItem,
+    RosterEntry,
+    Student,
     SurveyResponse,
     User,
     metadata,
@@ -58,9 +61,9 @@ EXPECTED = {
     "bot1_campus_tour": (2, 2, 0),
     "bot1_foundation": (1, 1, 0),
     "bot1_polito_academy": (1, 1, 0),
-    "bot2_roster": (5, 4, 1),
-    "bot2_student": (4, 4, 0),
-    "bot2_survey_response": (5, 5, 0),
+    "bot2_roster": (7, 4, 1),
+    "bot2_student": (6, 4, 0),
+    "bot2_survey_response": (7, 7, 0),
     "bot2_enrollment": (3, 2, 1),
     "audit_log": (2, 2, 0),
 }
@@ -71,6 +74,11 @@ REFUSED = {
     "bot1_admissions_2026": {U["a6"]},
     "bot2_roster": {U["r4"]},
     "bot2_enrollment": {U["e3"]},
+}
+# rows whose student id differs only in case from another's (migration 0004's rule): merged id → kept id
+MERGED = {
+    "bot2_roster": {U["r6"]: U["r1"], U["r7"]: U["r3"]},
+    "bot2_student": {U["s1"]: U["s6"], U["s7"]: U["s2"]},
 }
 
 
@@ -143,10 +151,19 @@ async def test_uuids_codes_dates_and_the_submitted_at_rule(reference: str, db_ur
     }
 
 
+def merged(report: ImportReport) -> dict[str, dict[uuid.UUID, uuid.UUID]]:
+    return {
+        r.table: {uuid.UUID(i): uuid.UUID(into) for i, into in r.merges.select("id", "into").iter_rows()}
+        for r in report.tables
+        if r.merged
+    }
+
+
 def test_a_second_run_changes_nothing(reference: str, db_url: str) -> None:
     run_import(reference, db_url)
     again = run_import(reference, db_url)
-    assert [(r.inserted, r.updated, r.merged) for r in again.tables] == [(0, 0, 0)] * len(EXPECTED)
+    assert [(r.inserted, r.updated) for r in again.tables] == [(0, 0)] * len(EXPECTED)
+    assert merged(again) == MERGED  # the reference's case-only duplicates are merged again, writing nothing
     assert {r.table: r.unchanged for r in again.tables} == {t: n for t, (_, n, _) in EXPECTED.items()}
 
 
@@ -168,7 +185,8 @@ def test_dry_run_reports_everything_and_writes_nothing(reference: str, db_url: s
     dry = run_import(reference, db_url, dry_run=True)
     assert counts(dry) == EXPECTED
     assert sum(r.refused.height for r in dry.tables) == 6
-    assert summary_line(dry).startswith("would write 44 rows, refused 6 rows (listed above, with reasons; every")
+    assert summary_line(dry).startswith("would write 46 rows, refused 6 rows (listed above, with reasons; every")
+    assert merged(dry) == MERGED
     assert set(table_counts(db_url).values()) == {0}
 
 
@@ -247,6 +265,105 @@ async def test_a_seeded_catalog_takes_the_reference_uuids(reference: str, db_url
     soft = await session.scalar(select(CatalogItem.id).where(CatalogItem.code == "DIR-SOFT-UZ"))
     assert soft == U["dir_soft"]
     await session.rollback()
+
+
+# --- student ids that differ only in case (migration 0004) ---------------------------------------------------------
+
+
+async def _people(session: Any) -> tuple[dict[Any, Any], dict[Any, Any], dict[Any, Any]]:
+    session.expunge_all()  # the rows as stored now, not as this session added them
+    rosters = {r.id: r.student_external_id for r in await session.scalars(select(RosterEntry))}
+    students = {
+        s.id: (s.student_external_id, s.roster_id, s.telegram_user_id) for s in await session.scalars(select(Student))
+    }
+    responses = {r.id: (r.student_id, r.roster_id) for r in await session.scalars(select(SurveyResponse))}
+    await session.rollback()
+    return rosters, students, responses
+
+
+async def test_case_only_duplicates_merge_the_way_0004_does(reference: str, db_url: str, session: Any) -> None:
+    """Roster rows: the imported row wins over bot2_auto (r6 is older, r1 wins), else the oldest (r3 over r7).
+    Students: the oldest wins (s6 over s1) spelled as its roster row, keeping its Telegram id; a winner without one
+    takes the merged one's (s2 takes s7's 5007). Every merge is reported with its reason; responses follow."""
+    report = run_import(reference, db_url)
+    assert merged(report) == MERGED
+    tables = {r.table: r for r in report.tables}
+    assert (tables["bot2_roster"].merged, tables["bot2_student"].merged) == (2, 2)
+    reasons = {uuid.UUID(i): why for i, why in tables["bot2_roster"].merges.select("id", "reason").iter_rows()}
+    assert "reference student id SEN001 differs only in case from sen001" in reasons[U["r6"]]
+    assert "an imported roster row wins over bot2_auto" in reasons[U["r6"]]
+    assert "the oldest roster row wins" in reasons[U["r7"]]
+    reasons = {uuid.UUID(i): why for i, why in tables["bot2_student"].merges.select("id", "reason").iter_rows()}
+    assert "its Telegram id 5001 is dropped, the kept one has 5006" in reasons[U["s1"]]
+    assert tables["bot2_student"].notes == {
+        "student id differing only in case: merged into the kept row (listed above)": 2,
+        "student took the Telegram id of a student merged into it": 1,
+        "student id spelled as its roster row's (they differed only in case)": 1,
+    }
+    rosters, students, responses = await _people(session)
+    assert rosters == {U["r1"]: "sen001", U["r2"]: "sen002", U["r3"]: "sen003", U["r5"]: "sen005"}
+    assert students == {
+        U["s6"]: ("sen001", U["r1"], 5006),
+        U["s2"]: ("sen002", U["r2"], 5007),
+        U["s3"]: ("sen003", U["r3"], None),
+        U["s5"]: ("sen005", U["r5"], 5005),
+    }
+    assert responses == {
+        U["sv1"]: (U["s6"], U["r1"]),
+        U["sv2"]: (U["s6"], U["r1"]),
+        U["sv3"]: (U["s2"], U["r2"]),
+        U["sv4"]: (U["s3"], U["r3"]),
+        U["sv5"]: (U["s5"], U["r5"]),
+        U["sv6"]: (U["s6"], U["r1"]),
+        U["sv7"]: (U["s2"], U["r2"]),
+    }
+
+
+async def test_case_only_duplicates_against_rows_already_in_the_store(
+    reference: str, db_url: str, session: Any
+) -> None:
+    """A store used before the move: bot2 auto-enrolled `SEN002` (roster row, student with Telegram id 7777, one
+    response). The reference's imported `sen002` wins over that bot2_auto row, and the older reference student s2 over
+    the stored student: the stored rows go, their response points at the winners, every merge is reported (the
+    same in a dry run), and a second run writes nothing."""
+    now = datetime.now(UTC)
+    session.add(CatalogItem(id=U["prog_compe"], type="program", code="B-IT-COMPE", name="Computer Engineering"))
+    await session.flush()
+    auto = RosterEntry(
+        student_external_id="SEN002", roster_campaign="bot2_auto", program_id=U["prog_compe"], course_year=2
+    )
+    session.add(auto)
+    await session.flush()
+    bot = Student(student_external_id="SEN002", roster_id=auto.id, telegram_user_id=7777, created_at=now)
+    session.add(bot)
+    await session.flush()
+    answer = SurveyResponse(
+        student_id=bot.id, roster_id=auto.id, program_id=U["prog_compe"], course_year=2, submitted_at=now
+    )
+    session.add(answer)
+    await session.commit()
+    auto_id, bot_id, answer_id = auto.id, bot.id, answer.id
+
+    dry = run_import(reference, db_url, dry_run=True)
+    report = run_import(reference, db_url)
+    expected = {
+        "bot2_roster": {**MERGED["bot2_roster"], auto_id: U["r2"]},
+        "bot2_student": {**MERGED["bot2_student"], bot_id: U["s2"]},
+    }
+    assert merged(dry) == merged(report) == expected
+    assert [(r.inserted, r.updated, r.refused.height) for r in dry.tables] == [
+        (r.inserted, r.updated, r.refused.height) for r in report.tables
+    ]
+    reasons = {uuid.UUID(i): why for i, why in report.tables[10].merges.select("id", "reason").iter_rows()}
+    assert f"differs only in case from sen002: merged into {U['s2']}" in reasons[bot_id]
+    assert "its Telegram id 7777 is dropped, the kept one has 5007" in reasons[bot_id]
+    rosters, students, responses = await _people(session)
+    assert auto_id not in rosters and bot_id not in students
+    assert students[U["s2"]] == ("sen002", U["r2"], 5007)
+    assert responses[answer_id] == (U["s2"], U["r2"])
+    again = run_import(reference, db_url)
+    assert sum(r.written for r in again.tables) == 0
+    assert merged(again) == MERGED
 
 
 # --- kill -9 -------------------------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ def reference(source_url: str, dry_run: bool, json_out: Path | None) -> None:
     except SourceError as exc:
         fail(str(exc), "give a reference Postgres URL or the path of its db.sqlite3")
     _print_counts(report)
+    _print_merged(report)
     _print_refused(report)
     if json_out:
         json_out.write_text(json.dumps(run.as_dict(report), indent=2, default=str))
@@ -70,6 +71,16 @@ def _print_counts(report: run.ImportReport) -> None:
             console.print(f"  {r.table}: {n:,} × {note}")
     for name, n in report.counted_only.items():
         console.print(f"  {name}: {n:,} rows not moved (the reference's JWTs are not valid here)")
+
+
+def _print_merged(report: run.ImportReport) -> None:
+    merged = [(r.table, *row) for r in report.tables for row in r.merges.select("id", "into", "reason").iter_rows()]
+    if not merged:
+        return
+    table = Table("table", "id", "merged into", "because", title="merged rows")
+    for row in merged:
+        table.add_row(*row)
+    console.print(table)
 
 
 def _print_refused(report: run.ImportReport) -> None:

@@ -9,6 +9,8 @@ from typing import Literal
 import msgspec
 import polars as pl
 
+from ingest.contracts.fields import student_id_key
+
 Kind = Literal["uuid", "ts", "date", "json", "bool", "int", "str", "inet"]
 _OFFSET = r"(Z|[+-]\d\d:?\d\d)$"
 _JSON = msgspec.json.Decoder()
@@ -77,3 +79,21 @@ def json_canonical(col: pl.Expr) -> pl.Expr:
 def json_field(col: pl.Expr, key: str) -> pl.Expr:
     """A top-level string field of a JSON text column (null when absent or not a string)."""
     return col.str.json_path_match(f"$.{key}")
+
+
+def student_keys(col: pl.Expr) -> pl.Expr:
+    """`contracts.fields.student_id_key` of each id (what the server matches ids by), vectorised: ASCII ids, all
+    the ids the server's rule allows, lower-cased in Rust; any other id through the function itself."""
+    ascii_only = col.str.contains(r"^[\x00-\x7f]*$")
+    return pl.when(ascii_only).then(col.str.to_lowercase()).otherwise(_python_keys(col))
+
+
+def _python_keys(col: pl.Expr) -> pl.Expr:
+    other = col.str.contains(r"[^\x00-\x7f]")
+    return (
+        pl.when(other)
+        .then(col)
+        .map_batches(
+            lambda s: s.map_elements(student_id_key, return_dtype=pl.String, skip_nulls=True), return_dtype=pl.String
+        )
+    )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import msgspec
 import polars as pl
 
-from crm.reference_import.frames import json_field
+from crm.reference_import.frames import json_field, student_keys
 from ingest.audit.rows import mask_pii
 from ingest.contracts.fields import STATUSES
 from ingest.core.schema import (
@@ -253,6 +253,22 @@ def students(df: pl.DataFrame) -> Mapped:
         **_texts(m.rows),
     )
     return m
+
+
+def spelled_as_roster(m: Mapped, roster_spelling: pl.DataFrame) -> None:
+    """A student's id is spelled as its roster row's when the two differ only in case (the server stores the
+    roster's spelling; migration 0004 respells the same way). `roster_spelling`: (id, student_external_id) of the
+    roster rows that moved."""
+    spelled = roster_spelling.select(roster_id="id", roster_spelling="student_external_id")
+    m.rows = m.rows.join(spelled, on="roster_id", how="left", maintain_order="left")
+    differs = pl.col("student_external_id") != pl.col("roster_spelling")
+    respell = differs & (student_keys(pl.col("student_external_id")) == student_keys(pl.col("roster_spelling")))
+    m.note(respell, "student id spelled as its roster row's (they differed only in case)")
+    m.rows = m.rows.with_columns(
+        student_external_id=pl.when(respell.fill_null(False))
+        .then(pl.col("roster_spelling"))
+        .otherwise(pl.col("student_external_id"))
+    ).drop("roster_spelling")
 
 
 def survey_responses(df: pl.DataFrame) -> Mapped:

@@ -4,12 +4,15 @@ per chunk so that an interrupted import keeps everything committed so far and th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as adbc_pg
 import polars as pl
+import pyarrow as pa
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, SmallInteger, Uuid
 from sqlalchemy.engine import make_url
@@ -88,6 +91,39 @@ class Target:
             df = pl.DataFrame(cur.fetchall(), schema=list(kinds), orient="row", infer_schema_length=None)
         return normalise(df if df.height else _empty(kinds), kinds)  # type: ignore[arg-type]
 
+    def read_where(self, table: str, column: str, values: pl.Series, columns: list[str] | None = None) -> pl.DataFrame:
+        """The rows of one of our tables whose `column` (a column of the table, or `lower(student_external_id)`) is
+        one of `values`, normalised: one statement, the values bound as one array (Postgres, through ADBC) or one
+        JSON text (SQLite), so a chunk of ids costs one round trip and memory for that chunk only."""
+        kinds = column_kinds(table)
+        if columns is not None:
+            kinds = {c: kinds[c] for c in columns}
+        values = values.drop_nulls().unique()
+        kind = column_kinds(table).get(column, "str")
+        if not values.len():
+            return normalise(_empty(kinds), kinds)
+        if self.dialect == "postgresql":
+            pg_type = {"uuid": "uuid", "int": "bigint"}.get(kind, "text")
+            sql = f'SELECT {_pg_text(kinds)} FROM "{table}" WHERE {_sql_column(column)} = ANY($1::{pg_type}[])'
+            param = pa.record_batch([pa.array([values.to_list()])], names=["values"])
+            with self._adbc.cursor() as cur:
+                cur.execute(sql, parameters=param)
+                df = pl.from_arrow(cur.fetch_arrow_table())
+            self._adbc.rollback()
+        else:
+            if kind == "uuid":
+                values = values.str.replace_all("-", "", literal=True)
+            sql = (
+                f'SELECT {", ".join(kinds)} FROM "{table}" '
+                f"WHERE {_sql_column(column)} IN (SELECT value FROM json_each(?))"
+            )
+            cur = self.loader.conn.execute(sql, (json.dumps(values.to_list()),))
+            df = pl.DataFrame(cur.fetchall(), schema=list(kinds), orient="row", infer_schema_length=None)
+        return normalise(df if df.height else _empty(kinds), kinds)  # type: ignore[arg-type]
+
+    def is_empty(self, table: str) -> bool:
+        return self.loader.scalar(f'SELECT NOT EXISTS (SELECT 1 FROM "{table}")') in (True, 1)
+
     def insert(self, table: str, df: pl.DataFrame, progress: Callable[[str, int], None] | None = None) -> None:
         self.loader.load(table, df, progress)
 
@@ -114,8 +150,14 @@ class Target:
 
 
 def _sqlite_param(value: Any) -> Any:
-    # SQLAlchemy's Uuid stores 32 hex digits on SQLite.
+    # SQLAlchemy stores a Uuid as 32 hex digits on SQLite, a timestamp as naive UTC text.
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     return value.replace("-", "") if isinstance(value, str) and len(value) == 36 and value.count("-") == 4 else value
+
+
+def _sql_column(column: str) -> str:
+    return column if column.startswith("lower(") else f'"{column}"'
 
 
 def _pg_text(kinds: dict[str, Kind]) -> str:
