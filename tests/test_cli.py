@@ -133,3 +133,15 @@ def test_check_refuses_unsafe_cors_origins(
     monkeypatch.setenv("CRM_SECRET_KEY", "k" * 8 + "0123456789abcdefghijklmnopqrstuvwxyz")
     monkeypatch.setenv("CRM_CORS_ORIGINS", origins)
     assert problem in crm("check", expect=1)
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["worker"], ["up", "--port", "1"]])
+def test_production_start_refuses_what_crm_check_finds(crm, monkeypatch: pytest.MonkeyPatch, command) -> None:  # type: ignore[no-untyped-def]
+    """SPEC §2: CRM_ENV=production runs every check at start-up; a weak key stops `crm serve`, `crm worker` and `crm up` before
+    they bind a port or schedule a job."""
+    crm("db", "upgrade")
+    monkeypatch.setenv("CRM_ENV", "production")
+    monkeypatch.setenv("CRM_SECRET_KEY", "a" * 32)
+    out = crm(*command, expect=1)
+    assert "CRM_SECRET_KEY uses only 1 distinct characters" in out
+    assert "not starting" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from functools import partial
+from typing import Any
 
 import click
 
@@ -31,6 +32,26 @@ def _print_urls(settings: Settings, host: str, port: int) -> None:
         console.print(f"  API docs {base}/schema  ·  OpenAPI {base}/schema/openapi.json")
 
 
+def refuse_unsafe_start(settings: Settings) -> None:
+    """SPEC §2: with CRM_ENV=production every check of `crm check` runs at start-up, and a finding stops the start
+    (a weak key or a public API description must not go live because nobody ran `crm check`). Run after the
+    migrations a command applies itself, so that a fresh database is not a finding."""
+    if not settings.is_production:
+        return
+    from crm.checks import run_checks
+
+    if findings := run_checks(settings):
+        _print_findings(findings, settings)
+        err_console.print("not starting: CRM_ENV=production and `crm check` has findings")
+        sys.exit(1)
+
+
+def _print_findings(findings: list[Any], settings: Settings) -> None:
+    for finding in findings:
+        err_console.print(f"[bold red]✗[/] {finding.problem}  [dim]→ {finding.fix}[/]")
+    err_console.print(f"{len(findings)} problem(s) found (CRM_ENV={settings.env})")
+
+
 @click.command()
 @click.option("--demo", is_flag=True, help="create demo users, bot tokens and mock data")
 @host_option
@@ -49,6 +70,7 @@ def up(demo: bool, host: str, port: int) -> None:
     settings = settings_or_exit()
     upgrade_database(settings)
     seed_real_catalog(settings)
+    refuse_unsafe_start(settings)
     if demo:
         creds = run_in_session(settings, lambda s: ensure_demo_accounts(s, settings))
         load_demo_data(settings)
@@ -68,6 +90,7 @@ def serve(host: str, port: int, workers: int) -> None:
     from crm import server
 
     settings = settings_or_exit()
+    refuse_unsafe_start(settings)
     _print_urls(settings, host, port)
     server.serve(host, port, workers)
 
@@ -78,10 +101,7 @@ def check() -> None:
     from crm.checks import run_checks
 
     settings = settings_or_exit()
-    findings = run_checks(settings)
-    for finding in findings:
-        err_console.print(f"[bold red]✗[/] {finding.problem}  [dim]→ {finding.fix}[/]")
-    if findings:
-        err_console.print(f"{len(findings)} problem(s) found (CRM_ENV={settings.env})")
+    if findings := run_checks(settings):
+        _print_findings(findings, settings)
         sys.exit(1)
     console.print(f"[green]✓[/] configuration OK (CRM_ENV={settings.env})")
