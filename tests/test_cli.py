@@ -137,8 +137,8 @@ def test_check_refuses_unsafe_cors_origins(
 
 @pytest.mark.parametrize("command", [["serve", "--port", "1"], ["worker"], ["up", "--port", "1"]])
 def test_production_start_refuses_what_crm_check_finds(crm, monkeypatch: pytest.MonkeyPatch, command) -> None:  # type: ignore[no-untyped-def]
-    """SPEC §2: CRM_ENV=production runs every check at start-up; a weak key stops `crm serve`, `crm worker` and `crm up` before
-    they bind a port or schedule a job."""
+    """SPEC §2: CRM_ENV=production runs every check at start-up; a weak key stops `crm serve`, `crm worker` and
+    `crm up` before they bind a port or schedule a job."""
     crm("db", "upgrade")
     monkeypatch.setenv("CRM_ENV", "production")
     monkeypatch.setenv("CRM_SECRET_KEY", "a" * 32)
