@@ -15,10 +15,35 @@ from pathlib import Path
 import httpx
 
 
+# Ports for test servers come from a block of this process's own, below Linux's ephemeral range (32768-60999). A
+# port the kernel hands out for `bind(0)` is free now but may be handed to the next `bind(0)` of another pytest-xdist
+# worker before our server binds it; the blocks of two workers never overlap, and nothing else is given ports there.
+PORT_BLOCK = 2000
+_next_port = iter(range(0))
+
+
+def _port_block() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")[2:]
+    index = int(worker) % 8 if worker.isdigit() else 8  # the main process (no xdist), benchmarks: their own block
+    start = 12000 + index * PORT_BLOCK + (os.getpid() % 4) * (PORT_BLOCK // 4)
+    return range(start, start + PORT_BLOCK // 4)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on, from this process's block (see PORT_BLOCK)."""
+    global _next_port
+    for _ in range(2 * PORT_BLOCK):
+        port = next(_next_port, None)
+        if port is None:
+            _next_port = iter(_port_block())
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use (a server of an earlier test still closing, or another program)
+            return port
+    raise RuntimeError("no free port in this test process's block")
 
 
 def clean_env(**extra: str) -> dict[str, str]:
