@@ -33,12 +33,19 @@ def _save(path: Path, data: dict[str, str]) -> None:
     os.replace(tmp, path)
 
 
-async def _ensure_user(session: AsyncSession, role: str, email: str, password: str) -> None:
+async def _ensure_user(session: AsyncSession, role: str, email: str, password: str, set_hash: str | None) -> str:
+    """The demo user with `password`; returns its password hash. `set_hash` is the hash this module set last time:
+    while the user still has it the password is unchanged, and hashing it again (argon2, ~0.5 s a user) is skipped
+    on every restart."""
     user: User | None = await get_user_by_email(session, email)
     if user is None:
-        await create_user(session, email=email, password=password, role=role, first_name="Demo", last_name=role.title())
-    else:
-        user.password_hash, user.role, user.is_active = hash_password(password), role, True
+        user = await create_user(
+            session, email=email, password=password, role=role, first_name="Demo", last_name=role.title()
+        )
+    elif user.password_hash != set_hash:  # changed since (or never recorded): the printed password must work
+        user.password_hash = hash_password(password)
+    user.role, user.is_active = role, True
+    return user.password_hash
 
 
 async def ensure_demo_accounts(session: AsyncSession, settings: Settings) -> dict[str, str]:
@@ -47,7 +54,8 @@ async def ensure_demo_accounts(session: AsyncSession, settings: Settings) -> dic
     creds = _load(path)
     for role, email in DEMO_USERS.items():
         creds.setdefault(f"{role}_password", secrets.token_urlsafe(12))
-        await _ensure_user(session, role, email, creds[f"{role}_password"])
+        set_hash = creds.get(f"{role}_password_hash")
+        creds[f"{role}_password_hash"] = await _ensure_user(session, role, email, creds[f"{role}_password"], set_hash)
     for service in ("bot1", "bot2"):
         known = creds.get(service)
         if known and await _token_exists(session, known):
