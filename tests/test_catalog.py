@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -12,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.catalog.seed import seed_catalog
 from ingest.core.schema import CatalogItem, EnrollmentHeadcount, RosterEntry
 from tests.dashboard_support import API, Account, admin, audit_actions, seeded_catalog, viewer
+from tests.ingest_support import Tokens, catalog, tokens
 
-__all__ = ["admin", "viewer"]
+__all__ = ["admin", "catalog", "tokens", "viewer"]
 
 ITEMS = f"{API}/catalog/items/"
 PROGRAM_META = {"level": "bachelor", "track": "italian", "language": "Italian/English", "duration_years": 4}
@@ -59,6 +61,95 @@ async def test_admin_can_crud_catalog(client: AsyncTestClient[Litestar], session
     assert (await client.delete(path, headers=admin.auth)).status_code == 204
     assert (await client.get(path, headers=admin.auth)).status_code == 404
     assert await audit_actions(session, "catalog_item") == ["create", "update", "delete"]
+
+
+async def stored_meta(session: AsyncSession, item_id: str) -> dict[str, Any]:
+    meta = await session.scalar(select(CatalogItem.meta).where(CatalogItem.id == uuid.UUID(item_id)))
+    await session.commit()  # SQLite: never leave a test holding a read transaction
+    return dict(meta or {})
+
+
+async def test_metadata_answers_the_names_of_the_columns(
+    client: AsyncTestClient[Litestar], session: AsyncSession, admin: Account, tokens: Tokens
+) -> None:
+    """The reference's bot2 labels its buttons with `metadata.name_<lang>` (reference-clients.md): the answered
+    metadata carries the non-empty name columns, at once after a rename, and the stored metadata never holds them."""
+    soft = {
+        "name_uz": "Dasturiy ta'minot muhandisligi 🇺🇿",
+        "name_ru": "Программная инженерия 🇺🇿",
+        "name_en": "Software Engineering 🇺🇿",
+    }
+    directions = (await client.get(f"{ITEMS}?type=direction", headers=admin.auth)).json()["results"]
+    item = next(d for d in directions if d["code"] == "DIR-SOFT-UZ")
+    assert item["metadata"] == {"diploma": "uzbek", **soft} == item["meta"]
+    assert await stored_meta(session, item["id"]) == {"diploma": "uzbek"}
+    path = f"{ITEMS}{item['id']}"
+    renamed = await client.patch(path, json={"name_ru": "Программная инженерия", "name_en": ""}, headers=admin.auth)
+    assert renamed.status_code == 200, renamed.text
+    expected = {"diploma": "uzbek", "name_uz": soft["name_uz"], "name_ru": "Программная инженерия"}
+    assert renamed.json()["metadata"] == expected == (await client.get(path, headers=admin.auth)).json()["meta"]
+    assert await stored_meta(session, item["id"]) == {"diploma": "uzbek"}
+    # the programs view answers the same metadata; our own bots' catalog keeps the stored one and the columns
+    programs = (await client.get(f"{API}/catalog/programs/?search=B-IT-ME", headers=admin.auth)).json()["results"]
+    (program,) = [p for p in programs if p["code"] == "B-IT-ME"]
+    assert set(program["metadata"]) == {"level", "track", "language", "duration_years", *soft}
+    assert program["metadata"]["name_en"] == program["name_en"] == "Mechanical Engineering"
+    bots = (await client.get(f"{API}/bot/catalog?type=direction", headers=tokens.h2())).json()["results"]
+    (mine,) = [d for d in bots if d["code"] == "DIR-SOFT-UZ"]
+    assert mine["metadata"] == {"diploma": "uzbek"} and mine["name_ru"] == "Программная инженерия"
+
+
+async def test_names_in_written_metadata_fill_the_columns_and_are_not_stored(
+    client: AsyncTestClient[Litestar], session: AsyncSession, admin: Account
+) -> None:
+    """The reference dashboard gives translations only in metadata, and sends back the metadata it read: the names
+    there fill the name columns the body leaves blank (a non-blank column in the body wins) and are not stored."""
+    bare = await client.post(
+        ITEMS, json={"type": "program", "name": "Bare", "name_uz": "Yalang'och"}, headers=admin.auth
+    )
+    assert bare.status_code == 201 and bare.json()["metadata"] == {"name_uz": "Yalang'och"}
+    path = f"{ITEMS}{bare.json()['id']}"
+    # the echo of a program without program keys is no program metadata: nothing to validate, nothing stored
+    echo = bare.json()["meta"]
+    again = await client.patch(path, json={"name": "Bare", "meta": echo, "metadata": echo}, headers=admin.auth)
+    assert again.status_code == 200 and again.json()["meta"] == echo, again.text
+    assert await stored_meta(session, bare.json()["id"]) == {}
+    full = await client.patch(path, json={"metadata": {**PROGRAM_META, **echo}}, headers=admin.auth)
+    assert full.status_code == 200 and full.json()["metadata"] == {**PROGRAM_META, **echo}, full.text
+    assert await stored_meta(session, bare.json()["id"]) == PROGRAM_META
+    # a translation given in metadata alone lands in its column
+    meta = {"name_ru": " Каракалпакстан ", "note": "added by staff"}
+    region = await client.post(
+        ITEMS, json={"type": "region", "name": "Karakalpakstan", "meta": meta}, headers=admin.auth
+    )
+    assert region.status_code == 201, region.text
+    assert region.json()["name_ru"] == "Каракалпакстан" and region.json()["name_uz"] == ""
+    assert region.json()["metadata"] == {"name_ru": "Каракалпакстан", "note": "added by staff"}
+    assert await stored_meta(session, region.json()["id"]) == {"note": "added by staff"}
+    # a non-blank column in the body wins over a name in metadata; a name in metadata alone edits its column
+    region_path = f"{ITEMS}{region.json()['id']}"
+    both = {"name_ru": "Каракалпакия", "metadata": {"name_ru": "stale", "name_en": "Karakalpakstan", "note": "x"}}
+    edited = (await client.patch(region_path, json=both, headers=admin.auth)).json()
+    assert (edited["name_ru"], edited["name_en"]) == ("Каракалпакия", "Karakalpakstan")
+    assert edited["metadata"] == {"name_ru": "Каракалпакия", "name_en": "Karakalpakstan", "note": "x"}
+    assert await stored_meta(session, region.json()["id"]) == {"note": "x"}
+    # a name that is no name is 400 naming it, and changes nothing
+    for wrong in (5, ["a"], "x" * 256):
+        refused = await client.patch(region_path, json={"metadata": {"name_uz": wrong}}, headers=admin.auth)
+        assert refused.status_code == 400 and refused.json()["field"] == "$.metadata.name_uz", refused.text
+    assert (await client.get(region_path, headers=admin.auth)).json() == edited
+    # a copy in the stored metadata (as `crm import reference` moves it in) is never answered over the columns
+    moved = CatalogItem(
+        type="region",
+        code="REG-MOVED",
+        name="Moved",
+        name_uz="Yangi",
+        meta={"name_uz": "Eski", "name_ru": "Старое", "k": 1},
+    )
+    session.add(moved)
+    await session.commit()
+    answered = (await client.get(f"{ITEMS}{moved.id}", headers=admin.auth)).json()
+    assert answered["metadata"] == {"k": 1, "name_uz": "Yangi"}
 
 
 async def test_codes_are_generated_per_type(client: AsyncTestClient[Litestar], admin: Account) -> None:

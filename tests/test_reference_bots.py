@@ -259,6 +259,38 @@ async def test_bot1_without_idempotency_key_stores_each_request_once(bot1: Refer
 # --- bot2 --------------------------------------------------------------------------------------------------------
 
 
+def label(item: dict[str, Any] | None, lang: str) -> str | None:
+    """The button label bot2 shows (and sends back in `answers`): `metadata.name_<lang>`, else `name`."""
+    return item and item["metadata"].get(f"name_{lang}", item["name"])
+
+
+SEEDED_LABELS = {  # `crm seed catalog`'s names of the items the replays below pick
+    "REG-FERGANA": {"uz": "Farg'ona", "ru": "Фергана", "en": "Fergana"},
+    "DIR-SOFT-UZ": {
+        "uz": "Dasturiy ta'minot muhandisligi 🇺🇿",
+        "ru": "Программная инженерия 🇺🇿",
+        "en": "Software Engineering 🇺🇿",
+    },
+}
+
+
+async def test_bot2_labels_its_buttons_in_the_students_language(bot2: ReferenceBot, db: Database) -> None:
+    """A fresh install (`crm seed catalog`, no `crm import reference`): the translations live in the name columns,
+    and the answered metadata carries them, so a uz or ru student sees uz or ru buttons, not English ones."""
+    region = pick(await bot2.catalog("region", bot=2), "REG-FERGANA")
+    program = pick(await bot2.catalog("direction", bot=2), "DIR-SOFT-UZ")
+    for lang in ("uz", "ru", "en"):
+        assert label(region, lang) == SEEDED_LABELS["REG-FERGANA"][lang]
+        assert label(program, lang) == SEEDED_LABELS["DIR-SOFT-UZ"][lang]
+    for item in (*await bot2.catalog("region", bot=2), *await bot2.catalog("direction", bot=2)):
+        assert {label(item, lang) for lang in ("uz", "ru", "en")} == {item[f"name_{x}"] for x in ("uz", "ru", "en")}
+    # the labels the student saw are what the survey keeps
+    r = await bot2.post("/bot2/surveys/submit", survey("uz", region, program))
+    assert r.status_code == 201, r.text
+    answers = (await one(db, SurveyResponse)).answers
+    assert (answers["region_label"], answers["program_label"]) == ("Farg'ona", SEEDED_LABELS["DIR-SOFT-UZ"]["uz"])
+
+
 def survey(
     lang: str,
     region: dict[str, Any] | None,
@@ -269,10 +301,6 @@ def survey(
     **extra: Any,
 ) -> dict[str, Any]:
     """`_final_submit`: the FSM data as the bot sends it (None where a step found nothing in its catalog)."""
-
-    def label(item: dict[str, Any] | None) -> str | None:
-        return item and item["metadata"].get(f"name_{lang}", item["name"])
-
     body: dict[str, Any] = {
         "student_external_id": student_id,
         "telegram_user_id": tg,
@@ -291,7 +319,7 @@ def survey(
         "employment_company": "Uzcard",
         "employment_role": "Backend developer",
         "consents": {"share_with_employers": False, "want_help": False},
-        "answers": {"region_label": label(region), "program_label": label(program), "course_year": 3},
+        "answers": {"region_label": label(region, lang), "program_label": label(program, lang), "course_year": 3},
     }
     return body | extra
 

@@ -365,16 +365,20 @@ async def test_catalog_page_create_edit_delete(world: World) -> None:
         for item in items:
             assert {"id", "code", "name", "description", "is_active", "created_at"} <= set(item)
             assert item["meta"] == item["metadata"] and item["parent"] == item["parent_id"]
+            names = {k: item[k] for k in ("name_uz", "name_ru", "name_en") if item[k]}
+            assert names and names.items() <= item["meta"].items()  # the name columns, as the reference kept them
     # catalogApi.create sends {type, name, description, meta, metadata: meta}
     meta = {"name_uz": "Qoraqalpog'iston", "note": "added by staff"}
     body = {"type": "region", "name": "Karakalpakstan", "description": "Autonomous republic", "meta": meta}
     created = await b.write("POST", "/catalog/items/", {**body, "metadata": meta}, 201)
     assert created["description"] == "Autonomous republic" and created["meta"] == meta == created["metadata"]
+    assert created["name_uz"] == "Qoraqalpog'iston"  # a translation given in meta lands in its column
     assert created["code"]  # generated
     # the edit dialog re-sends name, description and the item's meta (also as metadata)
     edit = {"name": "Karakalpakstan Rep.", "description": "", "meta": created["meta"]}
     edited = await b.write("PATCH", f"/catalog/items/{created['id']}/", {**edit, "metadata": created["meta"]})
     assert (edited["name"], edited["description"], edited["meta"]) == ("Karakalpakstan Rep.", "", meta)
+    assert edited["metadata"] == {"note": "added by staff", "name_uz": "Qoraqalpog'iston"}
     listed = (await b.read("/catalog/items/", {"type": "region"}))["results"]
     assert any(i["id"] == created["id"] and i["name"] == "Karakalpakstan Rep." for i in listed)
     program = {"type": "program", "name": "Data Science", "description": "new", "meta": {}, "metadata": {}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from litestar import Request, delete, get, patch, post, put
@@ -33,7 +33,8 @@ from ingest.http.list_filters import BoolParam
 from ingest.http.pagination import Page
 
 ItemType = Literal["program", "direction", "subject", "track", "region", "other"]
-Name = Annotated[str, Meta(max_length=255)]
+NAME_LENGTH = 255
+Name = Annotated[str, Meta(max_length=NAME_LENGTH)]
 CodeText = Annotated[str, Meta(max_length=100)]
 SortOrder = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
 Description = Annotated[str, Meta(max_length=10_000)]
@@ -46,11 +47,15 @@ NAME_COLUMNS = [
     CatalogItem.name_ru,
     CatalogItem.name_en,
 ]
+# The translations, in the columns; the reference's clients read them from `metadata` (its bot2 labels its buttons
+# with `metadata.name_<lang>`, reference-clients.md), so the answered metadata carries them, never the stored one.
+NAME_KEYS = ("name_uz", "name_ru", "name_en")
 
 
 class ItemOut(CatalogNested, kw_only=True):
     """`parent` and `parent_id` are the same uuid, `meta` and `metadata` the same object: the reference's clients
-    read the first of each (SPEC §5)."""
+    read the first of each (SPEC §5). That object is the stored metadata with the non-empty `name_uz/ru/en` of the
+    item over it (the reference's bot2 labels its buttons with `metadata.name_<lang>`)."""
 
     description: str
     parent: uuid.UUID | None
@@ -65,7 +70,9 @@ class ItemOut(CatalogNested, kw_only=True):
 
 class ItemCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """`code` is generated (`REGION-007`) when absent or blank; `name` defaults to the first translation given.
-    `meta` is another name for `metadata` (the reference dashboard sends both, the same object)."""
+    `meta` is another name for `metadata` (the reference dashboard sends both, the same object). `name_uz/ru/en`
+    in it are not stored: they fill the name columns the body leaves blank (the reference dashboard gives
+    translations only there, and sends back the names it read)."""
 
     type: ItemType
     code: CodeText | None = None
@@ -96,7 +103,18 @@ class ItemUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     meta: dict[str, Any] | UnsetType = UNSET
 
 
+Written = TypeVar("Written", ItemCreate, ItemUpdate)
+
+
+def answered_metadata(item: CatalogItem) -> dict[str, Any]:
+    """The stored metadata with `name_uz/ru/en` from the columns (the non-empty ones): the columns are the truth, so
+    a copy under those keys in the stored metadata (items moved in by `crm import reference`) is never answered."""
+    stored = {k: v for k, v in (item.meta or {}).items() if k not in NAME_KEYS}
+    return stored | {k: name for k in NAME_KEYS if (name := getattr(item, k))}
+
+
 def item_out(item: CatalogItem) -> ItemOut:
+    metadata = answered_metadata(item)
     return ItemOut(
         id=item.id,
         type=item.type,
@@ -110,8 +128,8 @@ def item_out(item: CatalogItem) -> ItemOut:
         parent_id=item.parent_id,
         is_active=item.is_active,
         sort_order=item.sort_order,
-        meta=item.meta or {},
-        metadata=item.meta or {},
+        meta=metadata,
+        metadata=metadata,
         created_at=item.created_at,
         updated_at=item.updated_at,
     )
@@ -134,6 +152,35 @@ def _one_metadata(metadata: dict[str, Any] | UnsetType, meta: dict[str, Any] | U
             field="$.meta",
         )
     return meta
+
+
+def _names_out_of(metadata: Any) -> tuple[Any, dict[str, str]]:
+    """A written metadata without its `name_uz/ru/en` (what is stored) and those names (what fills the columns).
+    The reference dashboard sends back the metadata it read, names included, and gives translations only there;
+    storing them would keep copies that go stale on the next rename. A null name is no name; any other non-string,
+    or one longer than a name column, is 400 naming it."""
+    if not isinstance(metadata, dict):
+        return metadata, {}
+    names: dict[str, str] = {}
+    for key in NAME_KEYS:
+        value = metadata.get(key)
+        if value is not None and not (isinstance(value, str) and len(value.strip()) <= NAME_LENGTH):
+            raise ProblemError(
+                400,
+                "VALIDATION_ERROR",
+                f"{key} must be a name of at most {NAME_LENGTH} characters.",
+                field=f"$.metadata.{key}",
+            )
+        if value is not None:
+            names[key] = value.strip()
+    return {k: v for k, v in metadata.items() if k not in NAME_KEYS}, names
+
+
+def _with_metadata_names(data: Written, names: dict[str, str]) -> Written:
+    """A name from the written metadata fills its column where the body leaves that column unset or blank; a
+    non-blank column in the body wins."""
+    taken = {k: v for k, v in names.items() if isinstance(given := getattr(data, k), UnsetType) or not given.strip()}
+    return msgspec.structs.replace(data, **taken)
 
 
 ITEMS_LIST = Listing(
@@ -211,8 +258,9 @@ async def create_item(
 ) -> ItemOut:
     """201. A missing code is generated; program metadata, when given, must be valid (400 naming the key);
     409 CODE_TAKEN for a code already used by that type."""
+    metadata, names = _names_out_of(_one_metadata(data.metadata, data.meta))
+    data = _with_metadata_names(data, names)
     name = _display_name(data.name, data.name_en, data.name_ru, data.name_uz)
-    metadata = _one_metadata(data.metadata, data.meta)
     if data.type == "program" and metadata:
         validate_program_metadata(metadata)
     if data.parent_id is not None:
@@ -247,7 +295,8 @@ async def _apply_item_update(session: AsyncSession, item: CatalogItem, data: Ite
     new_type = item.type if isinstance(data.type, UnsetType) else data.type
     if new_type != item.type:
         await ensure_unreferenced(session, item, "change the type of")
-    given = _one_metadata(data.metadata, data.meta)
+    given, names = _names_out_of(_one_metadata(data.metadata, data.meta))
+    data = _with_metadata_names(data, names)
     meta = item.meta if isinstance(given, UnsetType) else given
     if new_type == "program" and meta and (not isinstance(given, UnsetType) or new_type != item.type):
         validate_program_metadata(meta)

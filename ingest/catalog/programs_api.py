@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.auth.guards import requires_viewer
-from ingest.catalog.items_api import NAME_COLUMNS
+from ingest.catalog.items_api import NAME_COLUMNS, answered_metadata
 from ingest.contracts.api import CatalogLabel
 from ingest.core.problems import ProblemError
 from ingest.core.schema import CatalogItem
@@ -25,7 +25,7 @@ _track = CatalogItem.meta["track"].as_string()
 
 
 class ProgramOut(CatalogLabel, kw_only=True):
-    """A program with its metadata flattened (null when missing)."""
+    """A program with its metadata flattened (null when missing); `metadata` as `/catalog/items/` answers it."""
 
     is_active: bool
     sort_order: int
@@ -52,7 +52,7 @@ def program_out(item: CatalogItem) -> ProgramOut:
         track=meta.get("track") if isinstance(meta.get("track"), str) else None,
         language=meta.get("language") if isinstance(meta.get("language"), str) else None,
         duration_years=years if isinstance(years, int) and not isinstance(years, bool) else None,
-        metadata=meta,
+        metadata=answered_metadata(item),
     )
 
 
