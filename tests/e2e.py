@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 
-
 # Ports for test servers come from a block of this process's own, below Linux's ephemeral range (32768-60999). A
 # port the kernel hands out for `bind(0)` is free now but may be handed to the next `bind(0)` of another pytest-xdist
 # worker before our server binds it; the blocks of two workers never overlap, and nothing else is given ports there.
