@@ -46,3 +46,20 @@ def test_upgrade_is_repeatable(empty_db: str) -> None:
     migrate.upgrade(empty_db)
     migrate.upgrade(empty_db)
     assert migrate.current_revision(empty_db) == migrate.head_revision()
+
+
+@pytest.mark.parametrize("url", ["sqlite:///offline.sqlite3", "postgresql+psycopg://offline/none"])
+def test_upgrade_head_renders_as_sql_on_both_dialects(url: str) -> None:
+    """`alembic upgrade head --sql` (a script for a DBA) needs no database: every migration renders offline."""
+    import io
+
+    from alembic import command
+
+    cfg = migrate.alembic_config(url)
+    cfg.output_buffer = io.StringIO()
+    command.upgrade(cfg, "head", sql=True)
+    script = cfg.output_buffer.getvalue()
+    for table in ("bot1_admissions_2026", "bot1_campus_tour", "bot1_foundation", "bot1_polito_academy"):
+        assert f"ALTER TABLE {table} ADD COLUMN application_region_id" in script
+        assert f"ix_{table}_application_region_id" in script
+    assert script.count("REFERENCES catalog_item (id) ON DELETE SET NULL") >= 4

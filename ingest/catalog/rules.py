@@ -30,9 +30,10 @@ PROGRAM_KEYS = ("duration_years", "language", "level", "track")
 def _application_references() -> list[tuple[Any, str]]:
     """Each application kind's catalog references (registry order), named like "Polito Academy requests"."""
     return [
-        (getattr(APPLICATION_MODELS[k.slug], f"{ref}_id"), f"{k.noun}s" + (f" ({ref})" if len(k.refs) > 1 else ""))
+        (getattr(APPLICATION_MODELS[k.slug], f"{ref}_id"), f"{k.noun}s" + (f" ({words})" if len(k.refs) > 1 else ""))
         for k in APPLICATION_KINDS
         for ref in k.refs
+        for words in [ref.replace("_", " ")]
     ]
 
 

@@ -60,11 +60,16 @@ class ApplicantUpsert(RequestBody):
 
 
 class ApplicationSubmit(ApplicantUpsert, kw_only=True):
-    """What every application body adds to the applicant: its status and the bot's answers."""
+    """What every application body adds to the applicant: its status, the bot's answers, and the region this
+    application is made from (`application_region_id` or `_code`; absent = the applicant's). `region_id` /
+    `region_code` stay the applicant's profile region (a partial upsert); the application's region never changes
+    the profile."""
 
     status: Status = "submitted"
     answers: Answers = msgspec.field(default_factory=dict)
     submitted_at: SubmittedAt | None = None  # status `new` stores none (SPEC §3)
+    application_region_id: uuid.UUID | None = None
+    application_region_code: Code | None = None
 
 
 class Admissions2026Submit(ApplicationSubmit, kw_only=True):

@@ -26,6 +26,7 @@ class ApplicationCreated(msgspec.Struct, kw_only=True, omit_defaults=True):
     track_id: uuid.UUID | None = None
     subject_id: uuid.UUID | None = None
     preferred_date: date | None = None
+    application_region_id: uuid.UUID | None = None
 
 
 class ApplicationSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -41,6 +42,7 @@ class ApplicationSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
     track: CatalogLabel | None = None
     subject: CatalogLabel | None = None
     preferred_date: date | None = None
+    application_region: CatalogLabel | None = None  # the region it was made from, when asked (else the profile's)
 
 
 class ApplicantApplications(msgspec.Struct, kw_only=True):

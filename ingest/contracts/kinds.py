@@ -3,8 +3,10 @@
 A kind's slug is its API path segment (`/bot1/<slug>/submit`, `/bot1/applications/<slug>/`) and its name in the
 marts; its batch kind names it in `POST /ingest/batch` and in the bots' outboxes; its table is the operational table
 (`ingest.core.schema` maps table names to models); `refs` are the catalog references it takes besides the
-applicant's region (each as `<ref>_id` or `<ref>_code`, stored as `<ref>_id`), and `required` the ones it cannot do
-without. Its Struct's other own fields (`preferred_date`) are stored in columns of the same name.
+applicant's region (each as `<ref>_id` or `<ref>_code`, stored as `<ref>_id`, of the catalog type `ref_type(ref)`),
+and `required` the ones it cannot do without. Every kind takes `application_region`: the region this application is
+made from, which may differ from the applicant's profile (`region_id`, which it never changes). Its Struct's other
+own fields (`preferred_date`) are stored in columns of the same name.
 Adding a fifth kind means: a declaration here (with its Struct), its table's migration, its bot texts.
 
 The statuses (`STATUSES`) are declared in `ingest.contracts.fields`, below the bodies whose `status` they type.
@@ -26,6 +28,15 @@ from ingest.contracts.api import (
     RequestBody,
     SurveySubmit,
 )
+
+APPLICATION_REGION = "application_region"  # every kind's own region (docs/region-per-application.md)
+# A reference's catalog type is its name, but for these.
+REF_TYPES: dict[str, str] = {APPLICATION_REGION: "region"}
+
+
+def ref_type(ref: str) -> str:
+    """The catalog type a reference (`direction`, `application_region`) points at."""
+    return REF_TYPES.get(ref, ref)
 
 
 @dataclass(frozen=True)
@@ -67,14 +78,26 @@ APPLICATION_KINDS: tuple[ApplicationKind, ...] = (
         Admissions2026Submit,
         "Admissions 2026",
         "admissions 2026 application",
-        refs=("direction", "track"),
+        refs=("direction", "track", APPLICATION_REGION),
         required=("direction",),
     ),
     ApplicationKind(
-        "campus-tour", "bot1.campus_tour", "bot1_campus_tour", CampusTourSubmit, "Campus Tour", "campus tour request"
+        "campus-tour",
+        "bot1.campus_tour",
+        "bot1_campus_tour",
+        CampusTourSubmit,
+        "Campus Tour",
+        "campus tour request",
+        refs=(APPLICATION_REGION,),
     ),
     ApplicationKind(
-        "foundation", "bot1.foundation", "bot1_foundation", FoundationSubmit, "Foundation Year", "foundation request"
+        "foundation",
+        "bot1.foundation",
+        "bot1_foundation",
+        FoundationSubmit,
+        "Foundation Year",
+        "foundation request",
+        refs=(APPLICATION_REGION,),
     ),
     ApplicationKind(
         "polito-academy",
@@ -83,7 +106,7 @@ APPLICATION_KINDS: tuple[ApplicationKind, ...] = (
         PolitoAcademySubmit,
         "Polito Academy",
         "Polito Academy request",
-        refs=("subject",),
+        refs=("subject", APPLICATION_REGION),
     ),
 )
 BY_SLUG: dict[str, ApplicationKind] = {k.slug: k for k in APPLICATION_KINDS}

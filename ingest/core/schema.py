@@ -204,13 +204,16 @@ class Applicant(Entity):
 
 
 class _Application(Entity):
-    """Columns shared by the four application tables; status `new` ⇔ `submitted_at` is null (a DB CHECK)."""
+    """Columns shared by the four application tables; status `new` ⇔ `submitted_at` is null (a DB CHECK).
+    `application_region_id`: the region this application is made from (null: the applicant's), SET NULL like the
+    applicant's region."""
 
     __abstract__ = True
 
     status: Mapped[str] = mapped_column(String(32), default="submitted")
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     submitted_at: Mapped[datetime | None]
+    application_region_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("catalog_item.id", ondelete="SET NULL"))
 
 
 def _application_args(table: str) -> tuple[Any, ...]:
@@ -220,6 +223,7 @@ def _application_args(table: str) -> tuple[Any, ...]:
         Index(None, "submitted_at"),
         Index(None, "status"),
         Index(None, "applicant_id"),
+        Index(None, "application_region_id"),
         Index(f"ix_{table}_updated_at_id", "updated_at", "id"),
     )
 

@@ -93,6 +93,10 @@ class ApplicationRow(msgspec.Struct, kw_only=True):
     subject_id: uuid.UUID | UnsetType | None = UNSET
     subject_details: CatalogNested | UnsetType | None = UNSET
     preferred_date: date | UnsetType | None = UNSET
+    # the region the application was made from (null: not asked, the applicant's region stands)
+    application_region: uuid.UUID | UnsetType | None = UNSET
+    application_region_id: uuid.UUID | UnsetType | None = UNSET
+    application_region_details: CatalogNested | UnsetType | None = UNSET
 
 
 # --- applicants --------------------------------------------------------------------------------------------------
@@ -239,19 +243,22 @@ async def list_applications(
     direction: uuid.UUID | None = None,
     track: uuid.UUID | None = None,
     subject: uuid.UUID | None = None,
+    application_region: uuid.UUID | None = None,
     from_: FromParam = None,
     to: ToParam = None,
     *,
     asked: ListQuery,
 ) -> Page[ApplicationRow]:
     """`kind`: a slug of `ingest.contracts.kinds`. Filters: `status`, `applicant`, `region` (the applicant's),
-    `direction` and `track` (admissions), `subject` (polito), `from`/`to` on submitted_at (half-open). `search` over
+    `application_region` (the one chosen for the application), `direction` and `track` (admissions), `subject`
+    (polito), `from`/`to` on submitted_at (half-open). `search` over
     the applicant's username, names, e-mail, phone. `ordering`: submitted_at, created_at, updated_at, status (default
     -submitted_at, -created_at; unsubmitted rows last)."""
     spec = kind_of(kind)
     table = _table(spec)
     window = within(request, table.c.submitted_at, from_, to)
-    refs = _ref_filters(spec, table, {"direction": direction, "track": track, "subject": subject})
+    wanted = {"direction": direction, "track": track, "subject": subject, "application_region": application_region}
+    refs = _ref_filters(spec, table, wanted)
     equal = [(table.c.status, status), (table.c.applicant_id, applicant), (_applicants.c.region_id, region), *refs]
     return await APPLICATION_LISTS[spec.slug].page(db_session, request, asked, where=window, equal=equal)
 

@@ -104,6 +104,7 @@ def _summary(kind: str, row: Any) -> ApplicationSummary:
         track=_label(row, "track"),
         subject=_label(row, "subject"),
         preferred_date=getattr(row, "preferred_date", None),
+        application_region=_label(row, "application_region"),
     )
 
 

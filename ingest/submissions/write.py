@@ -33,7 +33,7 @@ from ingest.contracts.fields import (
     normalise_student_id,
     submitted_at_in_bounds,
 )
-from ingest.contracts.kinds import APPLICANT, BATCH_KINDS, BY_BATCH_KIND, SURVEY
+from ingest.contracts.kinds import APPLICANT, BATCH_KINDS, BY_BATCH_KIND, SURVEY, ref_type
 from ingest.core.problems import ProblemError
 from ingest.core.schema import AuditLog, utcnow
 from ingest.submissions import bot1_write, bot2_write, idempotency
@@ -169,7 +169,7 @@ def _refs_of(sub: Submission) -> list[Ref]:
     body = sub.body
     refs = [Ref("region", ("region",), body.region_id, body.region_code)]
     if (kind := BY_BATCH_KIND.get(sub.kind)) is not None:
-        refs += [Ref(r, (r,), getattr(body, f"{r}_id"), getattr(body, f"{r}_code")) for r in kind.refs]
+        refs += [Ref(r, (ref_type(r),), getattr(body, f"{r}_id"), getattr(body, f"{r}_code")) for r in kind.refs]
     elif sub.kind == SURVEY:
         refs.append(Ref("program", ("program", "direction"), body.program_id, body.program_code))
     return refs
@@ -177,8 +177,8 @@ def _refs_of(sub: Submission) -> list[Ref]:
 
 def _chosen(sub: Submission, ref: Ref) -> bool:
     """Whether the reference is a choice made for this submission, which an inactive item cannot be. An
-    application's region is the applicant's profile, chosen at registration: a region retired since then never
-    blocks the person's applications."""
+    application's `region` is the applicant's profile, chosen at registration: a region retired since then never
+    blocks the person's applications (its `application_region` is chosen for it, like a direction)."""
     return not (ref.base == "region" and sub.kind in BY_BATCH_KIND)
 
 
