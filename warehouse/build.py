@@ -46,7 +46,7 @@ from warehouse.publish import (
 from warehouse.snapshot import Snapshot, current, warehouse_dir
 from warehouse.staging import SOURCES
 
-STAGING_VERSION = 3  # bump when staged columns or mart layouts change: the next build is then a full one
+STAGING_VERSION = 4  # bump when staged columns or mart layouts change: the next build is then a full one
 FULL_REBUILD_EVERY = timedelta(hours=24)
 HOLD_ENV = "CRM_WAREHOUSE_TEST_HOLD"  # test hook: a phase name at which the build pauses (see hold())
 

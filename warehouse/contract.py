@@ -166,7 +166,11 @@ FCT_APPLICATIONS = Mart(
         ("submitted_date", pa.date32()),  # local day of submitted_at
         ("created_at", TS),
         ("updated_at", TS),
-        *_labels("region"),  # the applicant's region
+        # the region the application counts under (analytics, rollups, exports): its own region when the person
+        # chose one for it, else the applicant's (docs/region-per-application.md)
+        *_labels("region"),
+        *_ref("applicant_region"),  # the applicant's profile region
+        *_ref("application_region"),  # the region chosen for this application (null: not asked)
         *_labels("direction"),  # admissions-2026 only
         *_labels("track"),  # admissions-2026 only
         *_labels("subject"),  # polito-academy only
@@ -177,7 +181,8 @@ FCT_APPLICATIONS = Mart(
     time_column="submitted_at",
     segmented=True,
     nullable=frozenset({"submitted_at", "submitted_date", "preferred_date"})
-    | _label_cols("region", "direction", "track", "subject"),
+    | _label_cols("region", "direction", "track", "subject")
+    | _ref_cols("applicant_region", "application_region"),
 )
 
 AGG_ADMISSIONS_DAILY = Mart(
@@ -222,7 +227,8 @@ AGG_POLITO_DAILY = Mart(
 
 AGG_APPLICATIONS_DAILY = Mart(
     name="agg_applications_daily",
-    grain="all applications: local date (null for status new) × kind × applicant region × status (funnel, by-region)",
+    grain="all applications: local date (null for status new) × kind × region (the application's own, else the "
+    "applicant's) × status (funnel, by-region)",
     key=("submitted_date", "kind", "region_id", "status"),
     schema=_daily_rollup(("kind", pa.string()), *_ref("region")),
     sort_by=("submitted_date",),  # status `new` (no date) last

@@ -137,7 +137,7 @@ async def applications_funnel(request: Req, from_: FromParam = None, to: ToParam
     return await _answer(request, lambda d: q.funnel(d, window), groupings=("kind_status",))
 
 
-@analytics_get("/applications/by-region", summary="Applications by the applicant's region, with a breakdown by kind")
+@analytics_get("/applications/by-region", summary="Applications by region, with a breakdown by kind")
 async def applications_by_region(
     request: Req, from_: FromParam = None, to: ToParam = None, kind: KindParam = None, lang: LangParam = None
 ) -> Response[list[q.RegionCount]]:

@@ -42,7 +42,8 @@ DATASETS: dict[str, Dataset] = {name: of_mart(mart) for name, mart in MARTS.item
 DATASETS["applications"] = replace(
     of_mart(FCT_APPLICATIONS),
     name="applications",
-    description="every bot1 application, one row each, with region/direction/track/subject labels in `lang`",
+    description="every bot1 application, one row each, with region/direction/track/subject labels in `lang` (`region`: "
+    "the application's own, else its applicant's; both codes beside it)",
     flattened=True,
 )
 DATASETS["survey-responses"] = replace(
@@ -88,7 +89,8 @@ def _label(dim: str, lang: str, alias: str = "f") -> str:
 def _select(dataset: Dataset, lang: str) -> str:
     if dataset.name == "applications":
         return f"""SELECT f.application_id, f.kind, f.status, f.submitted_at, f.submitted_date, f.applicant_id,
-                   {_label("region", lang)}, f.region_code, {_label("direction", lang)}, f.direction_code,
+                   {_label("region", lang)}, f.region_code, f.applicant_region_code, f.application_region_code,
+                   {_label("direction", lang)}, f.direction_code,
                    {_label("track", lang)}, f.track_code, {_label("subject", lang)}, f.subject_code,
                    f.preferred_date, f.created_at
                    FROM fct_applications f"""

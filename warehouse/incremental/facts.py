@@ -26,7 +26,7 @@ def applications_as_staged(fct: pl.DataFrame) -> pl.DataFrame:
         "submitted_at",
         "created_at",
         "updated_at",
-        pl.col("direction_id", "track_id", "subject_id").cast(pl.String),
+        pl.col("direction_id", "track_id", "subject_id", "application_region_id").cast(pl.String),
         "preferred_date",
         pl.col("kind").cast(pl.String).cast(KIND),
     )

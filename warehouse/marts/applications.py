@@ -13,28 +13,33 @@ from warehouse.marts.registry import Inputs, mart
 from warehouse.staging import APPLICATION_TABLES
 
 APPLICATION_STAGED = ["id", "applicant_id", "status", "submitted_at", "created_at", "updated_at"]
-APPLICATION_STAGED += ["direction_id", "track_id", "subject_id", "preferred_date", "kind"]
+APPLICATION_STAGED += ["direction_id", "track_id", "subject_id", "application_region_id", "preferred_date", "kind"]
+REFERENCES = ("direction_id", "track_id", "subject_id", "application_region_id")  # staged catalog ids
 
 
 def application_rows(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     """One staged application table's rows in the columns every kind shares (APPLICATION_STAGED): its `kind`, and
     null for the columns of other kinds."""
     frame = frame.with_columns(pl.lit(kind, KIND).alias("kind"))
-    for col, dtype in (("direction_id", pl.String), ("track_id", pl.String), ("subject_id", pl.String)):
+    for col in REFERENCES:
         if col not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype).alias(col))
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(col))
     if "preferred_date" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.Date).alias("preferred_date"))
     return frame.select(APPLICATION_STAGED)
 
 
 def enrich_applications(apps: pl.DataFrame, applicants: pl.DataFrame, catalog: pl.DataFrame, tz: str) -> pl.DataFrame:
-    """Staged application rows → fct_applications rows (unsorted): applicant region, catalog labels, local date."""
-    region = applicants.select(pl.col("id").alias("applicant_id"), pl.col("region_id").cast(CAT))
-    df = apps.rename({"id": "application_id"}).join(region, on="applicant_id", how="left")
-    df = df.with_columns(pl.col("direction_id", "track_id", "subject_id").cast(CAT))
+    """Staged application rows → fct_applications rows (unsorted): the region it counts under (its own when the
+    person chose one, else the applicant's), both of those, catalog labels, local date."""
+    profile = applicants.select(pl.col("id").alias("applicant_id"), pl.col("region_id").alias("applicant_region_id"))
+    df = apps.rename({"id": "application_id"}).join(profile, on="applicant_id", how="left")
+    df = df.with_columns(pl.coalesce("application_region_id", "applicant_region_id").alias("region_id"))
+    df = df.with_columns(pl.col(*REFERENCES, "applicant_region_id", "region_id").cast(CAT))
     for dim in ("region", "direction", "track", "subject"):
         df = df.join(labels(catalog, dim), on=f"{dim}_id", how="left")
+    for dim in ("applicant_region", "application_region"):  # id and code only: the labels are the region's above
+        df = df.join(labels(catalog, dim).select(f"{dim}_id", f"{dim}_code"), on=f"{dim}_id", how="left")
     df = df.with_columns(local_date("submitted_at", tz).alias("submitted_date"))
     return conform(df, c.FCT_APPLICATIONS)
 
