@@ -132,7 +132,8 @@ async def pressed(callback: CallbackQuery) -> None:
 
 
 def problem_field(problem: dict[str, Any]) -> str | None:
-    """The field a problem names, as a plain name (`$.payload.region_id` → `region`)."""
+    """The field a problem names, as a plain name (`$.payload.region_id` → `region`, `application_region_code` →
+    `application_region`)."""
     name = problem.get("field")
     if not name:
         errors = problem.get("errors") or []
@@ -141,7 +142,7 @@ def problem_field(problem: dict[str, Any]) -> str | None:
         return None
     last = re.split(r"[.\[\]$]+", str(name).strip("$."))
     base = next((part for part in reversed(last) if part and not part.isdigit()), "")
-    ref = re.fullmatch(r"(region|direction|track|subject|program)_(id|code)", base)
+    ref = re.fullmatch(r"(application_region|region|direction|track|subject|program)_(id|code)", base)
     return (ref.group(1) if ref else base) or None
 
 

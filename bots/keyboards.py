@@ -102,9 +102,15 @@ def retry(lang: str) -> InlineKeyboardMarkup:
     return _inline([[(t(lang, "btn_retry"), ActCB(name="retry")), (t(lang, "btn_cancel"), ActCB(name="cancel"))]])
 
 
-def catalog(lang: str, items: Sequence[CatalogItem], columns: int = 1) -> InlineKeyboardMarkup:
+def catalog(
+    lang: str, items: Sequence[CatalogItem], columns: int = 1, *, keep: CatalogItem | None = None
+) -> InlineKeyboardMarkup:
+    """The items, `columns` to a row; with `keep`, first a row offering that item as the profile's (one tap)."""
     buttons = [(item.label(lang), CatalogCB(type=item.type, id=item.id)) for item in items]
-    return _inline(_chunks(buttons, columns))
+    rows = _chunks(buttons, columns)
+    if keep is not None:
+        rows.insert(0, [(t(lang, "btn_keep_profile", value=keep.label(lang)), CatalogCB(type=keep.type, id=keep.id))])
+    return _inline(rows)
 
 
 def menu(lang: str, items: Sequence[tuple[str, str]], columns: int = 2) -> InlineKeyboardMarkup:

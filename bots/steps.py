@@ -21,9 +21,21 @@ from bots import calendar, keyboards, validators
 from bots.catalog_cache import CatalogItem, names_of
 from bots.delivery import Outcome
 from bots.deps import Deps
-from bots.forms import FORM_KEY, PROMPTS, Turn, drop_keyboard, pressed, problem_field, put, set_lang, with_back
+from bots.forms import (
+    FORM_KEY,
+    PROMPTS,
+    Turn,
+    drop_keyboard,
+    get_profile,
+    pressed,
+    problem_field,
+    put,
+    set_lang,
+    with_back,
+)
 from bots.routing import Handlers
 from bots.texts import t
+from ingest.contracts.kinds import ref_type
 
 
 def years_before(day: date, years: int) -> date:
@@ -71,15 +83,24 @@ async def invalid(turn: Turn, error: validators.Invalid, **extra: object) -> Non
     await turn.reask()
 
 
-async def ask_catalog(turn: Turn, type_: str, question: str, columns: int = 1) -> list[CatalogItem] | None:
-    """Ask to pick an item of a catalog type; None (and a retry button) when the catalog cannot be had."""
+async def ask_catalog(
+    turn: Turn, type_: str, question: str, columns: int = 1, *, keep: str | None = None
+) -> list[CatalogItem] | None:
+    """Ask to pick an item of a catalog type; None (and a retry button) when the catalog cannot be had. `keep`: the
+    id of the profile's item, offered first when it is still offered."""
     items = await turn.deps.catalog.items(type_)
     if items is None:
         await turn.say("catalog_unavailable", keyboards.retry(turn.lang))
         return None
     if items:
-        await turn.say(question, keyboards.catalog(turn.lang, items, columns))
+        kept = next((item for item in items if item.id == keep), None) if keep else None
+        await turn.say(question, keyboards.catalog(turn.lang, items, columns, keep=kept))
     return items
+
+
+async def ask_region(turn: Turn, question: str = "ask_region", *, keep: str | None = None) -> list[CatalogItem] | None:
+    """The regions, two to a row: the profile's region step, and each application's (the profile's region first)."""
+    return await ask_catalog(turn, "region", question, columns=2, keep=keep)
 
 
 async def picked_item(turn: Turn, callback: CallbackQuery, cb: keyboards.CatalogCB, type_: str) -> CatalogItem | None:
@@ -152,15 +173,16 @@ async def calendar_day(
 async def reask_withdrawn_choice(turn: Turn, outcome: Outcome, steps: Mapping[str, State]) -> bool:
     """After the server refused a catalog choice (an item withdrawn since the bot's copy was fetched): drop the
     bot's copy of that catalog, forget the choice and ask it again with fresh buttons, under a new idempotency key
-    (the refused one is spent). False for any other outcome; `steps` maps catalog types to their steps."""
+    (the refused one is spent). False for any other outcome; `steps` maps the choices' fields (`direction`,
+    `application_region`) to their steps."""
     if outcome.state != "rejected" or outcome.problem.get("code") != "INVALID_CATALOG_REF":
         return False
-    type_ = problem_field(outcome.problem)
-    step = steps.get(type_ or "")
-    if step is None:
+    field = problem_field(outcome.problem)
+    step = steps.get(field or "")
+    if field is None or step is None:
         return False
-    turn.deps.catalog.invalidate(type_)
-    await put(turn.state, **{f"{type_}_id": None, f"{type_}_names": None})
+    turn.deps.catalog.invalidate(ref_type(field))
+    await put(turn.state, **{f"{field}_id": None, f"{field}_names": None})
     await turn.state.update_data({FORM_KEY: str(uuid.uuid4())})
     await turn.say("catalog_item_withdrawn")
     await turn.go(step)
@@ -236,10 +258,12 @@ def catalog_step(
     question: str | None = None,
     columns: int = 1,
     required: bool = False,
+    field: str | None = None,
 ) -> None:
-    """The handlers of a catalog question: a button keeps `<type>_id` and the item's names; Retry asks again after
-    the catalog could not be had. With `question`, its prompt too: when the catalog offers nothing, an optional
-    choice is passed over and a required one offers Retry."""
+    """The handlers of a catalog question: a button keeps `<field>_id` and the item's names (`field`: the type's
+    name unless given); Retry asks again after the catalog could not be had. With `question`, its prompt too: when
+    the catalog offers nothing, an optional choice is passed over and a required one offers Retry."""
+    kept_as = field or type_
 
     if question is not None:
 
@@ -264,8 +288,21 @@ def catalog_step(
         turn = await Turn.of(callback, deps, state)
         item = await picked_item(turn, callback, callback_data, type_)
         if item is not None:
-            await put(state, **{f"{type_}_id": item.id, f"{type_}_names": names_of(item)})
+            await put(state, **{f"{kept_as}_id": item.id, f"{kept_as}_names": names_of(item)})
             await advance(turn, then)
+
+
+def region_step(router: Handlers, step: State, field: str, question: str, then: Then) -> None:
+    """The region a form is made from, when it may differ from the profile's (bot1's applications): the profile's
+    region first (one tap keeps it), then every region; kept in the form as `<field>_id` and its names, never in
+    the profile. Passed over when no region is offered."""
+
+    @PROMPTS.of(step)
+    async def ask(turn: Turn) -> None:
+        if await ask_region(turn, question, keep=(await get_profile(turn.state)).get("region_id")) == []:
+            await advance(turn, then)
+
+    catalog_step(router, step, "region", then, field=field)
 
 
 @dataclass(frozen=True)
@@ -358,8 +395,8 @@ def identity_steps(
     PROMPTS.say(form.gender, "ask_gender", keyboards.gender)
 
     @PROMPTS.of(form.region)
-    async def ask_region(turn: Turn) -> None:
-        await ask_catalog(turn, "region", "ask_region", columns=2)
+    async def ask_profile_region(turn: Turn) -> None:
+        await ask_region(turn)
 
     @router.callback_query(form.language, keyboards.LangCB.filter())
     async def language_chosen(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bots import validators
 from bots.bot1.payloads import second_phone
-from bots.bot1.section import Answers, Choice, Line, Section, Typed, answer_or_none, chosen
+from bots.bot1.section import Answers, Choice, Line, Region, Section, Typed, answer_or_none, chosen
 from ingest.contracts.kinds import BY_SLUG
 
 
@@ -21,6 +21,7 @@ SECTION = Section(
     steps=(
         Choice("track", "ask_track"),
         Choice("direction", "ask_direction", required=True),
+        Region(),
         Typed("extra_phone", "ask_extra_phone", validators.uz_phone, skip=True),
     ),
     summary=(

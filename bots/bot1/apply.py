@@ -20,6 +20,7 @@ from bots.forms import PROMPTS, Turn, begin, finish, get_form, get_profile, outc
 from bots.routing import Handlers
 from bots.steps import reask_withdrawn_choice
 from bots.texts import t
+from ingest.contracts.kinds import APPLICATION_REGION
 
 router = Handlers("bot1.apply")
 menu_keys = Handlers("bot1.menu_keys")  # tried first: a main-menu button works at any step
@@ -73,10 +74,15 @@ async def summary(turn: Turn) -> str:
             t(lang, "sum_name", value=f"{profile.get('first_name', '')} {profile.get('last_name', '')}"),
             t(lang, "sum_phone", value=profile.get("phone") or none),
             *(line.text(form, lang) for line in section.summary),
-            t(lang, "sum_region", value=name_in(profile.get("region_names"), lang) or none),
+            t(lang, "sum_region", value=name_in(_region_names(form, profile), lang) or none),
             t(lang, "confirm_hint"),
         ]
     )
+
+
+def _region_names(form: dict, profile: dict) -> object:
+    """The region chosen for the application; the profile's for a form begun before sections asked it."""
+    return form.get(f"{APPLICATION_REGION}_names") or profile.get("region_names")
 
 
 async def _ask_confirm(turn: Turn) -> None:

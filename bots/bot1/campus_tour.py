@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bots import keyboards, validators
 from bots.bot1.payloads import second_phone
-from bots.bot1.section import Answers, Day, Line, Section, Typed, answer, answer_or_none, day
+from bots.bot1.section import Answers, Day, Line, Region, Section, Typed, answer, answer_or_none, day
 from bots.deps import Deps
 from bots.forms import PROMPTS, Turn, get_form, pressed, put
 from bots.routing import Handlers
@@ -88,6 +88,7 @@ SECTION = Section(
         Typed("visitors", "ask_visitors", validators.visitor_count),
         Day("date", "ask_tour_date", TOUR),
         TourTime(),
+        Region(),
     ),
     summary=(
         Line("sum_org", answer("organization")),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bots.bot1.section import Answers, Choice, Line, Section, chosen
+from bots.bot1.section import Answers, Choice, Line, Region, Section, chosen
 from ingest.contracts.kinds import BY_SLUG
 
 
@@ -16,7 +16,7 @@ SECTION = Section(
     kind=BY_SLUG["polito-academy"],
     intro="polito_intro",
     button="btn_menu_polito",
-    steps=(Choice("subject", "ask_subject", columns=2),),
+    steps=(Choice("subject", "ask_subject", columns=2), Region()),
     summary=(Line("sum_subject", chosen("subject")),),
     fields=fields,
 )

@@ -18,9 +18,9 @@ from aiogram.fsm.state import State, StatesGroup
 from bots.bot1 import payloads
 from bots.catalog_cache import name_in
 from bots.routing import Handlers
-from bots.steps import DateRule, catalog_step, date_step, text_step
+from bots.steps import DateRule, catalog_step, date_step, region_step, text_step
 from bots.texts import t
-from ingest.contracts.kinds import ApplicationKind
+from ingest.contracts.kinds import APPLICATION_REGION, ApplicationKind
 
 Answers = dict[str, Any]  # the answers of the form in progress
 CONFIRM = "confirm"  # every section ends on its summary, asked in this state
@@ -78,6 +78,18 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Region(Choice):
+    """The region this application is made from (`application_region_id`), which may differ from the profile's:
+    the profile's region first (one tap keeps it), then every region. The profile itself is never changed."""
+
+    name: str = APPLICATION_REGION
+    question: str = "ask_app_region"
+
+    def register(self, router: Handlers, state: State, then: State) -> None:
+        region_step(router, state, self.name, self.question, then)
+
+
+@dataclass(frozen=True)
 class Line:
     """One line of the summary: the texts key `key` filled with `value(answers, lang)`."""
 
@@ -116,7 +128,7 @@ class Section:
     intro: str  # texts key said on entering it
     button: str  # texts key of its main-menu button
     steps: tuple[Step, ...]  # its questions, in the order they are asked; the summary comes after the last
-    summary: tuple[Line, ...]  # its lines of the summary, between the applicant's phone and region
+    summary: tuple[Line, ...]  # its lines of the summary, between the applicant's phone and the region
     fields: Callable[[Answers], Answers]  # its submission's fields besides the applicant's, from the answers
     states: type[StatesGroup] = field(init=False, repr=False)
 
@@ -143,5 +155,7 @@ class Section:
             yield step, self.state(step.name), then
 
     def body(self, profile: Answers, form: Answers) -> Answers:
-        """The submission, through the contract of its kind."""
-        return payloads.application(self.kind.struct, profile, self.fields(form))
+        """The submission, through the contract of its kind: the profile (its region included, unchanged), the
+        section's fields and the region chosen for this application."""
+        chosen = {f"{APPLICATION_REGION}_id": form.get(f"{APPLICATION_REGION}_id")}
+        return payloads.application(self.kind.struct, profile, {**self.fields(form), **chosen})

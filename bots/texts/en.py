@@ -55,6 +55,8 @@ TEXTS: dict[str, str] = {
     "ask_email": "Enter your e-mail (for example: aziz@example.com) or press «⏭ Skip»:",
     "bad_email": "That does not look like an e-mail address. For example: aziz@example.com",
     "ask_region": "Which region do you live in?",
+    "ask_app_region": "Which region are you applying from? If it is the one in your profile, tap the first button.",
+    "btn_keep_profile": "📍 {value} (as in my profile)",
     # --- calendar ---
     "cal_weekdays": "Mo Tu We Th Fr Sa Su",
     "cal_months": "January February March April May June July August September October November December",
@@ -80,6 +82,7 @@ TEXTS: dict[str, str] = {
     "field_last_name": "last name",
     "field_birth_date": "date of birth",
     "field_region": "region",
+    "field_application_region": "region of the application",
     "field_direction": "direction",
     "field_track": "track",
     "field_subject": "subject",

@@ -56,6 +56,8 @@ TEXTS: dict[str, str] = {
     "ask_email": "Введите адрес электронной почты (например: aziz@example.com) или нажмите «⏭ Пропустить»:",
     "bad_email": "Это не похоже на адрес электронной почты. Например: aziz@example.com",
     "ask_region": "В каком регионе вы живёте?",
+    "ask_app_region": "Из какого региона вы подаёте эту заявку? Если из указанного в профиле, нажмите первую кнопку.",
+    "btn_keep_profile": "📍 {value} (как в профиле)",
     # --- calendar ---
     "cal_weekdays": "Пн Вт Ср Чт Пт Сб Вс",
     "cal_months": "Январь Февраль Март Апрель Май Июнь Июль Август Сентябрь Октябрь Ноябрь Декабрь",
@@ -81,6 +83,7 @@ TEXTS: dict[str, str] = {
     "field_last_name": "фамилия",
     "field_birth_date": "дата рождения",
     "field_region": "регион",
+    "field_application_region": "регион заявки",
     "field_direction": "направление",
     "field_track": "трек обучения",
     "field_subject": "предмет",

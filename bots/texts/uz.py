@@ -56,6 +56,8 @@ TEXTS: dict[str, str] = {
     "ask_email": "Elektron pochtangizni kiriting (masalan: aziz@example.com) yoki «⏭ O'tkazib yuborish» tugmasini bosing:",
     "bad_email": "Bu elektron pochta manziliga o'xshamaydi. Masalan: aziz@example.com",
     "ask_region": "Qaysi hududda yashaysiz?",
+    "ask_app_region": "Bu arizani qaysi hududdan topshiryapsiz? Profilingizdagi hudud bo'lsa, birinchi tugmani bosing.",
+    "btn_keep_profile": "📍 {value} (profilimdagi)",
     # --- calendar ---
     "cal_weekdays": "Du Se Ch Pa Ju Sh Ya",
     "cal_months": "Yanvar Fevral Mart Aprel May Iyun Iyul Avgust Sentabr Oktabr Noyabr Dekabr",
@@ -81,6 +83,7 @@ TEXTS: dict[str, str] = {
     "field_last_name": "familiya",
     "field_birth_date": "tug'ilgan sana",
     "field_region": "hudud",
+    "field_application_region": "ariza hududi",
     "field_direction": "yo'nalish",
     "field_track": "o'quv treki",
     "field_subject": "fan",

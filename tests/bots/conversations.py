@@ -1,5 +1,5 @@
 """The bot1 conversations several bot tests begin with, each written once: the profile's first steps, the whole
-registration, and a Foundation Year application up to its summary or sent."""
+registration, and a Foundation Year application (its region kept as the profile's) up to its summary or sent."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from tests.bots.harness import BotHarness, Person
 
 LANG_BUTTON = {"uz": "🇺🇿 O'zbekcha", "ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
 REGION = {"uz": "Toshkent shahri", "ru": "город Ташкент", "en": "Tashkent city"}
+# The first button of an application's region question: the profile's region, kept with one tap.
+KEEP_REGION = {lang: t(lang, "btn_keep_profile", value=region) for lang, region in REGION.items()}
 
 
 async def profile_start(h: BotHarness, who: Person, lang: str = "en") -> None:
@@ -30,7 +32,8 @@ async def register(h: BotHarness, who: Person, lang: str = "en") -> list[str]:
 async def foundation_summary(h: BotHarness, who: Person) -> list[str]:
     """A registered user's Foundation Year application, the extra phone skipped: its summary."""
     await h.tap(who, "📘 Foundation Year")
-    return await h.tap(who, "⏭ Skip")
+    await h.tap(who, "⏭ Skip")
+    return await h.tap(who, KEEP_REGION["en"])
 
 
 async def foundation_application(h: BotHarness, who: Person) -> list[str]:

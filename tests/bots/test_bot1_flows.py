@@ -17,7 +17,7 @@ from ingest.core.schema import (
     PolitoAcademyRequest,
 )
 from tests.bots.conftest import catalog_id, count, rows
-from tests.bots.conversations import foundation_application, foundation_summary, register
+from tests.bots.conversations import KEEP_REGION, foundation_application, foundation_summary, register
 from tests.bots.harness import BotHarness, Person
 
 
@@ -30,6 +30,7 @@ async def campus_tour(h: BotHarness, who: Person, lang: str = "en") -> list[str]
     assert t(lang, "cal_title", month=t(lang, "cal_months").split()[2], year=2026) in h.buttons(who)
     await h.text(who, "20.03.2026")
     await h.tap(who, "14:00")
+    await h.tap(who, KEEP_REGION[lang])
     said = await h.tap(who, t(lang, "btn_confirm"))
     return said
 
@@ -68,7 +69,8 @@ async def test_the_summary_shows_the_answers_before_anything_is_sent(start_bot, 
     await h.tap(who, "🏛 Campus Tour")
     for answer in ("Lyceum <b>7</b>", "director", "+998901112233", "3", "21.03.2026"):
         await h.text(who, answer)
-    summary = (await h.tap(who, "11:30"))[-1]
+    await h.tap(who, "11:30")
+    summary = (await h.tap(who, KEEP_REGION["en"]))[-1]
     assert "Organisation: Lyceum &lt;b&gt;7&lt;/b&gt;" in summary  # user text is escaped in HTML messages
     assert "Visitors: 3" in summary and "Date: 21.03.2026" in summary and "Time: 11:30" in summary
     assert "Region: Tashkent city" in summary
@@ -83,6 +85,7 @@ async def test_admissions_foundation_and_polito_are_stored_with_their_catalog_id
     await h.tap(who, "🎓 Admissions 2026")
     assert (await h.tap(who, "Italian Track"))[-1] == "Choose a direction:"
     await h.tap(who, "Software Engineering 🇺🇿")
+    await h.tap(who, KEEP_REGION["en"])
     await h.tap(who, "⏭ Skip")
     said = await h.tap(who, "✅ Confirm and send")
     assert said[-1].startswith("✅ Received and registered.")
@@ -92,12 +95,14 @@ async def test_admissions_foundation_and_polito_are_stored_with_their_catalog_id
 
     await h.tap(who, "📘 Foundation Year")
     await h.text(who, "+998933334455")
+    await h.tap(who, KEEP_REGION["en"])
     await h.tap(who, "✅ Confirm and send")
     [foundation] = await rows(db, FoundationRequest)
     assert foundation.answers == {"second_phone": "+998933334455"}
 
     await h.tap(who, "🧪 Polito Academy")
     await h.tap(who, "Physics")
+    await h.tap(who, KEEP_REGION["en"])
     said = await h.tap(who, "✅ Confirm and send")
     [polito] = await rows(db, PolitoAcademyRequest)
     assert str(polito.subject_id) == await catalog_id(db, "SUBJ-PHYSICS")

@@ -12,11 +12,15 @@ from bots.texts import CATALOGUES
 from ingest.contracts.kinds import APPLICATION_KINDS, BATCH_KINDS
 
 # Stored in users' FSM storage (state "<group>:<step>", form "section"): a change strands people mid-form.
+# New steps may be added (`application_region`, issue 15); stored names never change.
 PERSISTED = {
-    "campus": ("CampusTour", ["organization", "position", "extra_phone", "visitors", "date", "time", "confirm"]),
-    "admissions": ("Admissions", ["track", "direction", "extra_phone", "confirm"]),
-    "foundation": ("Foundation", ["extra_phone", "confirm"]),
-    "polito": ("Polito", ["subject", "confirm"]),
+    "campus": (
+        "CampusTour",
+        ["organization", "position", "extra_phone", "visitors", "date", "time", "application_region", "confirm"],
+    ),
+    "admissions": ("Admissions", ["track", "direction", "application_region", "extra_phone", "confirm"]),
+    "foundation": ("Foundation", ["extra_phone", "application_region", "confirm"]),
+    "polito": ("Polito", ["subject", "application_region", "confirm"]),
 }
 
 

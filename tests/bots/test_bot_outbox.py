@@ -22,7 +22,7 @@ from ingest.core.schema import (
     PolitoAcademyRequest,
 )
 from tests.bots.conftest import catalog_id, count, rows, stop
-from tests.bots.conversations import foundation_application, register
+from tests.bots.conversations import KEEP_REGION, foundation_application, register
 from tests.bots.harness import Person
 
 
@@ -79,6 +79,7 @@ async def test_a_restart_in_the_middle_of_a_form_resumes_it(start_bot, db) -> No
     await h.text(who, "7")
     await h.text(who, "25.03.2026")
     await h.tap(who, "10:00")
+    await h.tap(who, KEEP_REGION["ru"])
     said = await h.tap(who, "✅ Подтвердить и отправить")
     assert said[-1].startswith("✅ Получено и зарегистрировано.")
     [tour] = await rows(db, CampusTourRequest)
@@ -102,6 +103,7 @@ async def test_a_refused_submission_goes_to_dead_letter_and_the_user_is_told_wha
     h.network.up = False
     await h.tap(who, "🎓 Admissions 2026")
     await h.tap(who, "Old Direction")
+    await h.tap(who, KEEP_REGION["en"])
     await h.tap(who, "⏭ Skip")
     said = await h.tap(who, "✅ Confirm and send")
     assert said[-1].startswith("📥 Saved.")
@@ -133,6 +135,7 @@ async def test_a_withdrawn_catalog_item_is_asked_again_from_a_fresh_catalog(star
     h.network.up = False
     await h.tap(who, "🧪 Polito Academy")
     await h.tap(who, "Alchemy")
+    await h.tap(who, KEEP_REGION["en"])
     h.network.up = True
     said = await h.tap(who, "✅ Confirm and send")  # the server refuses the bot's stale copy at once
     assert said == [t("en", "catalog_item_withdrawn"), t("en", "ask_subject")]
@@ -140,6 +143,7 @@ async def test_a_withdrawn_catalog_item_is_asked_again_from_a_fresh_catalog(star
     assert await h.deps.outbox.pending() == [] and len(await h.deps.outbox.dead_letters()) == 1
     assert "Alchemy" not in h.buttons(who) and "Physics" in h.buttons(who)  # the catalog was fetched again
     await h.tap(who, "Physics")
+    await h.tap(who, KEEP_REGION["en"])
     said = await h.tap(who, "✅ Confirm and send")  # a new idempotency key: the refused one is spent
     assert said[-1].startswith("✅ Received and registered.")
     [polito] = await rows(db, PolitoAcademyRequest)

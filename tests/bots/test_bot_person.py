@@ -20,7 +20,7 @@ from bots.texts import t
 from ingest.contracts.fields import SUBMITTED_AT_MAX_AGE
 from ingest.core.schema import FoundationRequest, RosterEntry, Student, SurveyResponse
 from tests.bots.conftest import NOW, catalog_id, rows
-from tests.bots.conversations import LANG_BUTTON, register
+from tests.bots.conversations import KEEP_REGION, LANG_BUTTON, register
 from tests.bots.harness import BotHarness, Person
 from tests.bots.test_bot2_flows import identity
 
@@ -88,6 +88,7 @@ async def test_an_application_is_stored_at_the_moment_of_confirming(start_bot, d
     h.deps.utcnow = lambda: confirmed
     await h.tap(who, t("en", "btn_menu_foundation"))
     await h.text(who, "+998933334455")
+    await h.tap(who, KEEP_REGION["en"])
     said = await h.tap(who, t("en", "btn_confirm"))
     assert said[-1].startswith("✅ Received and registered.")
     [foundation] = await rows(db, FoundationRequest)
@@ -262,11 +263,13 @@ async def test_my_applications_tells_each_application_apart(start_bot) -> None:
     await h.tap(who, "🎓 Qabul 2026")
     await h.tap(who, "Italiya treki")
     await h.tap(who, "Dasturiy ta'minot muhandisligi 🇺🇿")
+    await h.tap(who, KEEP_REGION["uz"])
     await h.tap(who, "⏭ O'tkazib yuborish")
     admission_ref = (await h.tap(who, t("uz", "btn_confirm")))[0].rsplit(" ", 1)[-1]
     await to_tour_date(h, who, "uz")
     await h.text(who, "20.03.2026")
     await h.tap(who, "14:00")
+    await h.tap(who, KEEP_REGION["uz"])
     tour_ref = (await h.tap(who, t("uz", "btn_confirm")))[0].rsplit(" ", 1)[-1]
     listing = (await h.tap(who, "📋 Arizalarim"))[-1]
     assert "• Qabul 2026: Italiya treki / Dasturiy ta'minot muhandisligi 🇺🇿" in listing
@@ -341,17 +344,21 @@ async def test_every_flow_in_uzbek_and_russian_has_no_english_word(start_bot, la
     await h.text(who, "15.03.2026")  # a Sunday: refused
     await h.text(who, "20.03.2026")
     await h.tap(who, "14:00")
+    await h.tap(who, {"uz": "Samarqand", "ru": "Самарканд"}[lang])  # the application's region, not the profile's
     await h.tap(who, t(lang, "btn_confirm"))
     await h.tap(who, t(lang, "btn_menu_admissions"))
     await h.tap(who, {"uz": "Italiya treki", "ru": "Итальянский трек"}[lang])
     await h.tap(who, {"uz": "Dasturiy ta'minot muhandisligi 🇺🇿", "ru": "Программная инженерия 🇺🇿"}[lang])
+    await h.tap(who, KEEP_REGION[lang])
     await h.tap(who, t(lang, "btn_skip"))
     await h.tap(who, t(lang, "btn_confirm"))
     await h.tap(who, t(lang, "btn_menu_foundation"))
     await h.tap(who, t(lang, "btn_skip"))
+    await h.tap(who, KEEP_REGION[lang])
     await h.tap(who, t(lang, "btn_confirm"))
     await h.tap(who, t(lang, "btn_menu_polito"))
     await h.tap(who, {"uz": "Fizika", "ru": "Физика"}[lang])
+    await h.tap(who, KEEP_REGION[lang])
     await h.tap(who, t(lang, "btn_confirm"))
     await h.tap(who, t(lang, "btn_menu_apps"))
     await h.tap(who, t(lang, "btn_menu_settings"))

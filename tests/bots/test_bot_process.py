@@ -148,7 +148,8 @@ async def test_crm_bot_run_completes_an_admissions_application(tmp_path: Path) -
                 await user.registers("aziz@example.com")
                 await user.says("🎓 Admissions 2026", "Choose a track")  # the persistent menu sends its label
                 await user.taps("Italian Track", "Choose a direction")
-                await user.taps("Software Engineering 🇺🇿", "An extra phone number")
+                await user.taps("Software Engineering 🇺🇿", "Which region are you applying from")
+                await user.taps("Samarkand", "An extra phone number")  # not the profile's region
                 await user.taps("⏭ Skip", "Please check your application")
                 done = await user.taps("✅ Confirm and send", "Received and registered")
                 bot.send_signal(signal.SIGINT)
@@ -164,10 +165,13 @@ async def test_crm_bot_run_completes_an_admissions_application(tmp_path: Path) -
         applicant = conn.execute(select(Applicant.__table__).where(Applicant.telegram_user_id == USER["id"])).one()
         [application] = conn.execute(select(Admissions2026Application.__table__)).all()
         direction = conn.execute(select(CatalogItem.code).where(CatalogItem.id == application.direction_id)).scalar()
+        code_of = {row.id: row.code for row in conn.execute(select(CatalogItem.id, CatalogItem.code))}
     engine.dispose()
     assert (applicant.first_name, applicant.email, applicant.phone) == ("Aziz", "aziz@example.com", "+998901234567")
     assert application.applicant_id == applicant.id and application.status == "submitted"
     assert direction == "DIR-SOFT-UZ"
+    assert code_of[application.application_region_id] == "REG-SAMARKAND"
+    assert code_of[applicant.region_id] == "REG-TASHCITY"  # the profile keeps its region
     assert "stopped" in (tmp_path / "bot.log").read_text()
 
 
@@ -187,7 +191,8 @@ async def test_kill_9_of_the_api_and_the_bot_loses_nothing(tmp_path: Path) -> No
                 server.kill()  # kill -9 of the API
                 await asyncio.to_thread(server.wait, 30)
                 await user.says("📘 Foundation Year", "An extra phone number")
-                await user.taps("⏭ Skip", "Please check your application")
+                await user.taps("⏭ Skip", "Which region are you applying from")
+                await user.taps("📍 Tashkent city (as in my profile)", "Please check your application")
                 saved = await user.taps("✅ Confirm and send", "Saved.")
                 bot.kill()  # kill -9 of the bot, with the submission only in its outbox
                 await asyncio.to_thread(bot.wait, 30)

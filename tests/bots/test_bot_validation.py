@@ -7,7 +7,7 @@ from bots.calendar import CalendarCB
 from bots.texts import t
 from ingest.core.schema import Applicant, CampusTourRequest
 from tests.bots.conftest import count
-from tests.bots.conversations import profile_start, register
+from tests.bots.conversations import KEEP_REGION, profile_start, register
 from tests.bots.harness import BotHarness, Person
 
 
@@ -98,7 +98,8 @@ async def test_campus_tour_reasks_every_bad_answer(start_bot, db) -> None:
     await reasks(h, who, "noon", t("en", "bad_time"), time_q)
     await reasks(h, who, "19:30", t("en", "time_outside_hours", opens="09:00", closes="18:00"), time_q)
     await reasks(h, who, "10:30", t("en", "time_passed", example="18:00"), time_q)  # it is 11:00 now
-    said = await h.text(who, "16:45")
+    assert (await h.text(who, "16:45"))[-1] == t("en", "ask_app_region")
+    said = await h.tap(who, KEEP_REGION["en"])
     assert "Time: 16:45" in said[-1] and "Date: 10.03.2026" in said[-1]
     assert await count(db, CampusTourRequest) == 0
     await h.tap(who, "✅ Confirm and send")
@@ -182,7 +183,8 @@ async def test_back_returns_to_the_previous_question_and_keeps_going(start_bot, 
     await h.text(who, "+998901112233")
     await h.text(who, "4")
     await h.text(who, "20.03.2026")
-    summary = (await h.tap(who, "10:00"))[-1]
+    await h.tap(who, "10:00")
+    summary = (await h.tap(who, KEEP_REGION["en"]))[-1]
     assert "Organisation: Lyceum No. 7" in summary and "Position: teacher" in summary
     assert "Extra phone: +998901112233" in summary
     await h.tap(who, "✅ Confirm and send")
