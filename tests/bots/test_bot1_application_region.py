@@ -21,6 +21,14 @@ SAMARKAND = {"uz": "Samarqand", "ru": "Самарканд", "en": "Samarkand"}
 PHYSICS = {"uz": "Fizika", "ru": "Физика", "en": "Physics"}
 
 
+async def registered(start_bot, person: int, lang: str = "en") -> tuple[BotHarness, Person]:  # type: ignore[no-untyped-def]
+    """A harness of bot1 and a person registered through it (region: Tashkent city)."""
+    h = await start_bot("bot1")
+    who = Person(person)
+    await register(h, who, lang)
+    return h, who
+
+
 async def to_polito_region(h: BotHarness, who: Person, lang: str) -> list[str]:
     """A registered person opens Polito Academy and picks Physics: the region question."""
     await h.tap(who, t(lang, "btn_menu_polito"))
@@ -29,9 +37,7 @@ async def to_polito_region(h: BotHarness, who: Person, lang: str) -> list[str]:
 
 @pytest.mark.parametrize("lang", LANGS)
 async def test_the_region_step_offers_the_profiles_region_first(start_bot, db, lang: str) -> None:
-    h = await start_bot("bot1")
-    who = Person(9200 + LANGS.index(lang))
-    await register(h, who, lang)
+    h, who = await registered(start_bot, 9200 + LANGS.index(lang), lang)
     said = await to_polito_region(h, who, lang)
     assert said[-1] == t(lang, "ask_app_region")
     buttons = h.buttons(who)
@@ -54,9 +60,7 @@ async def test_the_region_step_offers_the_profiles_region_first(start_bot, db, l
 
 @pytest.mark.parametrize("lang", LANGS)
 async def test_one_tap_keeps_the_profiles_region(start_bot, db, lang: str) -> None:
-    h = await start_bot("bot1")
-    who = Person(9210 + LANGS.index(lang))
-    await register(h, who, lang)
+    h, who = await registered(start_bot, 9210 + LANGS.index(lang), lang)
     await h.tap(who, t(lang, "btn_menu_foundation"))
     await h.tap(who, t(lang, "btn_skip"))
     summary = (await h.tap(who, KEEP_REGION[lang]))[-1]
@@ -68,9 +72,7 @@ async def test_one_tap_keeps_the_profiles_region(start_bot, db, lang: str) -> No
 
 async def test_the_payload_carries_the_chosen_region_and_keeps_the_profiles(start_bot, db) -> None:
     """Queued while the API is down: the stored body is what the server gets."""
-    h = await start_bot("bot1")
-    who = Person(9220)
-    await register(h, who)
+    h, who = await registered(start_bot, 9220)
     await to_polito_region(h, who, "en")
     h.network.up = False
     await h.tap(who, SAMARKAND["en"])
@@ -88,9 +90,7 @@ async def test_the_payload_carries_the_chosen_region_and_keeps_the_profiles(star
 
 @pytest.mark.parametrize("lang", LANGS)
 async def test_back_and_cancel_work_on_the_region_step(start_bot, db, lang: str) -> None:
-    h = await start_bot("bot1")
-    who = Person(9230 + LANGS.index(lang))
-    await register(h, who, lang)
+    h, who = await registered(start_bot, 9230 + LANGS.index(lang), lang)
     await h.tap(who, t(lang, "btn_menu_admissions"))
     await h.tap(who, {"uz": "Italiya treki", "ru": "Итальянский трек", "en": "Italian Track"}[lang])
     direction = {"uz": "Dasturiy ta'minot muhandisligi 🇺🇿", "ru": "Программная инженерия 🇺🇿",
@@ -112,9 +112,7 @@ async def test_back_and_cancel_work_on_the_region_step(start_bot, db, lang: str)
 
 
 async def test_a_region_withdrawn_behind_the_bots_copy_is_asked_again(start_bot, db, settings) -> None:
-    h = await start_bot("bot1")
-    who = Person(9240)
-    await register(h, who)
+    h, who = await registered(start_bot, 9240)
     state_dir = settings.data_dir / "bots" / "bot1"
     copy = json.loads((state_dir / "catalog_region.json").read_text())
     gone = {"id": str(uuid.uuid4()), "type": "region", "code": "REG-GONE", "name": "Atlantis"}
