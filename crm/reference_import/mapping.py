@@ -209,6 +209,9 @@ def applications(df: pl.DataFrame, kind: str) -> Mapped:
     m.rows = m.rows.with_columns(
         submitted_at=pl.when(is_new).then(None).otherwise(pl.col("submitted_at").fill_null(pl.col("created_at"))),
         answers=_json_or_empty("answers"),
+        # The reference keeps no region per application (its bot sent the one asked as the profile's, RS §9):
+        # none, so the application counts under its applicant's region (docs/region-per-application.md).
+        application_region_id=pl.lit(None, pl.String),
     )
     if kind == "campus-tour":
         m.rows = _tour_dates(m)
