@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import sys
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from crm.commands.common import host_option, port_option, settings_or_exit
 from crm.context import console, err_console
 from ingest.core.settings import Settings
+
+if TYPE_CHECKING:  # crm.checks loads with the command that runs it
+    from crm.checks import Finding
 
 
 def _print_demo(creds: dict[str, str]) -> None:
@@ -46,7 +49,7 @@ def refuse_unsafe_start(settings: Settings) -> None:
         sys.exit(1)
 
 
-def _print_findings(findings: list[Any], settings: Settings) -> None:
+def _print_findings(findings: list[Finding], settings: Settings) -> None:
     for finding in findings:
         err_console.print(f"[bold red]✗[/] {finding.problem}  [dim]→ {finding.fix}[/]")
     err_console.print(f"{len(findings)} problem(s) found (CRM_ENV={settings.env})")

@@ -77,47 +77,43 @@ class Target:
 
     def read(self, table: str, columns: list[str] | None = None) -> pl.DataFrame:
         """Rows of one of our tables (all columns, or `columns`), normalised."""
-        kinds = column_kinds(table)
-        if columns is not None:
-            kinds = {c: kinds[c] for c in columns}
-        if self.dialect == "postgresql":
-            with self._adbc.cursor() as cur:
-                cur.execute(f'SELECT {_pg_text(kinds)} FROM "{table}"')
-                df = pl.from_arrow(cur.fetch_arrow_table())
-            # End the read's transaction so that the next read sees what this run has committed since.
-            self._adbc.rollback()
-        else:
-            cur = self.loader.conn.execute(f'SELECT {", ".join(kinds)} FROM "{table}"')
-            df = pl.DataFrame(cur.fetchall(), schema=list(kinds), orient="row", infer_schema_length=None)
-        return normalise(df if df.height else _empty(kinds), kinds)  # type: ignore[arg-type]
+        return self._select(table, columns)
 
     def read_where(self, table: str, column: str, values: pl.Series, columns: list[str] | None = None) -> pl.DataFrame:
         """The rows of one of our tables whose `column` (a column of the table, or `lower(student_external_id)`) is
         one of `values`, normalised: one statement, the values bound as one array (Postgres, through ADBC) or one
         JSON text (SQLite), so a chunk of ids costs one round trip and memory for that chunk only."""
-        kinds = column_kinds(table)
-        if columns is not None:
-            kinds = {c: kinds[c] for c in columns}
         values = values.drop_nulls().unique()
-        kind = column_kinds(table).get(column, "str")
         if not values.len():
-            return normalise(_empty(kinds), kinds)
+            kinds = _kinds(table, columns)
+            return normalise(_empty(kinds), kinds)  # type: ignore[arg-type]
+        return self._select(table, columns, (column, values))
+
+    def _select(
+        self, table: str, columns: list[str] | None, where: tuple[str, pl.Series] | None = None
+    ) -> pl.DataFrame:
+        kinds = _kinds(table, columns)
         if self.dialect == "postgresql":
-            pg_type = {"uuid": "uuid", "int": "bigint"}.get(kind, "text")
-            sql = f'SELECT {_pg_text(kinds)} FROM "{table}" WHERE {_sql_column(column)} = ANY($1::{pg_type}[])'
-            param = pa.record_batch([pa.array([values.to_list()])], names=["values"])
+            sql, param = f'SELECT {_pg_text(kinds)} FROM "{table}"', None
+            if where is not None:
+                column, values = where
+                pg_type = {"uuid": "uuid", "int": "bigint"}.get(column_kinds(table).get(column, "str"), "text")
+                sql += f" WHERE {_sql_column(column)} = ANY($1::{pg_type}[])"
+                param = pa.record_batch([pa.array([values.to_list()])], names=["values"])
             with self._adbc.cursor() as cur:
                 cur.execute(sql, parameters=param)
                 df = pl.from_arrow(cur.fetch_arrow_table())
+            # End the read's transaction so that the next read sees what this run has committed since.
             self._adbc.rollback()
         else:
-            if kind == "uuid":
-                values = values.str.replace_all("-", "", literal=True)
-            sql = (
-                f'SELECT {", ".join(kinds)} FROM "{table}" '
-                f"WHERE {_sql_column(column)} IN (SELECT value FROM json_each(?))"
-            )
-            cur = self.loader.conn.execute(sql, (json.dumps(values.to_list()),))
+            sql, params = f'SELECT {", ".join(kinds)} FROM "{table}"', ()
+            if where is not None:
+                column, values = where
+                if column_kinds(table).get(column) == "uuid":
+                    values = values.str.replace_all("-", "", literal=True)  # SQLAlchemy's Uuid: 32 hex digits
+                sql += f" WHERE {_sql_column(column)} IN (SELECT value FROM json_each(?))"
+                params = (json.dumps(values.to_list()),)
+            cur = self.loader.conn.execute(sql, params)
             df = pl.DataFrame(cur.fetchall(), schema=list(kinds), orient="row", infer_schema_length=None)
         return normalise(df if df.height else _empty(kinds), kinds)  # type: ignore[arg-type]
 
@@ -154,6 +150,11 @@ def _sqlite_param(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     return value.replace("-", "") if isinstance(value, str) and len(value) == 36 and value.count("-") == 4 else value
+
+
+def _kinds(table: str, columns: list[str] | None) -> dict[str, Kind]:
+    kinds = column_kinds(table)
+    return kinds if columns is None else {c: kinds[c] for c in columns}
 
 
 def _sql_column(column: str) -> str:
